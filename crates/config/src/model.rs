@@ -1,0 +1,122 @@
+//! The configuration tree. Every field has a default that points only at this
+//! machine, so a process started with no file and no environment talks to
+//! nothing beyond loopback.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::parse;
+
+/// Everything a Cairn process can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded store, deployment files and local keys live.
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub service: ServiceConfig,
+    pub store: StoreConfig,
+    pub evm: EvmConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(".cairn"),
+            log: LogConfig::default(),
+            service: ServiceConfig::default(),
+            store: StoreConfig::default(),
+            evm: EvmConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per event, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter directive such as `info,cairn_indexer=debug`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { filter: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address the HTTP service binds to.
+    #[serde(deserialize_with = "parse::from_str")]
+    pub listen: SocketAddr,
+    /// Upper bound on one request, headers to last byte of the answer.
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted.
+    pub max_body_bytes: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout_ms: 10_000,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://…` or `postgres://…`. Unset means a SQLite file inside
+    /// `data_dir`, which is what a single machine wants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvmConfig {
+    /// EIP-155 chain id the RPC endpoints must report.
+    pub chain_id: u64,
+    /// JSON-RPC endpoints, tried in order with failover.
+    #[serde(deserialize_with = "parse::rpc_urls")]
+    pub rpc_urls: Vec<Url>,
+    /// Blocks behind the head after which a block is treated as final.
+    pub finality_depth: u64,
+    /// File the deployer writes contract addresses to; relative paths are
+    /// inside `data_dir`.
+    pub deployment_file: PathBuf,
+}
+
+impl Default for EvmConfig {
+    fn default() -> Self {
+        Self {
+            chain_id: 31337,
+            rpc_urls: vec![Url::parse("http://127.0.0.1:8545").expect("literal URL is valid")],
+            finality_depth: 12,
+            deployment_file: PathBuf::from("deployment.json"),
+        }
+    }
+}
+
+impl Config {
+    /// Path of the deployment file with `data_dir` applied.
+    pub fn deployment_path(&self) -> PathBuf {
+        self.data_dir.join(&self.evm.deployment_file)
+    }
+}

@@ -1,0 +1,88 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+
+use std::path::{Path, PathBuf};
+
+use cairn_config::{Config, ConfigError, LogFormat};
+use cli::{Cli, Command, ConfigCommand};
+
+/// Process exit codes of the `cairn` binary.
+pub mod exit {
+    /// A runtime failure (chain unreachable, transaction reverted, …).
+    pub const FAILURE: u8 = 1;
+    /// Bad usage or bad configuration: fix the input and run again.
+    pub const USAGE: u8 = 2;
+    /// The command exists but this build does not provide it yet (sysexits `EX_UNAVAILABLE`).
+    pub const UNAVAILABLE: u8 = 69;
+}
+
+/// File looked for in the working directory when no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "cairn.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid configuration: key `log.filter`: {message}")]
+    LogFilter { message: String },
+    #[error("`{command}` is not yet available in this build of cairn")]
+    NotYetAvailable { command: &'static str },
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Config(_) | Self::LogFilter { .. } => exit::USAGE,
+            Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let config_file = resolve_config_file(cli.config.as_deref());
+    let config = cairn_config::load_from_env(config_file.as_deref())?;
+    init_tracing(&config)?;
+
+    match cli.command {
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", config.to_toml());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            match &config_file {
+                Some(path) => {
+                    println!("configuration ok: {} with environment overrides", path.display())
+                }
+                None => println!("configuration ok: built-in defaults with environment overrides"),
+            }
+            Ok(())
+        }
+        other => Err(CliError::NotYetAvailable { command: other.display_name() }),
+    }
+}
+
+/// An explicit path is used as given (and must exist); otherwise
+/// `./cairn.toml` is used only where it exists.
+fn resolve_config_file(explicit: Option<&Path>) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_owned()),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            default.is_file().then_some(default)
+        }
+    }
+}
+
+fn init_tracing(config: &Config) -> Result<(), CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .map_err(|err| CliError::LogFilter { message: err.to_string() })?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second initialisation (tests calling `run` twice) keeps the first.
+    let _ = match config.log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! Tests of the `cairn` binary as a user runs it, one module per behaviour.
+
+mod config_errors;
+mod help;
+mod unavailable_commands;
+
+use std::process::{Command, Output};
+
+/// Runs `cairn` with `args` in an empty directory and an environment that
+/// holds only `env`, so no stray `cairn.toml` or `CAIRN_*` variable leaks in.
+pub(crate) fn cairn(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("cairn runs")
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# scripts/dev must start its services on loopback and stop every one of them
+# when interrupted, as Ctrl-C does.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$root/node_modules/.bin:$PATH"
+
+work=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+log=$work/dev.log
+cleanup() {
+    [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "dev-stack: FAIL: $*" >&2
+    sed 's/^/  dev> /' "$log" >&2 || true
+    exit 1
+}
+
+# Starts scripts/dev, waits for it, stops it with the given signal sent to
+# the given target, and checks that nothing it started is left.
+#   group: the whole process group, as a terminal's Ctrl-C does;
+#   script: scripts/dev alone, as `kill` from another shell does.
+run_case() {
+    local signal=$1 target=$2
+    : >"$log"
+    # A job started with & has SIGINT ignored, which no trap can undo; the
+    # launcher restores the default and gives scripts/dev its own process
+    # group, as a terminal would.
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null &
+    dev_pid=$!
+
+    for _ in $(seq 1 200); do
+        grep -q 'dev: ready' "$log" && break
+        kill -0 "$dev_pid" 2>/dev/null || fail "scripts/dev exited before it was ready"
+        sleep 0.1
+    done
+    grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 20 s"
+
+    [[ $(cast chain-id --rpc-url "http://127.0.0.1:$port") == 31337 ]] || fail "anvil does not answer with chain id 31337"
+    local anvil_pid
+    anvil_pid=$(sed -n 's/.*anvil .* pid \([0-9]*\) .*/\1/p' "$log")
+    [[ -n $anvil_pid ]] || fail "scripts/dev did not report anvil's pid"
+
+    if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
+    for _ in $(seq 1 100); do
+        kill -0 "$dev_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$dev_pid" 2>/dev/null && fail "scripts/dev still runs 10 s after SIG$signal to the $target"
+    kill -0 "$anvil_pid" 2>/dev/null && fail "anvil (pid $anvil_pid) still runs after SIG$signal to the $target"
+    cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "port $port still answers after SIG$signal"
+    grep -q 'dev: stopped' "$log" || fail "scripts/dev did not report that it stopped"
+    dev_pid=
+}
+
+run_case INT group
+run_case TERM script
+run_case INT script
+echo "dev-stack: 3 passed, 0 failed"
