@@ -1,0 +1,53 @@
+//! Writes data items signed by this crate into a directory, one `.bin` per
+//! item plus `expected.json` (id per file), for `fixtures/verify.mjs` to
+//! check with arbundles' own verifier.
+//!
+//!   cargo run -p cairn-arweave --example write-items -- OUT_DIR
+
+use std::{fmt::Write as _, path::PathBuf};
+
+use cairn_arweave::{Tag, UnsignedItem};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: write-items OUT_DIR")?);
+    std::fs::create_dir_all(&out)?;
+
+    let signer = cairn_signer::LocalSigner::from_hex(&"5a".repeat(32))?;
+    let ed25519 = ed25519_dalek::SigningKey::from_bytes(&[0x17; 32]);
+    let cases = [
+        UnsignedItem::default(),
+        UnsignedItem {
+            data: br#"{"batchId":1,"intentsRoot":"0x00"}"#.to_vec(),
+            tags: vec![Tag::new("App-Name", "Cairn"), Tag::new("Content-Type", "application/json")],
+            ..Default::default()
+        },
+        UnsignedItem {
+            data: (0..5000u32).map(|i| (i % 251) as u8).collect(),
+            tags: (0..40).map(|i| Tag::new(format!("Tag-{i}"), "é".repeat(i + 1))).collect(),
+            target: Some([0xab; 32]),
+            anchor: Some([0xcd; 32]),
+        },
+    ];
+
+    let mut manifest = String::from("{\n");
+    let mut count = 0;
+    for (i, case) in cases.into_iter().enumerate() {
+        for (scheme, item) in [
+            ("ed25519", case.clone().sign_ed25519(&ed25519)?),
+            ("secp256k1", case.sign_ethereum(&signer).await?),
+        ] {
+            let name = format!("item-{i}-{scheme}.bin");
+            std::fs::write(out.join(&name), item.encode())?;
+            if count > 0 {
+                manifest.push_str(",\n");
+            }
+            write!(manifest, "  \"{name}\": \"{}\"", item.id_base64url())?;
+            count += 1;
+        }
+    }
+    manifest.push_str("\n}\n");
+    std::fs::write(out.join("expected.json"), manifest)?;
+    println!("wrote {count} items to {}", out.display());
+    Ok(())
+}

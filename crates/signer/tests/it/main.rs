@@ -1,0 +1,3 @@
+//! Tests of the signer backends.
+
+mod local;
