@@ -2,6 +2,7 @@
 
 pub mod eip712;
 pub mod id;
+pub mod intent;
 pub mod merkle;
 pub mod netting;
 pub mod registry;

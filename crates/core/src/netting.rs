@@ -190,7 +190,10 @@ pub struct Ledger {
     /// only when the chain confirms it.
     unsettled: Option<ClosedBatch>,
     net: Vec<i128>,
+    /// Which netting run last wrote each `net` slot, so slots are cleared
+    /// lazily rather than all at every run.
     net_stamp: Vec<u64>,
+    net_runs: u64,
 }
 
 impl Ledger {
@@ -213,6 +216,7 @@ impl Ledger {
             unsettled: None,
             net: Vec::new(),
             net_stamp: Vec::new(),
+            net_runs: 0,
         }
     }
 
@@ -331,6 +335,14 @@ impl Ledger {
         Ok(Accepted { batch_id: self.open_batch, position: self.pending.len() - 1 })
     }
 
+    /// The deltas the open batch would settle if it closed now.
+    pub fn pending_deltas(&mut self) -> Vec<Delta> {
+        let pending = std::mem::take(&mut self.pending);
+        let deltas = self.net_deltas(&pending);
+        self.pending = pending;
+        deltas
+    }
+
     /// Closes the open batch: nets its intents into deltas, builds both
     /// roots and opens the next batch. Reservations stay until
     /// [`Ledger::settle`] confirms the batch on-chain, and only one batch
@@ -405,7 +417,8 @@ impl Ledger {
         let slots = self.balances.len();
         self.net.resize(slots, 0);
         self.net_stamp.resize(slots, 0);
-        let stamp = self.open_batch + 1;
+        self.net_runs += 1;
+        let stamp = self.net_runs;
         let mut touched = Vec::new();
         let asset_count = self.assets.len();
         for intent in pending {

@@ -3,6 +3,7 @@
 mod codec_fuzz;
 mod eip712_vectors;
 mod ids;
+mod intent_verification;
 mod merkle_proofs;
 mod netting_properties;
 mod registry_model;

@@ -276,3 +276,21 @@ fn spent_nonces_are_forgotten_only_after_expiry_and_grace() {
     // The pruned intent stays refused: it has expired.
     assert!(matches!(ledger.accept(&i, digest(&i), NOW + 5_000), Err(IntentError::Expired { .. })));
 }
+
+#[test]
+fn previewing_deltas_twice_gives_the_same_answer_as_closing() {
+    let mut ledger = funded(3, 1_000);
+    for (n, (payer, payee, amount)) in
+        [(0, 1, 10), (1, 2, 20), (2, 0, 5), (0, 2, 7)].into_iter().enumerate()
+    {
+        let i = intent(payer, payee, 0, amount, n as u64);
+        ledger.accept(&i, digest(&i), NOW).unwrap();
+    }
+    let first = ledger.pending_deltas();
+    assert_eq!(ledger.pending_deltas(), first, "a second preview must not see the first's sums");
+    assert_eq!(ledger.pending_len(), 4, "previewing does not close");
+    let closed = ledger.close_batch(B256::ZERO, NOW).unwrap();
+    assert_eq!(closed.deltas, first);
+    let net: Vec<i128> = first.iter().map(|d| i128::try_from(d.amount).unwrap()).collect();
+    assert_eq!(net, [-12, -10, 22], "accounts 0, 1, 2 in address order");
+}
