@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/dev must start its services on loopback and stop every one of them
-# when interrupted, as Ctrl-C does.
+# scripts/dev must start its services on loopback with the contracts
+# deployed, and stop every one of them when interrupted, as Ctrl-C does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/node_modules/.bin:$PATH"
@@ -44,6 +44,10 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 20 s"
 
     [[ $(cast chain-id --rpc-url "http://127.0.0.1:$port") == 31337 ]] || fail "anvil does not answer with chain id 31337"
+    [[ -s $work/deployment.json ]] || fail "scripts/dev wrote no deployment file"
+    local registry
+    registry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$work/deployment.json")
+    [[ $(cast code --rpc-url "http://127.0.0.1:$port" "$registry") != 0x ]] || fail "no Registry code at $registry"
     local anvil_pid
     anvil_pid=$(sed -n 's/.*anvil .* pid \([0-9]*\) .*/\1/p' "$log")
     [[ -n $anvil_pid ]] || fail "scripts/dev did not report anvil's pid"

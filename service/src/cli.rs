@@ -47,7 +47,55 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum DeployCommand {
     /// Deploy Registry and Settlement to an EVM chain and write the deployment file.
-    Evm,
+    Evm(Box<DeployEvmArgs>),
+}
+
+/// The deployer's key comes from `--key-file` or `CAIRN_DEPLOYER_KEY`, never
+/// from a flag's value, so it stays out of shell history and process lists.
+#[derive(Debug, Args)]
+pub struct DeployEvmArgs {
+    /// JSON-RPC endpoint; defaults to the first of `evm.rpc_urls`.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// File holding the deployer's private key in hex (mode 600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// ERC-20 used for stake and settlement.
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "dev_token")]
+    pub stake_token: Option<String>,
+    /// Deploy a freely mintable DevToken as the stake token (local chains only).
+    #[arg(long)]
+    pub dev_token: bool,
+    /// Least stake a provider must hold, in the token's smallest unit.
+    #[arg(long, default_value = "100000000000000000000", value_name = "AMOUNT")]
+    pub min_stake: u128,
+    /// Seconds between unbond and withdraw.
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+    pub unbonding_period: u64,
+    /// Most endpoints one provider may register.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_services: u32,
+    /// Owner of both contracts (default: the deployer).
+    #[arg(long, value_name = "ADDRESS")]
+    pub owner: Option<String>,
+    /// Address whose signatures slash (default: the deployer).
+    #[arg(long, value_name = "ADDRESS")]
+    pub slasher: Option<String>,
+    /// Receiver of slashed stake (default: the owner).
+    #[arg(long, value_name = "ADDRESS")]
+    pub treasury: Option<String>,
+    /// Address whose signatures settle batches (default: the deployer).
+    #[arg(long, value_name = "ADDRESS")]
+    pub settlement_signer: Option<String>,
+    /// Seconds a payer's withdrawal waits.
+    #[arg(long, default_value_t = 24 * 3600, value_name = "SECONDS")]
+    pub withdrawal_delay: u64,
+    /// Further ERC-20 the vault settles (repeatable).
+    #[arg(long = "extra-asset", value_name = "ADDRESS")]
+    pub extra_assets: Vec<String>,
+    /// Where to write the deployment file (default: `evm.deployment_file` in `data_dir`).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +144,7 @@ impl Command {
             Self::Dev => "cairn dev",
             Self::Serve => "cairn serve",
             Self::Index => "cairn index",
-            Self::Deploy(DeployCommand::Evm) => "cairn deploy evm",
+            Self::Deploy(DeployCommand::Evm(_)) => "cairn deploy evm",
             Self::Provider(p) => match p {
                 ProviderCommand::Register => "cairn provider register",
                 ProviderCommand::AddEndpoint => "cairn provider add-endpoint",

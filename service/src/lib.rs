@@ -1,11 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod cli;
+mod deploy;
 
 use std::path::{Path, PathBuf};
 
 use cairn_config::{Config, ConfigError, LogFormat};
-use cli::{Cli, Command, ConfigCommand};
+use cli::{Cli, Command, ConfigCommand, DeployCommand};
 
 /// Process exit codes of the `cairn` binary.
 pub mod exit {
@@ -28,13 +29,34 @@ pub enum CliError {
     LogFilter { message: String },
     #[error("`{command}` is not yet available in this build of cairn")]
     NotYetAvailable { command: &'static str },
+    #[error("{flag}: {message}")]
+    BadArgument { flag: &'static str, message: String },
+    #[error(transparent)]
+    Signer(#[from] cairn_signer::SignerError),
+    #[error("cannot reach {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error(
+        "{url} serves chain {actual}, but the configuration expects chain {expected} (evm.chain_id)"
+    )]
+    WrongChain { url: String, expected: u64, actual: u64 },
+    #[error(transparent)]
+    Deploy(#[from] cairn_bindings::DeployError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::LogFilter { .. } => exit::USAGE,
+            Self::Config(_)
+            | Self::LogFilter { .. }
+            | Self::BadArgument { .. }
+            | Self::Signer(_) => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
+            Self::Unreachable { .. }
+            | Self::WrongChain { .. }
+            | Self::Deploy(_)
+            | Self::Runtime(_) => exit::FAILURE,
         }
     }
 }
@@ -59,8 +81,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Deploy(DeployCommand::Evm(args)) => block_on(deploy::deploy_evm(&config, &args))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
+}
+
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    Ok(runtime.block_on(future))
 }
 
 /// An explicit path is used as given (and must exist); otherwise

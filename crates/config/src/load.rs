@@ -138,9 +138,16 @@ fn env_overrides(
             typed: false,
         });
     }
+    let top_level = top_level_keys();
     for (var, raw) in by_var {
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else { continue };
         if var == CONFIG_FILE_VAR {
+            continue;
+        }
+        // Tools share the prefix (CAIRN_DEPLOYER_KEY, CAIRN_ROOT, …). A variable
+        // names a key when it has a section separator, which makes a typo in
+        // it an error, or when it is a top-level key such as CAIRN_DATA_DIR.
+        if !rest.contains("__") && !top_level.contains(&rest.to_ascii_lowercase()) {
             continue;
         }
         let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
@@ -152,6 +159,14 @@ fn env_overrides(
     }
     // CAIRN_STORE__URL comes after DATABASE_URL and so takes precedence.
     Ok(overrides)
+}
+
+/// Names of the top-level keys, read off the configuration's own shape.
+fn top_level_keys() -> Vec<String> {
+    match Value::try_from(Config::default()) {
+        Ok(Value::Table(table)) => table.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
 }
 
 impl EnvOverride {

@@ -7,7 +7,7 @@ use std::{fmt, future::Future, pin::Pin};
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 
-pub use local::LocalSigner;
+pub use local::{LocalSigner, parse_key_hex, read_key_file};
 
 /// A secp256k1 signature in Ethereum's form: `r ‖ s ‖ v`, `s` in the lower
 /// half of the group order, `v` 27 or 28.

@@ -8,6 +8,34 @@ use k256::ecdsa::SigningKey;
 
 use crate::{SignFuture, Signature, Signer, SignerError, address_of};
 
+/// 32 secret bytes from 64 hex digits, with or without `0x`.
+pub fn parse_key_hex(text: &str) -> Result<[u8; 32], SignerError> {
+    let text = text.trim();
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let mut secret = [0u8; 32];
+    hex::decode_to_slice(digits, &mut secret)
+        .map_err(|_| SignerError::InvalidKey("expected 64 hex digits".into()))?;
+    Ok(secret)
+}
+
+/// The secret in a key file holding its hex form. On Unix the file must not
+/// be readable by group or others, as ssh requires of private keys.
+pub fn read_key_file(path: &Path) -> Result<[u8; 32], SignerError> {
+    let read_err = |source| SignerError::KeyFile { path: path.to_owned(), source };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(read_err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(SignerError::KeyFilePermissions {
+                path: path.to_owned(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    parse_key_hex(&std::fs::read_to_string(path).map_err(read_err)?)
+}
+
 pub struct LocalSigner {
     key: SigningKey,
     public_key: [u8; 65],
@@ -26,12 +54,7 @@ impl LocalSigner {
 
     /// A key from 64 hex digits, with or without `0x`.
     pub fn from_hex(text: &str) -> Result<Self, SignerError> {
-        let text = text.trim();
-        let digits = text.strip_prefix("0x").unwrap_or(text);
-        let mut secret = [0u8; 32];
-        hex::decode_to_slice(digits, &mut secret)
-            .map_err(|_| SignerError::InvalidKey("expected 64 hex digits".into()))?;
-        Self::from_bytes(&secret)
+        Self::from_bytes(&parse_key_hex(text)?)
     }
 
     /// A key from a file holding its hex form. On Unix the file must not be

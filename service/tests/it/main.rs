@@ -1,6 +1,7 @@
 //! Tests of the `cairn` binary as a user runs it, one module per behaviour.
 
 mod config_errors;
+mod deploy_evm;
 mod help;
 mod unavailable_commands;
 

@@ -8,7 +8,6 @@ const NOT_YET: &[&[&str]] = &[
     &["dev"],
     &["serve"],
     &["index"],
-    &["deploy", "evm"],
     &["provider", "register"],
     &["provider", "add-endpoint"],
     &["provider", "remove-endpoint"],

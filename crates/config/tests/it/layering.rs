@@ -62,3 +62,9 @@ fn relative_deployment_file_is_inside_the_data_dir() {
     let config = load(None, env(&[("CAIRN_DATA_DIR", "/d")])).unwrap();
     assert_eq!(config.deployment_path(), std::path::PathBuf::from("/d/deployment.json"));
 }
+
+#[test]
+fn tool_variables_sharing_the_prefix_are_not_keys() {
+    let config = load(None, env(&[("CAIRN_ROOT", "/src/cairn"), ("CAIRN_DEPLOYER_KEY", "0x00")]));
+    assert_eq!(config.unwrap(), cairn_config::Config::default());
+}

@@ -1,0 +1,38 @@
+//! Helpers shared by Cairn's test suites. Tests run against the real tools:
+//! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs.
+
+use std::path::PathBuf;
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+
+/// anvil's first development key: funded on every anvil chain, never used
+/// anywhere else.
+pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+pub const DEV_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+pub const DEV_KEY_3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+
+/// The repository root, found from this crate's manifest.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// The anvil binary: `CAIRN_ANVIL` if set, else the one `scripts/bootstrap`
+/// installed under `node_modules`.
+pub fn anvil_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("CAIRN_ANVIL") {
+        return PathBuf::from(path);
+    }
+    let path = repo_root().join("node_modules/.bin/anvil");
+    assert!(
+        path.exists(),
+        "anvil not found at {}; run scripts/bootstrap (or set CAIRN_ANVIL)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh anvil on a free loopback port, stopped when the value drops.
+pub fn anvil() -> AnvilInstance {
+    Anvil::new().path(anvil_path()).args(["--host", "127.0.0.1"]).spawn()
+}
