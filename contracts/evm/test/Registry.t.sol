@@ -494,6 +494,18 @@ contract RegistryTest is CairnTest {
         assertEq(token.balanceOf(address(0x7777)), 1 ether, "new treasury paid");
     }
 
+    function test_StakeCountersCannotOverflow() public {
+        token.mint(provider, type(uint256).max - token.totalSupply());
+        vm.prank(provider);
+        vm.expectRevert(Registry.AmountTooLarge.selector);
+        registry.register(operator, uint256(type(uint128).max) + 1);
+        registerProvider(MIN);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
+        registry.addStake(type(uint128).max);
+        assertEq(registry.providerOf(provider).stake, MIN, "unchanged");
+    }
+
     // --------------------------------------------------------------------- fuzz
 
     function testFuzz_SlashNeverExceedsSlashableAndConservesTokens(

@@ -352,6 +352,28 @@ contract SettlementTest is CairnTest {
         settlement.settleBatch(c, ds, sig);
     }
 
+    function test_ExtremeDeltasRevertInsteadOfWrapping() public {
+        Settlement.Delta[] memory ds = new Settlement.Delta[](2);
+        ds[0] = delta(alice, usd, type(int256).min);
+        ds[1] = delta(carol, usd, type(int256).max);
+        ds = sorted(ds);
+        Settlement.BatchCommitment memory c = commitmentFor(ds);
+        bytes memory sig = sign(SIGNER_KEY, c);
+        vm.expectRevert();
+        settlement.settleBatch(c, ds, sig);
+
+        ds = new Settlement.Delta[](3);
+        ds[0] = delta(alice, usd, -1);
+        ds[1] = delta(bob, usd, type(int256).max);
+        ds[2] = delta(carol, usd, type(int256).max);
+        ds = sorted(ds);
+        c = commitmentFor(ds);
+        sig = sign(SIGNER_KEY, c);
+        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x11));
+        settlement.settleBatch(c, ds, sig);
+        assertEq(settlement.lastBatchId(), 0, "nothing settled");
+    }
+
     function test_DeltasRootViewMatchesTheLibrary() public view {
         Settlement.Delta[] memory ds = transfer(alice, carol, usd, 3 ether);
         assertEq(settlement.deltasRootOf(ds), rootOf(ds), "root");
