@@ -1,0 +1,337 @@
+//! Applies chain events to the derived tables inside the batch's
+//! transaction, recording the previous image of every row that a block not
+//! yet final changes, so a reorg can restore it.
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::{
+    StoreError, amount_text,
+    events::{ChainEvent, EventRecord},
+    hash_text,
+    table::{self, Row as TableRow, Table, Value},
+};
+
+/// Most events one INSERT statement carries: 8 parameters each, well under
+/// every backend's parameter limit.
+const EVENTS_PER_INSERT: usize = 500;
+
+pub(crate) struct Writer<'a, 't> {
+    tx: &'a mut Transaction<'t, Any>,
+    chain: String,
+    finalized: u64,
+    next_undo: i64,
+}
+
+fn text(value: impl Into<String>) -> Value {
+    Value::Text(value.into())
+}
+
+impl<'a, 't> Writer<'a, 't> {
+    pub(crate) async fn new(
+        tx: &'a mut Transaction<'t, Any>,
+        chain: &str,
+        finalized: u64,
+    ) -> Result<Self, StoreError> {
+        let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
+            .bind(chain.to_owned())
+            .fetch_one(&mut **tx)
+            .await?;
+        let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
+        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo })
+    }
+
+    fn key(&self, table: &Table, parts: &[Value]) -> TableRow {
+        let mut key = TableRow::new();
+        key.insert("chain".into(), text(&self.chain));
+        for (column, value) in table.key[1..].iter().zip(parts) {
+            key.insert((*column).to_owned(), value.clone());
+        }
+        key
+    }
+
+    async fn remember(
+        &mut self,
+        table: &Table,
+        key: &TableRow,
+        block: u64,
+    ) -> Result<(), StoreError> {
+        if block <= self.finalized {
+            return Ok(());
+        }
+        let old = table.get(self.tx, key).await?;
+        sqlx::query(
+            "INSERT INTO undo_log (chain, seq, block_number, table_name, row_key, old_row) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.chain.clone())
+        .bind(self.next_undo)
+        .bind(block as i64)
+        .bind(table.name)
+        .bind(serde_json::to_string(key).expect("keys serialize"))
+        .bind(old.map(|row| serde_json::to_string(&row).expect("rows serialize")))
+        .execute(&mut **self.tx)
+        .await?;
+        self.next_undo += 1;
+        Ok(())
+    }
+
+    async fn put(&mut self, table: &Table, row: TableRow, block: u64) -> Result<(), StoreError> {
+        let key = table.key_of(&row);
+        self.remember(table, &key, block).await?;
+        table.put(self.tx, &row).await
+    }
+
+    async fn delete(&mut self, table: &Table, key: TableRow, block: u64) -> Result<(), StoreError> {
+        self.remember(table, &key, block).await?;
+        table.delete(self.tx, &key).await
+    }
+
+    /// Reads a row an event updates; it must exist.
+    async fn existing(
+        &mut self,
+        table: &Table,
+        key: TableRow,
+        record: &EventRecord,
+    ) -> Result<TableRow, StoreError> {
+        table.get(self.tx, &key).await?.ok_or_else(|| StoreError::Inconsistent {
+            block: record.block_number,
+            log: record.log_index,
+            what: format!("{} {:?}", table.name, key),
+        })
+    }
+
+    pub(crate) async fn insert_events(
+        &mut self,
+        records: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        for chunk in records.chunks(EVENTS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let base = i * 8;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    base + 1,
+                    base + 2,
+                    base + 3,
+                    base + 4,
+                    base + 5,
+                    base + 6,
+                    base + 7,
+                    base + 8
+                ));
+            }
+            let mut query = sqlx::query(&sql);
+            for record in chunk {
+                query = query
+                    .bind(self.chain.clone())
+                    .bind(record.block_number as i64)
+                    .bind(record.log_index as i64)
+                    .bind(hash_text(&record.block_hash))
+                    .bind(record.tx_hash.clone())
+                    .bind(record.contract.clone())
+                    .bind(record.event.kind())
+                    .bind(serde_json::to_string(&record.event).expect("events serialize"));
+            }
+            query.execute(&mut **self.tx).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn apply(&mut self, record: &EventRecord) -> Result<(), StoreError> {
+        let block = record.block_number;
+        let chain = text(&self.chain);
+        match &record.event {
+            ChainEvent::ProviderRegistered { provider, operator, stake } => {
+                let row = TableRow::from([
+                    ("chain".into(), chain),
+                    ("provider".into(), text(provider)),
+                    ("operator".into(), text(operator)),
+                    ("stake".into(), text(amount_text(stake))),
+                    ("unbonding".into(), text(amount_text(&Default::default()))),
+                    ("release_at".into(), Value::Int(0)),
+                    ("registered_block".into(), Value::Int(block as i64)),
+                    ("registered_tx".into(), text(&record.tx_hash)),
+                    ("updated_block".into(), Value::Int(block as i64)),
+                ]);
+                self.put(&table::PROVIDERS, row, block).await
+            }
+            ChainEvent::StakeAdded { provider, stake, .. } => {
+                self.update_provider(record, provider, &[("stake", text(amount_text(stake)))]).await
+            }
+            ChainEvent::OperatorChanged { provider, operator } => {
+                self.update_provider(record, provider, &[("operator", text(operator))]).await
+            }
+            ChainEvent::UnbondStarted { provider, stake, unbonding, release_at, .. } => {
+                let values = [
+                    ("stake", text(amount_text(stake))),
+                    ("unbonding", text(amount_text(unbonding))),
+                    ("release_at", Value::Int(*release_at as i64)),
+                ];
+                self.update_provider(record, provider, &values).await
+            }
+            ChainEvent::Withdrawn { provider, exited, .. } => {
+                if *exited {
+                    let key = self.key(&table::PROVIDERS, &[text(provider)]);
+                    self.existing(&table::PROVIDERS, key.clone(), record).await?;
+                    self.delete(&table::PROVIDERS, key, block).await
+                } else {
+                    let values = [
+                        ("unbonding", text(amount_text(&Default::default()))),
+                        ("release_at", Value::Int(0)),
+                    ];
+                    self.update_provider(record, provider, &values).await
+                }
+            }
+            ChainEvent::Slashed {
+                provider,
+                nonce,
+                amount,
+                reason,
+                evidence_hash,
+                receipt_id,
+                stake,
+                unbonding,
+            } => {
+                let row = TableRow::from([
+                    ("chain".into(), chain),
+                    ("nonce".into(), text(amount_text(nonce))),
+                    ("provider".into(), text(provider)),
+                    ("amount".into(), text(amount_text(amount))),
+                    ("reason".into(), Value::Int(i64::from(*reason))),
+                    ("evidence_hash".into(), text(hash_text(evidence_hash))),
+                    ("receipt_id".into(), text(hash_text(receipt_id))),
+                    ("block_number".into(), Value::Int(block as i64)),
+                    ("tx_hash".into(), text(&record.tx_hash)),
+                ]);
+                self.put(&table::SLASHES, row, block).await?;
+                let mut values = vec![
+                    ("stake", text(amount_text(stake))),
+                    ("unbonding", text(amount_text(unbonding))),
+                ];
+                if unbonding.is_zero() {
+                    values.push(("release_at", Value::Int(0)));
+                }
+                self.update_provider(record, provider, &values).await
+            }
+            ChainEvent::ServiceAdded {
+                service_id,
+                provider,
+                service_chain,
+                service_kind,
+                url,
+                metadata_hash,
+            } => {
+                let row = TableRow::from([
+                    ("chain".into(), chain),
+                    ("service_id".into(), text(hash_text(service_id))),
+                    ("provider".into(), text(provider)),
+                    ("service_chain".into(), text(service_chain)),
+                    ("kind".into(), text(service_kind)),
+                    ("url".into(), text(url)),
+                    ("metadata_hash".into(), text(hash_text(metadata_hash))),
+                    ("added_block".into(), Value::Int(block as i64)),
+                    ("added_tx".into(), text(&record.tx_hash)),
+                ]);
+                self.put(&table::SERVICES, row, block).await
+            }
+            ChainEvent::ServiceRemoved { service_id, .. } => {
+                let key = self.key(&table::SERVICES, &[text(hash_text(service_id))]);
+                self.existing(&table::SERVICES, key.clone(), record).await?;
+                self.delete(&table::SERVICES, key, block).await
+            }
+            ChainEvent::Deposited { account, asset, balance, .. }
+            | ChainEvent::BalanceChanged { account, asset, balance, .. } => {
+                self.put_balance(account, asset, &amount_text(balance), block).await?;
+                if let ChainEvent::BalanceChanged { batch_id, delta, .. } = &record.event {
+                    let row = TableRow::from([
+                        ("chain".into(), text(&self.chain)),
+                        ("batch_id".into(), Value::Int(*batch_id as i64)),
+                        ("account".into(), text(account)),
+                        ("asset".into(), text(asset)),
+                        ("amount".into(), text(delta.to_string())),
+                    ]);
+                    self.put(&table::DELTAS, row, block).await?;
+                }
+                Ok(())
+            }
+            ChainEvent::WithdrawalRequested { account, asset, amount, ready_at } => {
+                let row = TableRow::from([
+                    ("chain".into(), chain),
+                    ("account".into(), text(account)),
+                    ("asset".into(), text(asset)),
+                    ("amount".into(), text(amount_text(amount))),
+                    ("ready_at".into(), Value::Int(*ready_at as i64)),
+                ]);
+                self.put(&table::PENDING_WITHDRAWALS, row, block).await
+            }
+            ChainEvent::BalanceWithdrawn { account, asset, balance, .. } => {
+                self.put_balance(account, asset, &amount_text(balance), block).await?;
+                let key = self.key(&table::PENDING_WITHDRAWALS, &[text(account), text(asset)]);
+                self.delete(&table::PENDING_WITHDRAWALS, key, block).await
+            }
+            ChainEvent::BatchSettled {
+                batch_id,
+                commitment_hash,
+                intents_root,
+                deltas_root,
+                receipt_id,
+                window_start,
+                window_end,
+                intent_count,
+                delta_count,
+            } => {
+                let row = TableRow::from([
+                    ("chain".into(), chain),
+                    ("batch_id".into(), Value::Int(*batch_id as i64)),
+                    ("commitment_hash".into(), text(hash_text(commitment_hash))),
+                    ("intents_root".into(), text(hash_text(intents_root))),
+                    ("deltas_root".into(), text(hash_text(deltas_root))),
+                    ("receipt_id".into(), text(hash_text(receipt_id))),
+                    ("window_start".into(), Value::Int(*window_start as i64)),
+                    ("window_end".into(), Value::Int(*window_end as i64)),
+                    ("intent_count".into(), Value::Int(i64::from(*intent_count))),
+                    ("delta_count".into(), Value::Int(i64::from(*delta_count))),
+                    ("block_number".into(), Value::Int(block as i64)),
+                    ("tx_hash".into(), text(&record.tx_hash)),
+                ]);
+                self.put(&table::BATCHES, row, block).await
+            }
+        }
+    }
+
+    async fn update_provider(
+        &mut self,
+        record: &EventRecord,
+        provider: &str,
+        values: &[(&str, Value)],
+    ) -> Result<(), StoreError> {
+        let key = self.key(&table::PROVIDERS, &[text(provider)]);
+        let mut row = self.existing(&table::PROVIDERS, key, record).await?;
+        for (column, value) in values {
+            row.insert((*column).to_owned(), value.clone());
+        }
+        row.insert("updated_block".into(), Value::Int(record.block_number as i64));
+        self.put(&table::PROVIDERS, row, record.block_number).await
+    }
+
+    async fn put_balance(
+        &mut self,
+        account: &str,
+        asset: &str,
+        balance: &str,
+        block: u64,
+    ) -> Result<(), StoreError> {
+        let row = TableRow::from([
+            ("chain".into(), text(&self.chain)),
+            ("account".into(), text(account)),
+            ("asset".into(), text(asset)),
+            ("balance".into(), text(balance)),
+            ("updated_block".into(), Value::Int(block as i64)),
+        ]);
+        self.put(&table::BALANCES, row, block).await
+    }
+}

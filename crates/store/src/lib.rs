@@ -1,0 +1,489 @@
+#![doc = include_str!("../README.md")]
+
+mod derived;
+pub mod events;
+mod table;
+
+use std::{collections::BTreeMap, path::Path, str::FromStr, time::Duration};
+
+use alloy_primitives::{B256, U256};
+use sqlx::{
+    Any, AnyPool, Row, Transaction,
+    any::{AnyPoolOptions, install_default_drivers},
+};
+
+pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
+use table::Row as TableRow;
+
+/// File the embedded store uses inside the data directory.
+pub const SQLITE_FILE: &str = "cairn.db";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported store URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("batch for {chain} starts at block {got}, but the cursor expects {expected}")]
+    NotContiguous { chain: String, expected: u64, got: u64 },
+    #[error("block {number} of {chain} does not build on the stored block {parent} (a reorg)")]
+    ParentMismatch { chain: String, number: u64, parent: B256 },
+    #[error("cannot roll {chain} back to block {fork}: {reason}")]
+    Rollback { chain: String, fork: u64, reason: String },
+    #[error("event at block {block}, log {log} refers to {what}, which the store does not hold")]
+    Inconsistent { block: u64, log: u64, what: String },
+    #[error("row of {table} lacks column {column}")]
+    MissingColumn { table: &'static str, column: &'static str },
+    #[error("stored value `{0}` is not a valid amount or hash")]
+    Corrupt(String),
+}
+
+/// One async API over SQLite and PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A 256-bit amount as stored: 78 decimal digits, zero-padded, so text order
+/// is numeric order.
+pub fn amount_text(amount: &U256) -> String {
+    format!("{:0>78}", amount.to_string())
+}
+
+pub fn parse_amount(text: &str) -> Result<U256, StoreError> {
+    U256::from_str_radix(text, 10).map_err(|_| StoreError::Corrupt(text.to_owned()))
+}
+
+pub fn hash_text(hash: &B256) -> String {
+    format!("{hash:#x}")
+}
+
+pub fn parse_hash(text: &str) -> Result<B256, StoreError> {
+    B256::from_str(text).map_err(|_| StoreError::Corrupt(text.to_owned()))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                // One writer at a time is SQLite's rule; waiting for the lock
+                // beats failing with "database is locked".
+                options
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(8).connect(url).await?,
+        };
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the writer; the mode is stored in
+            // the file, so setting it once per open is enough.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Opens the configured store: `url` if given, else the embedded SQLite
+    /// file in `data_dir`.
+    pub async fn open_configured(url: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        match url {
+            Some(url) => Self::open(url).await,
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                Self::open(&format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE).display()))
+                    .await
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn cursor(&self, chain: &str) -> Result<Option<Cursor>, StoreError> {
+        let row = sqlx::query(
+            "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
+        )
+        .bind(chain.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Cursor {
+                block_number: r.try_get::<i64, _>(0)? as u64,
+                block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
+                finalized_block: r.try_get::<i64, _>(2)? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    /// The stored hash of block `number`, if that block is still kept.
+    pub async fn block_hash(&self, chain: &str, number: u64) -> Result<Option<B256>, StoreError> {
+        let row =
+            sqlx::query("SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2")
+                .bind(chain.to_owned())
+                .bind(number as i64)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| parse_hash(&r.try_get::<String, _>(0)?)).transpose()
+    }
+
+    /// Writes a batch of blocks, their events, the derived state and the new
+    /// cursor in one transaction: a crash leaves all of it or none.
+    pub async fn apply(&self, chain: &str, batch: &BlockBatch) -> Result<Cursor, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let stored = self.cursor_in(&mut tx, chain).await?;
+        let last = batch.last_block();
+        if let Some(cursor) = stored {
+            if batch.first_block != cursor.block_number + 1 {
+                return Err(StoreError::NotContiguous {
+                    chain: chain.to_owned(),
+                    expected: cursor.block_number + 1,
+                    got: batch.first_block,
+                });
+            }
+            if let Some(first) = batch.headers.first().filter(|h| h.number == batch.first_block)
+                && first.parent_hash != cursor.block_hash
+            {
+                return Err(StoreError::ParentMismatch {
+                    chain: chain.to_owned(),
+                    number: first.number,
+                    parent: first.parent_hash,
+                });
+            }
+        }
+        let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
+        let mut writer = derived::Writer::new(&mut tx, chain, finalized).await?;
+        writer.insert_events(&batch.events).await?;
+        for record in &batch.events {
+            writer.apply(record).await?;
+        }
+        drop(writer);
+
+        for header in &batch.headers {
+            sqlx::query(
+                "INSERT INTO blocks (chain, block_number, block_hash, parent_hash, block_time) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (chain, block_number) DO UPDATE SET block_hash = excluded.block_hash, \
+                 parent_hash = excluded.parent_hash, block_time = excluded.block_time",
+            )
+            .bind(chain.to_owned())
+            .bind(header.number as i64)
+            .bind(hash_text(&header.hash))
+            .bind(hash_text(&header.parent_hash))
+            .bind(header.time as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Below finality nothing can be undone: drop what only a reorg needs.
+        sqlx::query("DELETE FROM undo_log WHERE chain = $1 AND block_number <= $2")
+            .bind(chain.to_owned())
+            .bind(finalized as i64)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM blocks WHERE chain = $1 AND block_number < $2")
+            .bind(chain.to_owned())
+            .bind(finalized as i64)
+            .execute(&mut *tx)
+            .await?;
+        let cursor =
+            Cursor { block_number: last.number, block_hash: last.hash, finalized_block: finalized };
+        self.put_cursor(&mut tx, chain, &cursor).await?;
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    /// Undoes every block above `fork` (a reorg): derived rows return to
+    /// their images before those blocks, their events and headers go, and
+    /// the cursor moves back to `fork`.
+    pub async fn rollback_to(&self, chain: &str, fork: u64) -> Result<Cursor, StoreError> {
+        let fail = |reason: String| StoreError::Rollback { chain: chain.to_owned(), fork, reason };
+        let mut tx = self.pool.begin().await?;
+        let cursor = self
+            .cursor_in(&mut tx, chain)
+            .await?
+            .ok_or_else(|| fail("nothing is indexed".into()))?;
+        if fork >= cursor.block_number {
+            return Ok(cursor);
+        }
+        if fork < cursor.finalized_block {
+            return Err(fail(format!("block {} is final", cursor.finalized_block)));
+        }
+        let fork_hash =
+            sqlx::query("SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2")
+                .bind(chain.to_owned())
+                .bind(fork as i64)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| fail("its header is not kept".into()))?
+                .try_get::<String, _>(0)?;
+
+        let undo = sqlx::query(
+            "SELECT table_name, row_key, old_row FROM undo_log WHERE chain = $1 AND block_number > $2 ORDER BY seq DESC",
+        )
+        .bind(chain.to_owned())
+        .bind(fork as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        for entry in &undo {
+            let table = table::by_name(&entry.try_get::<String, _>(0)?)
+                .ok_or_else(|| fail("the undo log names an unknown table".into()))?;
+            let key: TableRow = serde_json::from_str(&entry.try_get::<String, _>(1)?)
+                .map_err(|e| fail(format!("undo key: {e}")))?;
+            match entry.try_get::<Option<String>, _>(2)? {
+                Some(old) => {
+                    let row: TableRow =
+                        serde_json::from_str(&old).map_err(|e| fail(format!("undo row: {e}")))?;
+                    table.put(&mut tx, &row).await?;
+                }
+                None => table.delete(&mut tx, &key).await?,
+            }
+        }
+        for sql in [
+            "DELETE FROM undo_log WHERE chain = $1 AND block_number > $2",
+            "DELETE FROM events WHERE chain = $1 AND block_number > $2",
+            "DELETE FROM blocks WHERE chain = $1 AND block_number > $2",
+        ] {
+            sqlx::query(sql).bind(chain.to_owned()).bind(fork as i64).execute(&mut *tx).await?;
+        }
+        let cursor = Cursor {
+            block_number: fork,
+            block_hash: parse_hash(&fork_hash)?,
+            finalized_block: cursor.finalized_block,
+        };
+        self.put_cursor(&mut tx, chain, &cursor).await?;
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    async fn cursor_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        chain: &str,
+    ) -> Result<Option<Cursor>, StoreError> {
+        let row = sqlx::query(
+            "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
+        )
+        .bind(chain.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.map(|r| {
+            Ok(Cursor {
+                block_number: r.try_get::<i64, _>(0)? as u64,
+                block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
+                finalized_block: r.try_get::<i64, _>(2)? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_cursor(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        chain: &str,
+        cursor: &Cursor,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cursors (chain, block_number, block_hash, finalized_block, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (chain) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, \
+             finalized_block = excluded.finalized_block, updated_at = excluded.updated_at",
+        )
+        .bind(chain.to_owned())
+        .bind(cursor.block_number as i64)
+        .bind(hash_text(&cursor.block_hash))
+        .bind(cursor.finalized_block as i64)
+        .bind(now_secs())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Every derived row and event of `chain`, as JSON in key order: two
+    /// stores that index the same history dump equal.
+    pub async fn dump(
+        &self,
+        chain: &str,
+    ) -> Result<BTreeMap<String, Vec<serde_json::Value>>, StoreError> {
+        let mut out = BTreeMap::new();
+        let mut tx = self.pool.begin().await?;
+        for table in table::DERIVED {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE chain = $1 ORDER BY {}",
+                table.columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "),
+                table.name,
+                table.key.join(", ")
+            );
+            let rows = sqlx::query(&sql).bind(chain.to_owned()).fetch_all(&mut *tx).await?;
+            let mut values = Vec::with_capacity(rows.len());
+            for row in &rows {
+                values.push(serde_json::to_value(table.decode(row)?).expect("rows serialize"));
+            }
+            out.insert(table.name.to_owned(), values);
+        }
+        let events = sqlx::query(
+            "SELECT block_number, log_index, block_hash, tx_hash, contract, kind, body FROM events \
+             WHERE chain = $1 ORDER BY block_number, log_index",
+        )
+        .bind(chain.to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut values = Vec::with_capacity(events.len());
+        for row in &events {
+            values.push(serde_json::json!([
+                row.try_get::<i64, _>(0)?,
+                row.try_get::<i64, _>(1)?,
+                row.try_get::<String, _>(2)?,
+                row.try_get::<String, _>(3)?,
+                row.try_get::<String, _>(4)?,
+                row.try_get::<String, _>(5)?,
+                row.try_get::<String, _>(6)?,
+            ]));
+        }
+        out.insert("events".to_owned(), values);
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn providers(&self, chain: &str) -> Result<Vec<ProviderRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, operator, stake, unbonding, release_at, registered_block, registered_tx \
+             FROM providers WHERE chain = $1 ORDER BY provider",
+        )
+        .bind(chain.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProviderRow {
+                    provider: r.try_get(0)?,
+                    operator: r.try_get(1)?,
+                    stake: parse_amount(&r.try_get::<String, _>(2)?)?,
+                    unbonding: parse_amount(&r.try_get::<String, _>(3)?)?,
+                    release_at: r.try_get::<i64, _>(4)? as u64,
+                    registered_block: r.try_get::<i64, _>(5)? as u64,
+                    registered_tx: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn services(&self, chain: &str) -> Result<Vec<ServiceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT service_id, provider, service_chain, kind, url, metadata_hash, added_block, added_tx \
+             FROM services WHERE chain = $1 ORDER BY service_id",
+        )
+        .bind(chain.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ServiceRow {
+                    service_id: parse_hash(&r.try_get::<String, _>(0)?)?,
+                    provider: r.try_get(1)?,
+                    service_chain: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    url: r.try_get(4)?,
+                    metadata_hash: parse_hash(&r.try_get::<String, _>(5)?)?,
+                    added_block: r.try_get::<i64, _>(6)? as u64,
+                    added_tx: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// An account's settlement balance of `asset`, zero if never seen.
+    pub async fn balance(
+        &self,
+        chain: &str,
+        account: &str,
+        asset: &str,
+    ) -> Result<U256, StoreError> {
+        let row = sqlx::query(
+            "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3",
+        )
+        .bind(chain.to_owned())
+        .bind(account.to_owned())
+        .bind(asset.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
+    }
+
+    /// The highest settled batch id, 0 before the first.
+    pub async fn last_batch_id(&self, chain: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT MAX(batch_id) FROM batches WHERE chain = $1")
+            .bind(chain.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) as u64)
+    }
+}
+
+impl BlockBatch {
+    /// The batch's last block: the one the cursor moves to.
+    pub fn last_block(&self) -> BlockRecord {
+        self.last
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRow {
+    pub provider: Account,
+    pub operator: Account,
+    pub stake: U256,
+    pub unbonding: U256,
+    pub release_at: u64,
+    pub registered_block: u64,
+    pub registered_tx: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRow {
+    pub service_id: B256,
+    pub provider: Account,
+    pub service_chain: String,
+    pub kind: String,
+    pub url: String,
+    pub metadata_hash: B256,
+    pub added_block: u64,
+    pub added_tx: String,
+}
