@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/dev must start its services on loopback with the contracts
-# deployed, and stop every one of them when interrupted, as Ctrl-C does.
+# deployed and the indexer following them, and stop every one of them when
+# interrupted, as Ctrl-C does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/node_modules/.bin:$PATH"
@@ -51,6 +52,10 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     local anvil_pid
     anvil_pid=$(sed -n 's/.*anvil .* pid \([0-9]*\) .*/\1/p' "$log")
     [[ -n $anvil_pid ]] || fail "scripts/dev did not report anvil's pid"
+    local indexer_pid
+    indexer_pid=$(sed -n 's/.*indexer .* pid \([0-9]*\) .*/\1/p' "$log")
+    [[ -n $indexer_pid ]] || fail "scripts/dev did not report the indexer's pid"
+    kill -0 "$indexer_pid" 2>/dev/null || fail "the indexer is not running"
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do
@@ -59,6 +64,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     done
     kill -0 "$dev_pid" 2>/dev/null && fail "scripts/dev still runs 10 s after SIG$signal to the $target"
     kill -0 "$anvil_pid" 2>/dev/null && fail "anvil (pid $anvil_pid) still runs after SIG$signal to the $target"
+    kill -0 "$indexer_pid" 2>/dev/null && fail "the indexer (pid $indexer_pid) still runs after SIG$signal to the $target"
     cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "port $port still answers after SIG$signal"
     grep -q 'dev: stopped' "$log" || fail "scripts/dev did not report that it stopped"
     dev_pid=

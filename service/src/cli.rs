@@ -26,7 +26,7 @@ pub enum Command {
     /// Run the HTTP service: sign-in, discovery, gateway and settlement API.
     Serve,
     /// Follow the registry and settlement contracts into the store.
-    Index,
+    Index(IndexArgs),
     /// Deploy the Cairn contracts.
     #[command(subcommand)]
     Deploy(DeployCommand),
@@ -115,6 +115,13 @@ pub enum ProviderCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Catch up with the chain head, then exit (instead of following it).
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DiscoverArgs {
     /// Chain as CAIP-2, for example `eip155:1`.
     pub chain: String,
@@ -143,7 +150,7 @@ impl Command {
         match self {
             Self::Dev => "cairn dev",
             Self::Serve => "cairn serve",
-            Self::Index => "cairn index",
+            Self::Index(_) => "cairn index",
             Self::Deploy(DeployCommand::Evm(_)) => "cairn deploy evm",
             Self::Provider(p) => match p {
                 ProviderCommand::Register => "cairn provider register",

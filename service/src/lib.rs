@@ -2,6 +2,7 @@
 
 pub mod cli;
 mod deploy;
+mod index;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,14 @@ pub enum CliError {
     Deploy(#[from] cairn_bindings::DeployError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] cairn_store::StoreError),
+    #[error(transparent)]
+    Indexer(#[from] cairn_indexer::IndexerError),
+    #[error(
+        "no deployment file at {path}: run `cairn deploy evm` first, or set evm.deployment_file"
+    )]
+    NoDeployment { path: std::path::PathBuf },
 }
 
 impl CliError {
@@ -51,12 +60,15 @@ impl CliError {
             Self::Config(_)
             | Self::LogFilter { .. }
             | Self::BadArgument { .. }
-            | Self::Signer(_) => exit::USAGE,
+            | Self::Signer(_)
+            | Self::NoDeployment { .. } => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
             Self::Unreachable { .. }
             | Self::WrongChain { .. }
             | Self::Deploy(_)
-            | Self::Runtime(_) => exit::FAILURE,
+            | Self::Runtime(_)
+            | Self::Store(_)
+            | Self::Indexer(_) => exit::FAILURE,
         }
     }
 }
@@ -82,6 +94,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Deploy(DeployCommand::Evm(args)) => block_on(deploy::deploy_evm(&config, &args))?,
+        Command::Index(args) => block_on(index::index(&config, &args))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
 }

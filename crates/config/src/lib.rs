@@ -7,7 +7,9 @@ mod parse;
 use std::path::PathBuf;
 
 pub use load::{CONFIG_FILE_VAR, DATABASE_URL_VAR, ENV_PREFIX, Origin, load, load_from_env};
-pub use model::{Config, EvmConfig, LogConfig, LogFormat, ServiceConfig, StoreConfig};
+pub use model::{
+    Config, EvmConfig, IndexerConfig, LogConfig, LogFormat, ServiceConfig, StoreConfig,
+};
 
 /// Why a configuration could not be loaded. Every variant names where the
 /// bad input is: the file, the key, or the variable.

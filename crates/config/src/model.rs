@@ -19,6 +19,7 @@ pub struct Config {
     pub service: ServiceConfig,
     pub store: StoreConfig,
     pub evm: EvmConfig,
+    pub indexer: IndexerConfig,
 }
 
 impl Default for Config {
@@ -29,6 +30,43 @@ impl Default for Config {
             service: ServiceConfig::default(),
             store: StoreConfig::default(),
             evm: EvmConfig::default(),
+            indexer: IndexerConfig::default(),
+        }
+    }
+}
+
+/// How the indexer reads the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexerConfig {
+    /// Largest block range asked of `eth_getLogs`; the range shrinks on
+    /// "too many results" and timeouts and grows back on success.
+    pub max_range_blocks: u64,
+    /// Pause between polls once the indexer has caught up with the head.
+    pub poll_interval_ms: u64,
+    /// Upper bound on one RPC request.
+    pub request_timeout_ms: u64,
+    /// Attempts per request across the RPC URLs before giving up.
+    pub rpc_attempts: u32,
+    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Consecutive failures after which a URL is skipped for `breaker_cooldown_ms`.
+    pub breaker_threshold: u32,
+    pub breaker_cooldown_ms: u64,
+}
+
+impl Default for IndexerConfig {
+    fn default() -> Self {
+        Self {
+            max_range_blocks: 2_000,
+            poll_interval_ms: 1_000,
+            request_timeout_ms: 10_000,
+            rpc_attempts: 6,
+            backoff_initial_ms: 200,
+            backoff_max_ms: 10_000,
+            breaker_threshold: 3,
+            breaker_cooldown_ms: 30_000,
         }
     }
 }

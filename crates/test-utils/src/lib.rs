@@ -1,5 +1,6 @@
 //! Helpers shared by Cairn's test suites. Tests run against the real tools:
-//! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs.
+//! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs, and
+//! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database.
 
 use std::path::PathBuf;
 
@@ -35,4 +36,65 @@ pub fn anvil_path() -> PathBuf {
 /// A fresh anvil on a free loopback port, stopped when the value drops.
 pub fn anvil() -> AnvilInstance {
     Anvil::new().path(anvil_path()).args(["--host", "127.0.0.1"]).spawn()
+}
+
+/// A fresh store on each backend: a SQLite file in a temporary directory and
+/// a new database on the PostgreSQL server at 127.0.0.1:5432 (or
+/// `CAIRN_TEST_POSTGRES`). Call [`TestStores::cleanup`] at the end to drop the
+/// database.
+#[derive(Debug)]
+pub struct TestStores {
+    pub sqlite: cairn_store::Store,
+    pub postgres: cairn_store::Store,
+    _dir: tempfile::TempDir,
+    server: String,
+    database: String,
+}
+
+pub async fn stores() -> TestStores {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = cairn_store::Store::open(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("test.db").display()
+    ))
+    .await
+    .expect("SQLite store");
+    let server = std::env::var("CAIRN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let database = format!("cairn_test_{}_{}", std::process::id(), nanos % 1_000_000_000_000);
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (set CAIRN_TEST_POSTGRES for another server)");
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let postgres =
+        cairn_store::Store::open(&format!("{server}/{database}")).await.expect("PostgreSQL store");
+    TestStores { sqlite, postgres, _dir: dir, server, database }
+}
+
+impl TestStores {
+    pub fn both(&self) -> [&cairn_store::Store; 2] {
+        [&self.sqlite, &self.postgres]
+    }
+
+    /// Drops the PostgreSQL database.
+    pub async fn cleanup(self) {
+        self.postgres.close().await;
+        self.sqlite.close().await;
+        let admin =
+            sqlx::AnyPool::connect(&format!("{}/postgres", self.server)).await.expect("PostgreSQL");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {}", self.database))
+            .execute(&admin)
+            .await
+            .expect("drop");
+        admin.close().await;
+    }
 }

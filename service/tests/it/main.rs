@@ -3,6 +3,7 @@
 mod config_errors;
 mod deploy_evm;
 mod help;
+mod index_once;
 mod unavailable_commands;
 
 use std::process::{Command, Output};

@@ -7,7 +7,6 @@ use crate::{cairn, stderr, stdout};
 const NOT_YET: &[&[&str]] = &[
     &["dev"],
     &["serve"],
-    &["index"],
     &["provider", "register"],
     &["provider", "add-endpoint"],
     &["provider", "remove-endpoint"],

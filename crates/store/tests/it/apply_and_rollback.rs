@@ -1,7 +1,7 @@
 use alloy_primitives::{B256, I256, U256, keccak256};
 use cairn_store::{BlockBatch, BlockRecord, ChainEvent, EventRecord, Store, StoreError};
 
-use crate::backends;
+use cairn_test_utils::stores as backends;
 
 const CHAIN: &str = "eip155:31337";
 
@@ -227,7 +227,7 @@ async fn both_backends_index_the_same_history_to_the_same_state() {
     let postgres = stores.postgres.dump(CHAIN).await.unwrap();
     assert_eq!(sqlite, postgres);
     assert_eq!(sqlite["events"].len(), 12);
-    stores.drop_postgres().await;
+    stores.cleanup().await;
 }
 
 #[tokio::test]
@@ -262,8 +262,8 @@ async fn a_reorg_rolls_back_to_the_fork_and_the_new_branch_equals_a_clean_index(
         );
         assert_eq!(store.balance(CHAIN, &account(5), &account(0xa0)).await.unwrap(), ether(60));
     }
-    stores.drop_postgres().await;
-    clean.drop_postgres().await;
+    stores.cleanup().await;
+    clean.cleanup().await;
 }
 
 #[tokio::test]
@@ -285,7 +285,7 @@ async fn rollback_cannot_cross_finality_or_unknown_headers() {
         );
         assert_eq!(store.dump(CHAIN).await.unwrap(), before);
     }
-    stores.drop_postgres().await;
+    stores.cleanup().await;
 }
 
 #[tokio::test]
@@ -301,7 +301,7 @@ async fn a_batch_must_continue_the_cursor() {
             "{replay}"
         );
     }
-    stores.drop_postgres().await;
+    stores.cleanup().await;
 }
 
 #[tokio::test]
@@ -333,7 +333,7 @@ async fn a_failing_batch_leaves_nothing_behind() {
         );
         assert_eq!(store.cursor(CHAIN).await.unwrap(), cursor, "cursor unchanged");
     }
-    stores.drop_postgres().await;
+    stores.cleanup().await;
 }
 
 #[tokio::test]

@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+pub mod decode;
+pub mod metrics;
+mod pipeline;
+pub mod rpc;
+
+pub use decode::Contracts;
+pub use metrics::Metrics;
+pub use pipeline::{Indexer, IndexerError, IndexerSettings, Step};

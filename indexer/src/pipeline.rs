@@ -1,0 +1,373 @@
+//! The indexing loop. Below the finality depth, ranges of blocks are read
+//! with `eth_getLogs` and written in bulk; at the tip, blocks are taken one
+//! at a time, each checked against its parent so a reorg is caught and
+//! rolled back to the fork point before the new branch is written.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{B256, BloomInput},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+};
+use cairn_config::IndexerConfig;
+use cairn_store::{BlockBatch, BlockRecord, EventRecord, Store, StoreError};
+
+use crate::{
+    decode::{Contracts, DecodeError, account},
+    metrics::Metrics,
+    rpc::{FailureKind, RpcError, RpcPool, failure},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("block {block}, log {log}: {source}")]
+    Decode {
+        block: u64,
+        log: u64,
+        #[source]
+        source: DecodeError,
+    },
+    #[error(
+        "the chain reorganised below the finality depth (no common block above {0}); re-index from scratch"
+    )]
+    DeepReorg(u64),
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Blocks `from..=to` written with `events` events.
+    Indexed { from: u64, to: u64, events: usize },
+    /// A reorg was rolled back to `fork`.
+    Reorg { fork: u64 },
+    /// The range was too large for the node; it shrank to `range` blocks.
+    Shrunk { range: u64 },
+    /// Nothing new: the cursor is at `head`.
+    Idle { head: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexerSettings {
+    /// CAIP-2 id the store files the chain under.
+    pub chain: String,
+    pub contracts: Contracts,
+    /// First block that can hold a Cairn event (the deployment block).
+    pub start_block: u64,
+    pub finality_depth: u64,
+    pub tuning: IndexerConfig,
+}
+
+#[derive(Debug)]
+pub struct Indexer {
+    store: Store,
+    rpc: RpcPool,
+    settings: IndexerSettings,
+    range: u64,
+    metrics: Arc<Metrics>,
+}
+
+fn block_record(header: &alloy::rpc::types::Header) -> BlockRecord {
+    BlockRecord {
+        number: header.number,
+        hash: header.hash,
+        parent_hash: header.parent_hash,
+        time: header.timestamp,
+    }
+}
+
+impl Indexer {
+    pub fn new(
+        store: Store,
+        rpc_urls: &[url::Url],
+        settings: IndexerSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let rpc = RpcPool::new(rpc_urls, settings.tuning.clone(), metrics.clone());
+        let range = settings.tuning.max_range_blocks.max(1);
+        Self { store, rpc, settings, range, metrics }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Steps until the cursor reaches the head, then returns it.
+    pub async fn catch_up(&mut self) -> Result<u64, IndexerError> {
+        loop {
+            if let Step::Idle { head } = self.step().await? {
+                return Ok(head);
+            }
+        }
+    }
+
+    /// Follows the chain until `shutdown` resolves, logging progress.
+    pub async fn run(
+        &mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), IndexerError> {
+        tokio::pin!(shutdown);
+        let poll = Duration::from_millis(self.settings.tuning.poll_interval_ms);
+        loop {
+            let step = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                step = self.step() => step?,
+            };
+            match step {
+                Step::Indexed { from, to, events } => {
+                    tracing::info!(from, to, events, behind = self.metrics.head_lag(), "indexed");
+                }
+                Step::Reorg { fork } => tracing::warn!(fork, "reorg rolled back"),
+                Step::Shrunk { range } => tracing::info!(range, "log range shrunk"),
+                Step::Idle { .. } => {
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// One unit of work: a backfill range, one tip block, or a reorg rollback.
+    pub async fn step(&mut self) -> Result<Step, IndexerError> {
+        let head = self
+            .rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await.map_err(failure) })
+            .await?;
+        self.metrics.head.store(head, std::sync::atomic::Ordering::Relaxed);
+        let finalized = head.saturating_sub(self.settings.finality_depth);
+        let cursor = self.store.cursor(&self.settings.chain).await?;
+        let next = cursor.map_or(self.settings.start_block, |c| c.block_number + 1);
+        if next > head {
+            return Ok(Step::Idle { head });
+        }
+        if next < finalized {
+            let to = finalized.min(next + self.range - 1);
+            return self.backfill(next, to, finalized).await;
+        }
+        self.tip(next, cursor.map(|c| (c.block_number, c.block_hash)), finalized).await
+    }
+
+    async fn backfill(&mut self, from: u64, to: u64, finalized: u64) -> Result<Step, IndexerError> {
+        let filter = Filter::new()
+            .address(self.settings.contracts.addresses().to_vec())
+            .from_block(from)
+            .to_block(to);
+        let logs = match self.logs(filter).await {
+            Ok(logs) => logs,
+            Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
+                self.range = (self.range / 2).max(1);
+                return Ok(Step::Shrunk { range: self.range });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let last = self.header(to).await?;
+        let events = self.records(&logs)?;
+        let count = events.len();
+        let batch = BlockBatch {
+            first_block: from,
+            last,
+            headers: vec![last],
+            events,
+            finalized_block: finalized,
+        };
+        self.store.apply(&self.settings.chain, &batch).await?;
+        self.note_indexed(from, to, count);
+        self.range = (self.range * 2).min(self.settings.tuning.max_range_blocks.max(1));
+        Ok(Step::Indexed { from, to, events: count })
+    }
+
+    async fn tip(
+        &mut self,
+        number: u64,
+        cursor: Option<(u64, B256)>,
+        finalized: u64,
+    ) -> Result<Step, IndexerError> {
+        let full = self.full_header(number).await?;
+        let header = block_record(&full);
+        if let Some((_, cursor_hash)) = cursor
+            && header.parent_hash != cursor_hash
+        {
+            return self.roll_back_reorg(number - 1).await;
+        }
+        // Logs by block hash tie them to this exact header; the header's bloom
+        // then tells whether an empty answer can be right.
+        let contracts = self.settings.contracts.addresses();
+        let filter = Filter::new().address(contracts.to_vec()).at_block_hash(header.hash);
+        let bloom = full.logs_bloom;
+        let may_hold_logs =
+            contracts.iter().any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
+        let logs = self
+            .rpc
+            .call("eth_getLogs (block)", |p| {
+                let filter = filter.clone();
+                async move {
+                    let logs = p.get_logs(&filter).await.map_err(failure)?;
+                    if logs.is_empty() && may_hold_logs {
+                        return Err((
+                            FailureKind::Inconsistent,
+                            format!(
+                                "no logs, but the bloom of block {number} names a Cairn contract"
+                            ),
+                        ));
+                    }
+                    Ok(logs)
+                }
+            })
+            .await;
+        let logs = match logs {
+            Ok(logs) => logs,
+            // Every URL answering "empty" where the bloom says "maybe" is a
+            // bloom false positive; a single liar was retried past above.
+            Err(RpcError::Exhausted { last, .. }) if last.kind == FailureKind::Inconsistent => {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let events = self.records(&logs)?;
+        let count = events.len();
+        let batch = BlockBatch {
+            first_block: number,
+            last: header,
+            headers: vec![header],
+            events,
+            finalized_block: finalized,
+        };
+        match self.store.apply(&self.settings.chain, &batch).await {
+            Ok(_) => {}
+            Err(StoreError::ParentMismatch { .. }) => {
+                return self.roll_back_reorg(number - 1).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.note_indexed(number, number, count);
+        Ok(Step::Indexed { from: number, to: number, events: count })
+    }
+
+    /// Walks back from `from` to the newest block whose stored hash the
+    /// chain still has, and rolls the store back to it.
+    async fn roll_back_reorg(&mut self, from: u64) -> Result<Step, IndexerError> {
+        let cursor =
+            self.store.cursor(&self.settings.chain).await?.expect("a reorg needs a cursor");
+        let mut block = from.min(cursor.block_number);
+        loop {
+            if block < cursor.finalized_block {
+                return Err(IndexerError::DeepReorg(cursor.finalized_block));
+            }
+            let stored = self.store.block_hash(&self.settings.chain, block).await?;
+            let canonical = self.header(block).await?.hash;
+            if stored == Some(canonical) {
+                break;
+            }
+            if block == 0 {
+                return Err(IndexerError::DeepReorg(0));
+            }
+            block -= 1;
+        }
+        self.store.rollback_to(&self.settings.chain, block).await?;
+        self.metrics.reorgs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Step::Reorg { fork: block })
+    }
+
+    async fn logs(&self, filter: Filter) -> Result<Vec<Log>, RpcError> {
+        self.rpc
+            .call("eth_getLogs", |p| {
+                let filter = filter.clone();
+                async move {
+                    let logs = p.get_logs(&filter).await.map_err(failure)?;
+                    check_order(&logs)?;
+                    Ok(logs)
+                }
+            })
+            .await
+    }
+
+    async fn header(&self, number: u64) -> Result<BlockRecord, IndexerError> {
+        Ok(block_record(&self.full_header(number).await?))
+    }
+
+    async fn full_header(&self, number: u64) -> Result<alloy::rpc::types::Header, IndexerError> {
+        Ok(self
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move {
+                match p
+                    .get_block_by_number(BlockNumberOrTag::Number(number))
+                    .await
+                    .map_err(failure)?
+                {
+                    Some(block) => Ok(block.header),
+                    None => Err((
+                        FailureKind::Inconsistent,
+                        format!("block {number} is unknown to this node"),
+                    )),
+                }
+            })
+            .await?)
+    }
+
+    fn records(&self, logs: &[Log]) -> Result<Vec<EventRecord>, IndexerError> {
+        let mut records = Vec::with_capacity(logs.len());
+        for log in logs {
+            let (Some(block), Some(index), Some(hash)) =
+                (log.block_number, log.log_index, log.block_hash)
+            else {
+                continue; // pending logs carry no position and are never asked for
+            };
+            let event = self
+                .settings
+                .contracts
+                .decode(&log.inner)
+                .map_err(|source| IndexerError::Decode { block, log: index, source })?;
+            if let Some(event) = event {
+                records.push(EventRecord {
+                    block_number: block,
+                    log_index: index,
+                    block_hash: hash,
+                    tx_hash: log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default(),
+                    contract: account(&log.inner.address),
+                    event,
+                });
+            }
+        }
+        Ok(records)
+    }
+
+    fn note_indexed(&self, from: u64, to: u64, events: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.metrics.blocks.fetch_add(to - from + 1, Relaxed);
+        self.metrics.events.fetch_add(events as u64, Relaxed);
+        self.metrics.indexed_block.store(to, Relaxed);
+    }
+}
+
+/// Logs must come in (block, index) order with positions: anything else is
+/// a broken answer, retried elsewhere rather than written.
+fn check_order(logs: &[Log]) -> Result<(), (FailureKind, String)> {
+    let mut previous: Option<(u64, u64)> = None;
+    for log in logs {
+        let position = match (log.block_number, log.log_index) {
+            (Some(b), Some(i)) => (b, i),
+            _ => {
+                return Err((
+                    FailureKind::BadResponse,
+                    "a log without block number or index".into(),
+                ));
+            }
+        };
+        if previous.is_some_and(|p| p >= position) {
+            return Err((FailureKind::Inconsistent, format!("logs out of order at {position:?}")));
+        }
+        previous = Some(position);
+    }
+    Ok(())
+}

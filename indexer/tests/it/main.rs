@@ -1,0 +1,111 @@
+//! The indexer against a real anvil and both store backends.
+
+mod reorg;
+mod scripted_history;
+
+use std::sync::Arc;
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use cairn_bindings::{DeployParams, Deployment, DevToken, deploy};
+use cairn_config::IndexerConfig;
+use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_store::Store;
+use cairn_test_utils::{DEV_KEY_0, anvil};
+
+pub(crate) const CHAIN: &str = "eip155:31337";
+pub(crate) const UNBONDING: u64 = 3_600;
+pub(crate) const MIN_STAKE: u128 = 100;
+
+pub(crate) fn wallet(anvil: &AnvilInstance, key: &str) -> DynProvider {
+    let signer: PrivateKeySigner = key.parse().expect("dev key");
+    ProviderBuilder::new().wallet(signer).connect_http(anvil.endpoint_url()).erased()
+}
+
+pub(crate) fn address_of(key: &str) -> Address {
+    key.parse::<PrivateKeySigner>().expect("dev key").address()
+}
+
+pub(crate) struct Chain {
+    pub(crate) anvil: AnvilInstance,
+    pub(crate) deployer: DynProvider,
+    pub(crate) deployment: Deployment,
+}
+
+/// Anvil with Cairn deployed by dev key 0 (also slasher and settlement signer).
+pub(crate) async fn chain() -> Chain {
+    let anvil = anvil();
+    let deployer = wallet(&anvil, DEV_KEY_0);
+    let params = DeployParams {
+        stake_token: None,
+        min_stake: MIN_STAKE,
+        unbonding_period: UNBONDING,
+        max_services_per_provider: 8,
+        owner: None,
+        slasher: address_of(DEV_KEY_0),
+        treasury: Some(Address::repeat_byte(0x7e)),
+        settlement_signer: address_of(DEV_KEY_0),
+        withdrawal_delay: 60,
+        extra_assets: vec![],
+    };
+    let deployment = deploy(&deployer, address_of(DEV_KEY_0), &params).await.expect("deploys");
+    Chain { anvil, deployer, deployment }
+}
+
+impl Chain {
+    pub(crate) fn indexer(
+        &self,
+        store: &Store,
+        finality_depth: u64,
+        max_range_blocks: u64,
+    ) -> Indexer {
+        let tuning = IndexerConfig {
+            max_range_blocks,
+            poll_interval_ms: 10,
+            backoff_initial_ms: 5,
+            backoff_max_ms: 20,
+            ..IndexerConfig::default()
+        };
+        let settings = IndexerSettings {
+            chain: CHAIN.into(),
+            contracts: Contracts {
+                registry: self.deployment.registry,
+                settlement: self.deployment.settlement,
+            },
+            start_block: self.deployment.start_block,
+            finality_depth,
+            tuning,
+        };
+        Indexer::new(
+            store.clone(),
+            &[self.anvil.endpoint_url()],
+            settings,
+            Arc::new(Metrics::default()),
+        )
+    }
+
+    /// Mints dev tokens to `key`'s account and approves both contracts.
+    pub(crate) async fn fund(&self, key: &str, amount: u128) {
+        let provider = wallet(&self.anvil, key);
+        let token = DevToken::new(self.deployment.stake_token, &provider);
+        token
+            .mint(address_of(key), U256::from(amount))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        for spender in [self.deployment.registry, self.deployment.settlement] {
+            token.approve(spender, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+        }
+    }
+
+    pub(crate) async fn head(&self) -> u64 {
+        self.deployer.get_block_number().await.unwrap()
+    }
+}
