@@ -3,6 +3,7 @@
 mod config_errors;
 mod deploy_evm;
 mod help;
+mod index_crash;
 mod index_once;
 mod unavailable_commands;
 
@@ -12,9 +13,14 @@ use std::process::{Command, Output};
 /// holds only `env`, so no stray `cairn.toml` or `CAIRN_*` variable leaks in.
 pub(crate) fn cairn(args: &[&str], env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
+    cairn_with_dir(dir.path(), args, env)
+}
+
+/// Runs `cairn` in `dir` with only `env` set.
+pub(crate) fn cairn_with_dir(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(args)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .envs(env.iter().copied())
         .output()
