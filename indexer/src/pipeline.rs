@@ -7,10 +7,11 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
-    primitives::{B256, BloomInput},
+    primitives::B256,
     providers::Provider,
     rpc::types::{Filter, Log},
 };
+use cairn_bindings::{Registry, Settlement};
 use cairn_config::IndexerConfig;
 use cairn_store::{BlockBatch, BlockRecord, EventRecord, Store, StoreError};
 
@@ -163,7 +164,7 @@ impl Indexer {
             .address(self.settings.contracts.addresses().to_vec())
             .from_block(from)
             .to_block(to);
-        let logs = match self.logs(filter).await {
+        let logs = match self.logs(filter, to).await {
             Ok(logs) => logs,
             Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
                 self.range = (self.range / 2).max(1);
@@ -193,47 +194,17 @@ impl Indexer {
         cursor: Option<(u64, B256)>,
         finalized: u64,
     ) -> Result<Step, IndexerError> {
-        let full = self.full_header(number).await?;
-        let header = block_record(&full);
+        let header = self.header(number).await?;
         if let Some((_, cursor_hash)) = cursor
             && header.parent_hash != cursor_hash
         {
             return self.roll_back_reorg(number - 1).await;
         }
-        // Logs by block hash tie them to this exact header; the header's bloom
-        // then tells whether an empty answer can be right.
-        let contracts = self.settings.contracts.addresses();
-        let filter = Filter::new().address(contracts.to_vec()).at_block_hash(header.hash);
-        let bloom = full.logs_bloom;
-        let may_hold_logs =
-            contracts.iter().any(|a| bloom.contains_input(BloomInput::Raw(a.as_slice())));
-        let logs = self
-            .rpc
-            .call("eth_getLogs (block)", |p| {
-                let filter = filter.clone();
-                async move {
-                    let logs = p.get_logs(&filter).await.map_err(failure)?;
-                    if logs.is_empty() && may_hold_logs {
-                        return Err((
-                            FailureKind::Inconsistent,
-                            format!(
-                                "no logs, but the bloom of block {number} names a Cairn contract"
-                            ),
-                        ));
-                    }
-                    Ok(logs)
-                }
-            })
-            .await;
-        let logs = match logs {
-            Ok(logs) => logs,
-            // Every URL answering "empty" where the bloom says "maybe" is a
-            // bloom false positive; a single liar was retried past above.
-            Err(RpcError::Exhausted { last, .. }) if last.kind == FailureKind::Inconsistent => {
-                Vec::new()
-            }
-            Err(e) => return Err(e.into()),
-        };
+        // Logs by block hash are tied to this exact header.
+        let filter = Filter::new()
+            .address(self.settings.contracts.addresses().to_vec())
+            .at_block_hash(header.hash);
+        let logs = self.logs(filter, number).await?;
         let events = self.records(&logs)?;
         let count = events.len();
         let batch = BlockBatch {
@@ -279,13 +250,32 @@ impl Indexer {
         Ok(Step::Reorg { fork: block })
     }
 
-    async fn logs(&self, filter: Filter) -> Result<Vec<Log>, RpcError> {
+    /// Logs for `filter`, whose range ends at block `to`, checked: in order,
+    /// and (with `verify_counts`) as many state events per contract as the
+    /// contract's own counter at `to` says exist beyond what the store holds.
+    /// An answer that fails a check is retried on another URL.
+    async fn logs(&self, filter: Filter, to: u64) -> Result<Vec<Log>, RpcError> {
+        let contracts = self.settings.contracts;
+        let verify = self.settings.tuning.verify_counts;
+        let mut held = [0u64; 2];
+        if verify {
+            for (slot, address) in held.iter_mut().zip(contracts.addresses()) {
+                *slot = self
+                    .store
+                    .event_count(&self.settings.chain, &account(&address))
+                    .await
+                    .map_err(|e| RpcError::Store(e.to_string()))?;
+            }
+        }
         self.rpc
             .call("eth_getLogs", |p| {
                 let filter = filter.clone();
                 async move {
                     let logs = p.get_logs(&filter).await.map_err(failure)?;
                     check_order(&logs)?;
+                    if verify {
+                        check_counts(&p, &contracts, &logs, held, to).await?;
+                    }
                     Ok(logs)
                 }
             })
@@ -348,6 +338,57 @@ impl Indexer {
         self.metrics.events.fetch_add(events as u64, Relaxed);
         self.metrics.indexed_block.store(to, Relaxed);
     }
+}
+
+/// Compares the state events an answer holds per contract with the
+/// contract's `stateEventCount` at block `to`, less what the store holds.
+async fn check_counts(
+    provider: &alloy::providers::DynProvider,
+    contracts: &Contracts,
+    logs: &[Log],
+    held: [u64; 2],
+    to: u64,
+) -> Result<(), (FailureKind, String)> {
+    // Before a contract is deployed its counter is zero: the call returns
+    // no data at all, which is not a faulty answer.
+    let count = |result: Result<u64, alloy::contract::Error>| match result {
+        Ok(count) => Ok(count),
+        Err(alloy::contract::Error::ZeroData(..)) => Ok(0),
+        Err(e) => Err((FailureKind::Other, format!("stateEventCount: {e}"))),
+    };
+    let on_chain = [
+        count(
+            Registry::new(contracts.registry, provider)
+                .stateEventCount()
+                .block(to.into())
+                .call()
+                .await,
+        )?,
+        count(
+            Settlement::new(contracts.settlement, provider)
+                .stateEventCount()
+                .block(to.into())
+                .call()
+                .await,
+        )?,
+    ];
+    for ((address, held), on_chain) in contracts.addresses().iter().zip(held).zip(on_chain) {
+        let answered = logs
+            .iter()
+            .filter(|l| l.inner.address == *address)
+            .filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_))))
+            .count() as u64;
+        if held + answered != on_chain {
+            return Err((
+                FailureKind::Inconsistent,
+                format!(
+                    "{answered} state events from {address} up to block {to}, but the contract \
+                     counts {on_chain} and the store holds {held}"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Logs must come in (block, index) order with positions: anything else is

@@ -58,6 +58,8 @@ pub enum RpcError {
     Exhausted { what: &'static str, last: Failure },
     #[error("{what}: the range is too large for the node ({0})", .last.message)]
     TooManyResults { what: &'static str, last: Failure },
+    #[error("reading the store while checking an answer: {0}")]
+    Store(String),
 }
 
 /// Sorts a transport error into a [`FailureKind`].

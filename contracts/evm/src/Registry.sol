@@ -60,6 +60,11 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
     /// @notice Everything ever slashed (all of it sent to the treasury).
     uint256 public slashedTotal;
 
+    /// @notice Number of state events this contract has emitted (every event but the
+    /// administrative ones). An indexer compares it, read at a block, with the events it
+    /// holds up to that block, so a node that leaves logs out of an answer is caught.
+    uint64 public stateEventCount;
+
     mapping(address provider => Provider) internal _providers;
     mapping(address provider => bytes32[]) internal _serviceIds;
     mapping(bytes32 serviceId => Service) internal _services;
@@ -151,6 +156,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         p.registered = true;
         p.operator = operator;
         p.stake = received;
+        stateEventCount++;
         emit ProviderRegistered(msg.sender, operator, received);
     }
 
@@ -159,12 +165,14 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         if (amount == 0) revert ZeroAmount();
         uint128 received = _pull(amount);
         p.stake += received;
+        stateEventCount++;
         emit StakeAdded(msg.sender, received, p.stake);
     }
 
     function setOperator(address operator) external {
         if (operator == address(0)) revert ZeroAddress();
         _registered(msg.sender).operator = operator;
+        stateEventCount++;
         emit OperatorChanged(msg.sender, operator);
     }
 
@@ -183,6 +191,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         // forge-lint: disable-next-line(unsafe-typecast) amount <= the old p.stake
         p.unbonding += uint128(amount);
         p.releaseAt = uint64(block.timestamp) + unbondingPeriod;
+        stateEventCount++;
         emit UnbondStarted(msg.sender, amount, remaining, p.unbonding, p.releaseAt);
     }
 
@@ -197,6 +206,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         p.releaseAt = 0;
         bool exited = p.stake == 0;
         if (exited) _exit(msg.sender);
+        stateEventCount++;
         emit Withdrawn(msg.sender, amount, exited);
         stakeToken.safeTransfer(msg.sender, amount);
     }
@@ -220,6 +230,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         if (_services[serviceId].provider != address(0)) revert ServiceExists(serviceId);
         _services[serviceId] = Service(provider, chain, kind, url, metadataHash);
         ids.push(serviceId);
+        stateEventCount++;
         emit ServiceAdded(serviceId, provider, chain, kind, url, metadataHash);
     }
 
@@ -237,6 +248,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
             }
         }
         delete _services[serviceId];
+        stateEventCount++;
         emit ServiceRemoved(serviceId, provider);
     }
 
@@ -265,6 +277,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
         if (p.unbonding == 0) p.releaseAt = 0;
         slashedTotal += amount;
         address to = treasury;
+        stateEventCount++;
         emit Slashed(
             order.provider,
             order.nonce,
@@ -369,6 +382,7 @@ contract Registry is EIP712, ReentrancyGuard, Ownable2Step {
             bytes32 id = ids[i - 1];
             delete _services[id];
             ids.pop();
+            stateEventCount++;
             emit ServiceRemoved(id, provider);
         }
         delete _providers[provider];

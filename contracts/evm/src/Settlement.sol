@@ -59,6 +59,11 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
     /// @notice EIP-712 digest of the last settled commitment; the next one names it.
     bytes32 public lastCommitmentHash;
 
+    /// @notice Number of state events this contract has emitted (every event but the
+    /// administrative ones). An indexer compares it, read at a block, with the events it
+    /// holds up to that block, so a node that leaves logs out of an answer is caught.
+    uint64 public stateEventCount;
+
     mapping(address asset => bool) public assetAllowed;
     mapping(address account => mapping(address asset => uint256)) public balanceOf;
     /// @notice Σ balances per asset: what the vault owes, equal to what it holds.
@@ -136,6 +141,7 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
         uint256 balance = balanceOf[msg.sender][asset] + received;
         balanceOf[msg.sender][asset] = balance;
         totalBalance[asset] += received;
+        stateEventCount++;
         emit Deposited(msg.sender, asset, received, balance);
     }
 
@@ -147,6 +153,7 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
         if (amount > balance) revert InsufficientBalance(balance, amount);
         uint64 readyAt = uint64(block.timestamp) + withdrawalDelay;
         pendingWithdrawal[msg.sender][asset] = PendingWithdrawal(amount, readyAt);
+        stateEventCount++;
         emit WithdrawalRequested(msg.sender, asset, amount, readyAt);
     }
 
@@ -164,6 +171,7 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
         if (amount == 0) revert InsufficientBalance(0, pending.amount);
         balanceOf[msg.sender][asset] = balance - amount;
         totalBalance[asset] -= amount;
+        stateEventCount++;
         emit Withdrawn(msg.sender, asset, amount, balance - amount);
         IERC20(asset).safeTransfer(msg.sender, amount);
     }
@@ -200,6 +208,8 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
         uint64 batchId = commitment.batchId;
         lastBatchId = batchId;
         lastCommitmentHash = digest;
+        // One write for the whole loop's BalanceChanged events.
+        stateEventCount += uint64(deltas.length);
         for (uint256 i = 0; i < deltas.length; i++) {
             Delta calldata d = deltas[i];
             uint256 balance = balanceOf[d.account][d.asset];
@@ -270,6 +280,7 @@ contract Settlement is EIP712, ReentrancyGuard, Ownable2Step {
 
     /// In its own frame: the event's nine fields do not fit beside settleBatch's locals.
     function _emitSettled(BatchCommitment calldata c, bytes32 digest) internal {
+        stateEventCount++;
         emit BatchSettled(
             c.batchId,
             digest,

@@ -296,6 +296,8 @@ contract RegistryTest is CairnTest {
         vm.prank(provider);
         registry.withdraw();
         assertTrue(!registry.providerOf(provider).registered, "gone");
+        // Registered, service added, unbond, service removed, withdrawn.
+        assertEq(registry.stateEventCount(), 5, "state events counted");
         assertEq(registry.serviceOf(id).provider, address(0), "service gone");
         assertEq(registry.serviceIdsOf(provider).length, 0, "no ids");
         registerProvider(MIN);

@@ -190,6 +190,8 @@ contract SettlementTest is CairnTest {
         assertEq(settlement.balanceOf(carol, address(usd)), 30 ether, "payee credited");
         assertEq(settlement.totalBalance(address(usd)), 150 ether, "total unchanged");
         assertEq(settlement.lastBatchId(), 1, "batch id");
+        // Two deposits in setUp, two balance changes and the batch here.
+        assertEq(settlement.stateEventCount(), 5, "state events counted");
         assertEq(settlement.lastCommitmentHash(), digest, "chained");
 
         Settlement.BatchCommitment memory next = settle(transfer(bob, carol, usd, 5 ether));

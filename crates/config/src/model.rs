@@ -54,6 +54,10 @@ pub struct IndexerConfig {
     /// Consecutive failures after which a URL is skipped for `breaker_cooldown_ms`.
     pub breaker_threshold: u32,
     pub breaker_cooldown_ms: u64,
+    /// Check every log answer against the contracts' `stateEventCount` at the
+    /// range's last block. Needs the node to serve state at that block (an
+    /// archive node for old ranges); turn off only for nodes that cannot.
+    pub verify_counts: bool,
 }
 
 impl Default for IndexerConfig {
@@ -67,6 +71,7 @@ impl Default for IndexerConfig {
             backoff_max_ms: 10_000,
             breaker_threshold: 3,
             breaker_cooldown_ms: 30_000,
+            verify_counts: true,
         }
     }
 }

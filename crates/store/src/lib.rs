@@ -448,6 +448,16 @@ impl Store {
         row.map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
     }
 
+    /// How many events of `contract` the store holds for `chain`.
+    pub async fn event_count(&self, chain: &str, contract: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM events WHERE chain = $1 AND contract = $2")
+            .bind(chain.to_owned())
+            .bind(contract.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)? as u64)
+    }
+
     /// The highest settled batch id, 0 before the first.
     pub async fn last_batch_id(&self, chain: &str) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT MAX(batch_id) FROM batches WHERE chain = $1")

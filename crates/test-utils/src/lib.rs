@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 
+mod faulty_rpc;
+
+pub use faulty_rpc::{Fault, FaultyRpc};
+
 /// anvil's first development key: funded on every anvil chain, never used
 /// anywhere else.
 pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -91,7 +95,7 @@ impl TestStores {
         self.sqlite.close().await;
         let admin =
             sqlx::AnyPool::connect(&format!("{}/postgres", self.server)).await.expect("PostgreSQL");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {}", self.database))
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database))
             .execute(&admin)
             .await
             .expect("drop");

@@ -1,5 +1,6 @@
 //! The indexer against a real anvil and both store backends.
 
+mod faults;
 mod reorg;
 mod scripted_history;
 

@@ -1,0 +1,202 @@
+//! A JSON-RPC proxy on loopback that forwards to a real node but answers
+//! some requests badly, as real providers do: HTTP 429 and 503, no answer,
+//! a cut-off body, or an empty log list where there are logs.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use alloy::transports::http::reqwest;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// Forward it and return the node's answer.
+    Pass,
+    /// Answer with this HTTP status and no JSON.
+    Status(u16),
+    /// Hold the connection open this long without answering.
+    Stall(Duration),
+    /// Forward it, then send only the first half of the node's body.
+    Truncate,
+    /// Answer `eth_getLogs` with an empty list, whatever the node has.
+    EmptyLogs,
+}
+
+type Plan = dyn Fn(&str, u64) -> Fault + Send + Sync;
+
+/// A running proxy; stops when dropped.
+pub struct FaultyRpc {
+    address: SocketAddr,
+    injected: Arc<Mutex<HashMap<Fault, u64>>>,
+    counters: Arc<Mutex<HashMap<String, u64>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FaultyRpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultyRpc").field("address", &self.address).finish_non_exhaustive()
+    }
+}
+
+impl Drop for FaultyRpc {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultyRpc {
+    /// Proxies to `upstream`; `plan(method, n)` picks the fault for the n-th
+    /// request (from 0) of each JSON-RPC method.
+    pub async fn start(
+        upstream: String,
+        plan: impl Fn(&str, u64) -> Fault + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let address = listener.local_addr().expect("local address");
+        let injected = Arc::new(Mutex::new(HashMap::new()));
+        let plan: Arc<Plan> = Arc::new(plan);
+        let counters = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
+        let client = reqwest::Client::new();
+        let task = {
+            let injected = injected.clone();
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let (plan, counters, injected, client, upstream) = (
+                        plan.clone(),
+                        counters.clone(),
+                        injected.clone(),
+                        client.clone(),
+                        upstream.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let _ =
+                            serve(stream, &upstream, &client, &*plan, &counters, &injected).await;
+                    });
+                }
+            })
+        };
+        Self { address, injected, counters, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Requests received, of every method.
+    pub fn requests(&self) -> u64 {
+        self.counters.lock().expect("lock").values().sum()
+    }
+
+    /// How many times `fault` was applied.
+    pub fn injected(&self, fault: Fault) -> u64 {
+        self.injected.lock().expect("lock").get(&fault).copied().unwrap_or(0)
+    }
+}
+
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            let body_start = end + 4;
+            while buffer.len() < body_start + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(buffer[body_start..body_start + length].to_vec());
+        }
+    }
+}
+
+async fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    body: &[u8],
+    declared: usize,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    stream.shutdown().await
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    upstream: &str,
+    client: &reqwest::Client,
+    plan: &Plan,
+    counters: &Mutex<HashMap<String, u64>>,
+    injected: &Mutex<HashMap<Fault, u64>>,
+) -> std::io::Result<()> {
+    let body = read_request(&mut stream).await?;
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let method = request.get("method").and_then(|m| m.as_str()).unwrap_or("batch").to_owned();
+    let n = {
+        let mut counters = counters.lock().expect("lock");
+        let counter = counters.entry(method.clone()).or_default();
+        *counter += 1;
+        *counter - 1
+    };
+    let fault = match plan(&method, n) {
+        Fault::EmptyLogs if method != "eth_getLogs" => Fault::Pass,
+        other => other,
+    };
+    if fault != Fault::Pass {
+        *injected.lock().expect("lock").entry(fault).or_default() += 1;
+    }
+    match fault {
+        Fault::Status(code) => respond(&mut stream, code, b"", 0).await,
+        Fault::Stall(duration) => {
+            tokio::time::sleep(duration).await;
+            Ok(())
+        }
+        Fault::EmptyLogs => {
+            let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});
+            let bytes = serde_json::to_vec(&answer).expect("json");
+            respond(&mut stream, 200, &bytes, bytes.len()).await
+        }
+        Fault::Pass | Fault::Truncate => {
+            let answer = client
+                .post(upstream)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .map_err(std::io::Error::other)?
+                .bytes()
+                .await
+                .map_err(std::io::Error::other)?;
+            if fault == Fault::Truncate {
+                let half = &answer[..answer.len() / 2];
+                respond(&mut stream, 200, half, half.len()).await
+            } else {
+                respond(&mut stream, 200, &answer, answer.len()).await
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! A proxy between the indexer and anvil answers with 429s, 503s, stalls,
+//! cut-off bodies and empty log lists where there are logs. The indexer must
+//! retry, switch URL, count every fault in its metrics, and still write
+//! exactly what a clean run writes.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::primitives::{B256, U256};
+use cairn_bindings::{Registry, Settlement};
+use cairn_config::IndexerConfig;
+use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_store::Store;
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, stores};
+
+use crate::{CHAIN, Chain, address_of, chain, scripted_history::mined, wallet};
+
+/// Two providers with endpoints and stake changes, and deposits: events in
+/// about twenty blocks.
+async fn history(chain: &Chain) {
+    let d = &chain.deployment;
+    for (n, key) in [DEV_KEY_1, DEV_KEY_2].into_iter().enumerate() {
+        chain.fund(key, 100_000).await;
+        let me = address_of(key);
+        let registry = Registry::new(d.registry, wallet(&chain.anvil, key));
+        mined(registry.register(me, U256::from(1_000)).send()).await;
+        for i in 0..3 {
+            let url = format!("https://p{n}-{i}.example.org");
+            mined(registry.addService(me, "eip155:1".into(), "rpc".into(), url, B256::ZERO).send())
+                .await;
+        }
+        for _ in 0..3 {
+            mined(registry.addStake(U256::from(7)).send()).await;
+        }
+        let vault = Settlement::new(d.settlement, wallet(&chain.anvil, key));
+        mined(vault.deposit(d.stake_token, U256::from(500)).send()).await;
+    }
+}
+
+fn indexer(chain: &Chain, store: &Store, urls: &[String], metrics: Arc<Metrics>) -> Indexer {
+    let tuning = IndexerConfig {
+        max_range_blocks: 4,
+        poll_interval_ms: 10,
+        request_timeout_ms: 300,
+        rpc_attempts: 12,
+        backoff_initial_ms: 5,
+        backoff_max_ms: 20,
+        breaker_threshold: 3,
+        breaker_cooldown_ms: 200,
+        verify_counts: true,
+    };
+    let settings = IndexerSettings {
+        chain: CHAIN.into(),
+        contracts: Contracts {
+            registry: chain.deployment.registry,
+            settlement: chain.deployment.settlement,
+        },
+        start_block: chain.deployment.start_block,
+        finality_depth: 3,
+        tuning,
+    };
+    let urls: Vec<url::Url> = urls.iter().map(|u| u.parse().unwrap()).collect();
+    Indexer::new(store.clone(), &urls, settings, metrics)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_node_is_retried_and_nothing_wrong_is_written() {
+    let chain = chain().await;
+    history(&chain).await;
+    let proxy = FaultyRpc::start(chain.anvil.endpoint(), |method, n| match method {
+        "eth_getLogs" if n % 2 == 0 => Fault::EmptyLogs,
+        "eth_getLogs" if n % 6 == 1 => Fault::Status(429),
+        "eth_getLogs" if n % 6 == 3 => Fault::Truncate,
+        "eth_blockNumber" if n % 5 == 1 => Fault::Status(503),
+        "eth_getBlockByNumber" if n % 7 == 2 => Fault::Stall(Duration::from_millis(600)),
+        "eth_call" if n % 9 == 4 => Fault::Truncate,
+        _ => Fault::Pass,
+    })
+    .await;
+
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    indexer(&chain, &stores.sqlite, &[proxy.url()], metrics.clone()).catch_up().await.unwrap();
+    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .unwrap();
+    let faulty = stores.sqlite.dump(CHAIN).await.unwrap();
+    assert_eq!(
+        faulty,
+        stores.postgres.dump(CHAIN).await.unwrap(),
+        "the faulty run wrote something else"
+    );
+    assert_eq!(faulty["services"].len(), 6);
+
+    for fault in [Fault::EmptyLogs, Fault::Status(429), Fault::Truncate, Fault::Status(503)] {
+        assert!(proxy.injected(fault) > 0, "{fault:?} was never injected");
+    }
+    for kind in ["rate_limited", "unavailable", "bad_response", "inconsistent", "timeout"] {
+        assert!(
+            metrics.rpc_errors(kind) > 0,
+            "no {kind} error counted:\n{}",
+            metrics.render(CHAIN)
+        );
+    }
+    let rendered = metrics.render(CHAIN);
+    assert!(
+        rendered.contains(
+            "cairn_indexer_rpc_errors_total{chain=\"eip155:31337\",kind=\"inconsistent\"}"
+        )
+    );
+    stores.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_dead_url_is_skipped_for_the_next_one() {
+    let chain = chain().await;
+    history(&chain).await;
+    let dead = FaultyRpc::start(chain.anvil.endpoint(), |_, _| Fault::Status(503)).await;
+    let healthy = FaultyRpc::start(chain.anvil.endpoint(), |_, _| Fault::Pass).await;
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    indexer(&chain, &stores.sqlite, &[dead.url(), healthy.url()], metrics.clone())
+        .catch_up()
+        .await
+        .unwrap();
+    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.sqlite.dump(CHAIN).await.unwrap(),
+        stores.postgres.dump(CHAIN).await.unwrap()
+    );
+    assert_eq!(metrics.rpc_errors("unavailable"), dead.requests(), "every failure counted");
+    assert!(dead.requests() > 0, "the dead URL was never tried");
+    // The breaker skips the dead URL after three failures in a row, so it
+    // sees a fraction of what the healthy one serves.
+    assert!(
+        dead.requests() * 3 < healthy.requests(),
+        "dead {} vs healthy {}",
+        dead.requests(),
+        healthy.requests()
+    );
+    stores.cleanup().await;
+}
