@@ -90,7 +90,8 @@ impl Indexer {
         metrics: Arc<Metrics>,
     ) -> Self {
         let rpc = RpcPool::new(rpc_urls, settings.tuning.clone(), metrics.clone());
-        let range = settings.tuning.max_range_blocks.max(1);
+        // Start small: the first ranges measure how dense the history is.
+        let range = settings.tuning.max_range_blocks.clamp(1, 16);
         Self { store, rpc, settings, range, metrics }
     }
 
@@ -184,7 +185,7 @@ impl Indexer {
         };
         self.store.apply(&self.settings.chain, &batch).await?;
         self.note_indexed(from, to, count);
-        self.range = (self.range * 2).min(self.settings.tuning.max_range_blocks.max(1));
+        self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
         Ok(Step::Indexed { from, to, events: count })
     }
 
@@ -340,6 +341,21 @@ impl Indexer {
     }
 }
 
+/// The next backfill range: double the last (to `max_range_blocks`) while
+/// answers stay small, and size it to about `target_events_per_range` events
+/// at the density just seen, so memory stays bounded however dense the
+/// history is.
+fn next_range(current: u64, blocks: u64, events: usize, tuning: &IndexerConfig) -> u64 {
+    let max = tuning.max_range_blocks.max(1);
+    let grown = (current * 2).min(max);
+    if events == 0 {
+        return grown;
+    }
+    let fitting =
+        (tuning.target_events_per_range as u128 * u128::from(blocks) / events as u128) as u64;
+    grown.min(fitting).max(1)
+}
+
 /// Compares the state events an answer holds per contract with the
 /// contract's `stateEventCount` at block `to`, less what the store holds.
 async fn check_counts(
@@ -411,4 +427,29 @@ fn check_order(logs: &[Log]) -> Result<(), (FailureKind, String)> {
         previous = Some(position);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_config::IndexerConfig;
+
+    use super::next_range;
+
+    #[test]
+    fn ranges_grow_when_sparse_and_fit_the_event_target_when_dense() {
+        let tuning = IndexerConfig {
+            max_range_blocks: 2_000,
+            target_events_per_range: 5_000,
+            ..Default::default()
+        };
+        assert_eq!(next_range(100, 100, 0, &tuning), 200, "empty ranges double");
+        assert_eq!(next_range(1_500, 1_500, 10, &tuning), 2_000, "capped at the maximum");
+        assert_eq!(
+            next_range(1_000, 1_000, 100_000, &tuning),
+            50,
+            "100 events per block: 50 blocks"
+        );
+        assert_eq!(next_range(10, 10, 1_000_000, &tuning), 1, "never below one block");
+        assert_eq!(next_range(40, 40, 4_000, &tuning), 50, "room for more, but at most doubling");
+    }
 }

@@ -42,6 +42,9 @@ pub struct IndexerConfig {
     /// Largest block range asked of `eth_getLogs`; the range shrinks on
     /// "too many results" and timeouts and grows back on success.
     pub max_range_blocks: u64,
+    /// Events one backfill range aims at; the range is sized from the event
+    /// density of the last one, which bounds the indexer's memory.
+    pub target_events_per_range: u64,
     /// Pause between polls once the indexer has caught up with the head.
     pub poll_interval_ms: u64,
     /// Upper bound on one RPC request.
@@ -64,6 +67,7 @@ impl Default for IndexerConfig {
     fn default() -> Self {
         Self {
             max_range_blocks: 2_000,
+            target_events_per_range: 5_000,
             poll_interval_ms: 1_000,
             request_timeout_ms: 10_000,
             rpc_attempts: 6,

@@ -2,6 +2,8 @@
 //! transaction, recording the previous image of every row that a block not
 //! yet final changes, so a reorg can restore it.
 
+use std::collections::{BTreeMap, HashMap};
+
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
@@ -20,6 +22,17 @@ pub(crate) struct Writer<'a, 't> {
     chain: String,
     finalized: u64,
     next_undo: i64,
+    /// For batches wholly below finality (backfill): row changes are kept
+    /// here, last one per key, and written in bulk by [`Writer::flush`].
+    /// Nothing needs undoing there, so only the final image matters.
+    buffer: Option<BTreeMap<(&'static str, String), Change>>,
+}
+
+/// The final state of one buffered row.
+struct Change {
+    table: &'static Table,
+    key: TableRow,
+    row: Option<TableRow>,
 }
 
 fn text(value: impl Into<String>) -> Value {
@@ -31,16 +44,55 @@ impl<'a, 't> Writer<'a, 't> {
         tx: &'a mut Transaction<'t, Any>,
         chain: &str,
         finalized: u64,
+        buffered: bool,
     ) -> Result<Self, StoreError> {
         let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
             .bind(chain.to_owned())
             .fetch_one(&mut **tx)
             .await?;
         let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
-        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo })
+        let buffer = buffered.then(BTreeMap::new);
+        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, buffer })
     }
 
-    fn key(&self, table: &Table, parts: &[Value]) -> TableRow {
+    /// Writes the buffered rows: one multi-row upsert per table and chunk.
+    pub(crate) async fn flush(&mut self) -> Result<(), StoreError> {
+        let Some(buffer) = self.buffer.take() else { return Ok(()) };
+        for table in table::DERIVED {
+            let rows: Vec<&TableRow> = buffer
+                .values()
+                .filter(|c| std::ptr::eq(c.table, table))
+                .filter_map(|c| c.row.as_ref())
+                .collect();
+            table.put_many(self.tx, &rows).await?;
+            for change in
+                buffer.values().filter(|c| std::ptr::eq(c.table, table) && c.row.is_none())
+            {
+                table.delete(self.tx, &change.key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn buffer_key(table: &Table, key: &TableRow) -> (&'static str, String) {
+        (table.name, serde_json::to_string(key).expect("keys serialize"))
+    }
+
+    /// A row as this batch has left it so far.
+    async fn read(
+        &mut self,
+        table: &'static Table,
+        key: &TableRow,
+    ) -> Result<Option<TableRow>, StoreError> {
+        if let Some(buffer) = &self.buffer
+            && let Some(change) = buffer.get(&Self::buffer_key(table, key))
+        {
+            return Ok(change.row.clone());
+        }
+        table.get(self.tx, key).await
+    }
+
+    fn key(&self, table: &'static Table, parts: &[Value]) -> TableRow {
         let mut key = TableRow::new();
         key.insert("chain".into(), text(&self.chain));
         for (column, value) in table.key[1..].iter().zip(parts) {
@@ -74,13 +126,31 @@ impl<'a, 't> Writer<'a, 't> {
         Ok(())
     }
 
-    async fn put(&mut self, table: &Table, row: TableRow, block: u64) -> Result<(), StoreError> {
+    async fn put(
+        &mut self,
+        table: &'static Table,
+        row: TableRow,
+        block: u64,
+    ) -> Result<(), StoreError> {
         let key = table.key_of(&row);
+        if let Some(buffer) = &mut self.buffer {
+            buffer.insert(Self::buffer_key(table, &key), Change { table, key, row: Some(row) });
+            return Ok(());
+        }
         self.remember(table, &key, block).await?;
         table.put(self.tx, &row).await
     }
 
-    async fn delete(&mut self, table: &Table, key: TableRow, block: u64) -> Result<(), StoreError> {
+    async fn delete(
+        &mut self,
+        table: &'static Table,
+        key: TableRow,
+        block: u64,
+    ) -> Result<(), StoreError> {
+        if let Some(buffer) = &mut self.buffer {
+            buffer.insert(Self::buffer_key(table, &key), Change { table, key, row: None });
+            return Ok(());
+        }
         self.remember(table, &key, block).await?;
         table.delete(self.tx, &key).await
     }
@@ -88,11 +158,11 @@ impl<'a, 't> Writer<'a, 't> {
     /// Reads a row an event updates; it must exist.
     async fn existing(
         &mut self,
-        table: &Table,
+        table: &'static Table,
         key: TableRow,
         record: &EventRecord,
     ) -> Result<TableRow, StoreError> {
-        table.get(self.tx, &key).await?.ok_or_else(|| StoreError::Inconsistent {
+        self.read(table, &key).await?.ok_or_else(|| StoreError::Inconsistent {
             block: record.block_number,
             log: record.log_index,
             what: format!("{} {:?}", table.name, key),
@@ -137,6 +207,21 @@ impl<'a, 't> Writer<'a, 't> {
                     .bind(serde_json::to_string(&record.event).expect("events serialize"));
             }
             query.execute(&mut **self.tx).await?;
+        }
+        let mut per_contract: HashMap<&str, i64> = HashMap::new();
+        for record in records {
+            *per_contract.entry(record.contract.as_str()).or_default() += 1;
+        }
+        for (contract, count) in per_contract {
+            sqlx::query(
+                "INSERT INTO event_counts (chain, contract, events) VALUES ($1, $2, $3) \
+                 ON CONFLICT (chain, contract) DO UPDATE SET events = event_counts.events + excluded.events",
+            )
+            .bind(self.chain.clone())
+            .bind(contract.to_owned())
+            .bind(count)
+            .execute(&mut **self.tx)
+            .await?;
         }
         Ok(())
     }

@@ -193,11 +193,13 @@ impl Store {
             }
         }
         let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
-        let mut writer = derived::Writer::new(&mut tx, chain, finalized).await?;
+        let buffered = last.number <= finalized;
+        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered).await?;
         writer.insert_events(&batch.events).await?;
         for record in &batch.events {
             writer.apply(record).await?;
         }
+        writer.flush().await?;
         drop(writer);
 
         for header in &batch.headers {
@@ -277,6 +279,23 @@ impl Store {
                 }
                 None => table.delete(&mut tx, &key).await?,
             }
+        }
+        let dropped = sqlx::query(
+            "SELECT contract, COUNT(*) FROM events WHERE chain = $1 AND block_number > $2 GROUP BY contract",
+        )
+        .bind(chain.to_owned())
+        .bind(fork as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &dropped {
+            sqlx::query(
+                "UPDATE event_counts SET events = events - $1 WHERE chain = $2 AND contract = $3",
+            )
+            .bind(row.try_get::<i64, _>(1)?)
+            .bind(chain.to_owned())
+            .bind(row.try_get::<String, _>(0)?)
+            .execute(&mut *tx)
+            .await?;
         }
         for sql in [
             "DELETE FROM undo_log WHERE chain = $1 AND block_number > $2",
@@ -450,12 +469,12 @@ impl Store {
 
     /// How many events of `contract` the store holds for `chain`.
     pub async fn event_count(&self, chain: &str, contract: &str) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM events WHERE chain = $1 AND contract = $2")
+        let row = sqlx::query("SELECT events FROM event_counts WHERE chain = $1 AND contract = $2")
             .bind(chain.to_owned())
             .bind(contract.to_owned())
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(row.try_get::<i64, _>(0)? as u64)
+        Ok(row.map_or(Ok(0), |r| r.try_get::<i64, _>(0))? as u64)
     }
 
     /// The highest settled batch id, 0 before the first.

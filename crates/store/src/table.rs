@@ -230,6 +230,51 @@ impl Table {
         Ok(())
     }
 
+    /// Upserts many rows of this table in few statements. Keys must be
+    /// distinct (PostgreSQL refuses to touch one row twice in a statement).
+    pub(crate) async fn put_many(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        rows: &[&Row],
+    ) -> Result<(), StoreError> {
+        const MAX_PARAMETERS: usize = 4_000;
+        let per_statement = (MAX_PARAMETERS / self.columns.len()).max(1);
+        let updates: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|(c, _)| !self.key.contains(c))
+            .map(|(c, _)| format!("{c} = excluded.{c}"))
+            .collect();
+        for chunk in rows.chunks(per_statement) {
+            let mut values = Vec::with_capacity(chunk.len());
+            for i in 0..chunk.len() {
+                let base = i * self.columns.len();
+                let params: Vec<String> =
+                    (1..=self.columns.len()).map(|c| format!("${}", base + c)).collect();
+                values.push(format!("({})", params.join(", ")));
+            }
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                self.name,
+                self.column_list(),
+                values.join(", "),
+                self.key.join(", "),
+                updates.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                for (column, _) in self.columns {
+                    let value = row
+                        .get(*column)
+                        .ok_or(StoreError::MissingColumn { table: self.name, column })?;
+                    query = bind(query, value);
+                }
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn delete(
         &self,
         tx: &mut Transaction<'_, Any>,

@@ -46,7 +46,7 @@ fn indexer(chain: &Chain, store: &Store, urls: &[String], metrics: Arc<Metrics>)
         backoff_max_ms: 20,
         breaker_threshold: 3,
         breaker_cooldown_ms: 200,
-        verify_counts: true,
+        ..IndexerConfig::default()
     };
     let settings = IndexerSettings {
         chain: CHAIN.into(),

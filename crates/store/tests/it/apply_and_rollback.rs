@@ -352,3 +352,23 @@ async fn the_embedded_default_is_a_sqlite_file_in_the_data_dir() {
     );
     assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl(_))));
 }
+
+/// Batches wholly below finality are written in bulk; the result must be
+/// the same rows as writing them one by one.
+#[tokio::test]
+async fn bulk_writes_below_finality_equal_row_by_row_writes() {
+    let stores = backends().await;
+    let bulk = backends().await;
+    for (row_by_row, in_bulk) in stores.both().into_iter().zip(bulk.both()) {
+        row_by_row.apply(CHAIN, &batch(1, 9, 0, 0)).await.unwrap();
+        in_bulk.apply(CHAIN, &batch(1, 9, 0, 9)).await.unwrap();
+        assert_eq!(row_by_row.dump(CHAIN).await.unwrap(), in_bulk.dump(CHAIN).await.unwrap());
+        assert_eq!(
+            row_by_row.event_count(CHAIN, &account(0xee)).await.unwrap(),
+            in_bulk.event_count(CHAIN, &account(0xee)).await.unwrap()
+        );
+        assert_eq!(in_bulk.event_count(CHAIN, &account(0xee)).await.unwrap(), 12);
+    }
+    stores.cleanup().await;
+    bulk.cleanup().await;
+}

@@ -1,0 +1,274 @@
+//! Backfill throughput of the indexer against raw `eth_getLogs` + decode,
+//! measured in one run on one anvil history of about 100,000 events; peak
+//! memory during the backfill; tip latency from a mined block to its
+//! committed row. Figures go to docs/benchmarks.md.
+//!
+//!   cargo run --release -p cairn-indexer --example backfill_bench [BATCHES]
+
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Address, B256, I256, U256, keccak256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::Filter,
+    signers::local::PrivateKeySigner,
+    sol_types::SolValue,
+};
+use cairn_bindings::{DeployParams, DevToken, Registry, Settlement, deploy};
+use cairn_config::IndexerConfig;
+use cairn_core::{
+    eip712::{BatchCommitment, Delta, settlement_domain, signing_hash},
+    merkle,
+};
+use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_signer::{LocalSigner, sign_typed};
+use cairn_store::Store;
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3};
+
+const CHAIN: &str = "eip155:31337";
+const PAYEES: u64 = 97;
+
+fn wallet(url: &str, key: &str) -> DynProvider {
+    let signer: PrivateKeySigner = key.parse().unwrap();
+    ProviderBuilder::new().wallet(signer).connect_http(url.parse().unwrap()).erased()
+}
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Resets the kernel's peak-RSS mark (VmHWM) so a phase's peak can be read.
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("clear_refs");
+}
+
+fn settings(contracts: Contracts, start_block: u64, depth: u64) -> IndexerSettings {
+    IndexerSettings {
+        chain: CHAIN.into(),
+        contracts,
+        start_block,
+        finality_depth: depth,
+        tuning: IndexerConfig { poll_interval_ms: 20, ..IndexerConfig::default() },
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let batches: u64 =
+        std::env::args().nth(1).map_or(1_000, |a| a.parse().expect("BATCHES is a number"));
+    let anvil = cairn_test_utils::anvil();
+    let url = anvil.endpoint();
+    let deployer = wallet(&url, DEV_KEY_0);
+    let me = DEV_KEY_0.parse::<PrivateKeySigner>().unwrap().address();
+    let params = DeployParams {
+        stake_token: None,
+        min_stake: 100,
+        unbonding_period: 3600,
+        max_services_per_provider: 8,
+        owner: None,
+        slasher: me,
+        treasury: None,
+        settlement_signer: me,
+        withdrawal_delay: 60,
+        extra_assets: vec![],
+    };
+    let d = deploy(&deployer, me, &params).await.unwrap();
+    let contracts = Contracts { registry: d.registry, settlement: d.settlement };
+
+    // Three payers fund the vault; every batch moves 97 units to 97 payees:
+    // 100 deltas, 101 events.
+    let payers: Vec<Address> = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3]
+        .iter()
+        .map(|k| k.parse::<PrivateKeySigner>().unwrap().address())
+        .collect();
+    for key in [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3] {
+        let provider = wallet(&url, key);
+        let who = key.parse::<PrivateKeySigner>().unwrap().address();
+        let token = DevToken::new(d.stake_token, &provider);
+        token
+            .mint(who, U256::from(10u128.pow(30)))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        token.approve(d.settlement, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+        Settlement::new(d.settlement, &provider)
+            .deposit(d.stake_token, U256::from(10u128.pow(29)))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    let signer = LocalSigner::from_hex(DEV_KEY_0).unwrap();
+    let domain = settlement_domain(anvil.chain_id(), d.settlement);
+    let vault = Settlement::new(d.settlement, &deployer);
+    let mut accounts: Vec<(Address, i128)> =
+        (0..PAYEES).map(|i| (Address::from_slice(&keccak256(i.to_be_bytes())[12..]), 1)).collect();
+    accounts.extend(payers.iter().zip([-32i128, -32, -33]).map(|(a, v)| (*a, v)));
+    accounts.sort();
+    let deltas: Vec<Delta> = accounts
+        .iter()
+        .map(|(a, v)| Delta {
+            account: *a,
+            asset: d.stake_token,
+            amount: I256::try_from(*v).unwrap(),
+        })
+        .collect();
+    let leaves: Vec<B256> = deltas.iter().map(|x| merkle::leaf_hash(&x.abi_encode())).collect();
+    let deltas_root = merkle::root(&leaves);
+    let call_deltas: Vec<Settlement::Delta> = deltas
+        .iter()
+        .map(|x| Settlement::Delta { account: x.account, asset: x.asset, amount: x.amount })
+        .collect();
+    let started = Instant::now();
+    let mut prev = B256::ZERO;
+    for id in 1..=batches {
+        let commitment = BatchCommitment {
+            batchId: id,
+            prevHash: prev,
+            windowStart: id,
+            windowEnd: id,
+            intentsRoot: keccak256(id.to_be_bytes()),
+            deltasRoot: deltas_root,
+            intentCount: 100,
+            deltaCount: deltas.len() as u32,
+            receiptId: keccak256(id.to_le_bytes()),
+        };
+        let sig = sign_typed(&signer, &commitment, &domain).await.unwrap();
+        prev = signing_hash(&commitment, &domain);
+        let call = vault.settleBatch(
+            Settlement::BatchCommitment {
+                batchId: commitment.batchId,
+                prevHash: commitment.prevHash,
+                windowStart: commitment.windowStart,
+                windowEnd: commitment.windowEnd,
+                intentsRoot: commitment.intentsRoot,
+                deltasRoot: commitment.deltasRoot,
+                intentCount: commitment.intentCount,
+                deltaCount: commitment.deltaCount,
+                receiptId: commitment.receiptId,
+            },
+            call_deltas.clone(),
+            sig.to_bytes().to_vec().into(),
+        );
+        if id == 1 {
+            // A failing batch would make a meaningless benchmark: check the first.
+            call.call().await.expect("the first batch settles");
+        }
+        let pending = call.gas(10_000_000).send().await.unwrap();
+        if id == 1 || id == batches {
+            assert!(pending.get_receipt().await.unwrap().status(), "batch {id} settles");
+        }
+    }
+    let head = deployer.get_block_number().await.unwrap();
+    let expected_events =
+        Settlement::new(d.settlement, &deployer).stateEventCount().call().await.unwrap();
+    eprintln!(
+        "history: {batches} batches, {expected_events} state events, head {head}, made in {:?}",
+        started.elapsed()
+    );
+
+    // Raw baseline: the same ranges a dense backfill uses (target 5,000 events).
+    // The range a dense backfill settles on: about 5,000 events of 101 per block.
+    let range: u64 = 5_000 / 101;
+    let raw = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    let started = Instant::now();
+    let mut decoded = 0usize;
+    let mut from = d.start_block;
+    while from <= head {
+        let to = head.min(from + range - 1);
+        let logs = raw
+            .get_logs(
+                &Filter::new()
+                    .address(contracts.addresses().to_vec())
+                    .from_block(from)
+                    .to_block(to),
+            )
+            .await
+            .unwrap();
+        decoded +=
+            logs.iter().filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_)))).count();
+        from = to + 1;
+    }
+    let raw_time = started.elapsed();
+    let raw_rate = decoded as f64 / raw_time.as_secs_f64();
+    println!(
+        "raw eth_getLogs + decode: {decoded} events in {raw_time:.2?} = {raw_rate:.0} events/s"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite =
+        Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()))
+            .await
+            .unwrap();
+    let stores = cairn_test_utils::stores().await;
+    for (name, store) in [("SQLite", &sqlite), ("Postgres", &stores.postgres)] {
+        let metrics = Arc::new(Metrics::default());
+        let mut indexer = Indexer::new(
+            store.clone(),
+            &[url.parse().unwrap()],
+            settings(contracts, d.start_block, 1),
+            metrics.clone(),
+        );
+        reset_peak_rss();
+        let rss_before = status_kib("VmRSS:");
+        let started = Instant::now();
+        indexer.catch_up().await.unwrap();
+        let elapsed = started.elapsed();
+        let events = metrics.events.load(Ordering::Relaxed);
+        let rate = events as f64 / elapsed.as_secs_f64();
+        println!(
+            "backfill into {name}: {events} events in {elapsed:.2?} = {rate:.0} events/s = {:.2} of raw; peak RSS {:.1} MiB (process before: {:.1} MiB)",
+            rate / raw_rate,
+            status_kib("VmHWM:") as f64 / 1024.0,
+            rss_before as f64 / 1024.0
+        );
+    }
+
+    // Tip latency: a block mined while the indexer follows the head, to the
+    // moment its event is committed.
+    let follower_store = sqlite.clone();
+    let follower = tokio::spawn(async move {
+        let mut indexer = Indexer::new(
+            follower_store,
+            &[anvil.endpoint().parse().unwrap()],
+            settings(contracts, d.start_block, 0),
+            Arc::new(Metrics::default()),
+        );
+        indexer.run(std::future::pending()).await.unwrap();
+    });
+    let token = DevToken::new(d.stake_token, &deployer);
+    token.mint(me, U256::from(10u128.pow(24))).send().await.unwrap().get_receipt().await.unwrap();
+    token.approve(d.registry, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+    let registry = Registry::new(d.registry, &deployer);
+    registry.register(me, U256::from(1_000)).send().await.unwrap().get_receipt().await.unwrap();
+    let registry_account = format!("{:#x}", d.registry);
+    let mut latencies = Vec::new();
+    for _ in 0..30 {
+        let before = sqlite.event_count(CHAIN, &registry_account).await.unwrap();
+        registry.addStake(U256::from(1)).send().await.unwrap().get_receipt().await.unwrap();
+        let mined = Instant::now();
+        while sqlite.event_count(CHAIN, &registry_account).await.unwrap() == before {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        latencies.push(mined.elapsed());
+    }
+    follower.abort();
+    latencies.sort();
+    println!(
+        "tip latency (receipt to committed row, poll interval 20 ms, SQLite): median {:.1?}, p90 {:.1?}, max {:.1?}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() * 9 / 10],
+        latencies[latencies.len() - 1]
+    );
+    stores.cleanup().await;
+}
