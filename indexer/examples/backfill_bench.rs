@@ -125,10 +125,7 @@ async fn main() {
         .collect();
     let leaves: Vec<B256> = deltas.iter().map(|x| merkle::leaf_hash(&x.abi_encode())).collect();
     let deltas_root = merkle::root(&leaves);
-    let call_deltas: Vec<Settlement::Delta> = deltas
-        .iter()
-        .map(|x| Settlement::Delta { account: x.account, asset: x.asset, amount: x.amount })
-        .collect();
+    let call_deltas: Vec<Settlement::Delta> = deltas.iter().map(Settlement::Delta::from).collect();
     let started = Instant::now();
     let mut prev = B256::ZERO;
     for id in 1..=batches {
@@ -146,17 +143,7 @@ async fn main() {
         let sig = sign_typed(&signer, &commitment, &domain).await.unwrap();
         prev = signing_hash(&commitment, &domain);
         let call = vault.settleBatch(
-            Settlement::BatchCommitment {
-                batchId: commitment.batchId,
-                prevHash: commitment.prevHash,
-                windowStart: commitment.windowStart,
-                windowEnd: commitment.windowEnd,
-                intentsRoot: commitment.intentsRoot,
-                deltasRoot: commitment.deltasRoot,
-                intentCount: commitment.intentCount,
-                deltaCount: commitment.deltaCount,
-                receiptId: commitment.receiptId,
-            },
+            Settlement::BatchCommitment::from(&commitment),
             call_deltas.clone(),
             sig.to_bytes().to_vec().into(),
         );

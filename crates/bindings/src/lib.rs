@@ -28,3 +28,43 @@ alloy::sol!(
     DevToken,
     "artifacts/DevToken.json"
 );
+
+// The contracts' structs and `cairn-core`'s EIP-712 twins are one shape
+// (the differential test checks their hashes); these conversions keep call
+// sites from copying fields.
+
+impl From<&cairn_core::eip712::Slash> for Registry::Slash {
+    fn from(s: &cairn_core::eip712::Slash) -> Self {
+        Self {
+            provider: s.provider,
+            amount: s.amount,
+            reason: s.reason,
+            evidenceHash: s.evidenceHash,
+            receiptId: s.receiptId,
+            nonce: s.nonce,
+            deadline: s.deadline,
+        }
+    }
+}
+
+impl From<&cairn_core::eip712::BatchCommitment> for Settlement::BatchCommitment {
+    fn from(c: &cairn_core::eip712::BatchCommitment) -> Self {
+        Self {
+            batchId: c.batchId,
+            prevHash: c.prevHash,
+            windowStart: c.windowStart,
+            windowEnd: c.windowEnd,
+            intentsRoot: c.intentsRoot,
+            deltasRoot: c.deltasRoot,
+            intentCount: c.intentCount,
+            deltaCount: c.deltaCount,
+            receiptId: c.receiptId,
+        }
+    }
+}
+
+impl From<&cairn_core::eip712::Delta> for Settlement::Delta {
+    fn from(d: &cairn_core::eip712::Delta) -> Self {
+        Self { account: d.account, asset: d.asset, amount: d.amount }
+    }
+}

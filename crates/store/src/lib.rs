@@ -141,20 +141,7 @@ impl Store {
     }
 
     pub async fn cursor(&self, chain: &str) -> Result<Option<Cursor>, StoreError> {
-        let row = sqlx::query(
-            "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
-        )
-        .bind(chain.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(Cursor {
-                block_number: r.try_get::<i64, _>(0)? as u64,
-                block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
-                finalized_block: r.try_get::<i64, _>(2)? as u64,
-            })
-        })
-        .transpose()
+        read_cursor(&self.pool, chain).await
     }
 
     /// The stored hash of block `number`, if that block is still kept.
@@ -172,7 +159,7 @@ impl Store {
     /// cursor in one transaction: a crash leaves all of it or none.
     pub async fn apply(&self, chain: &str, batch: &BlockBatch) -> Result<Cursor, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let stored = self.cursor_in(&mut tx, chain).await?;
+        let stored = read_cursor(&mut *tx, chain).await?;
         let last = batch.last_block();
         if let Some(cursor) = stored {
             if batch.first_block != cursor.block_number + 1 {
@@ -240,10 +227,8 @@ impl Store {
     pub async fn rollback_to(&self, chain: &str, fork: u64) -> Result<Cursor, StoreError> {
         let fail = |reason: String| StoreError::Rollback { chain: chain.to_owned(), fork, reason };
         let mut tx = self.pool.begin().await?;
-        let cursor = self
-            .cursor_in(&mut tx, chain)
-            .await?
-            .ok_or_else(|| fail("nothing is indexed".into()))?;
+        let cursor =
+            read_cursor(&mut *tx, chain).await?.ok_or_else(|| fail("nothing is indexed".into()))?;
         if fork >= cursor.block_number {
             return Ok(cursor);
         }
@@ -312,27 +297,6 @@ impl Store {
         self.put_cursor(&mut tx, chain, &cursor).await?;
         tx.commit().await?;
         Ok(cursor)
-    }
-
-    async fn cursor_in(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        chain: &str,
-    ) -> Result<Option<Cursor>, StoreError> {
-        let row = sqlx::query(
-            "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
-        )
-        .bind(chain.to_owned())
-        .fetch_optional(&mut **tx)
-        .await?;
-        row.map(|r| {
-            Ok(Cursor {
-                block_number: r.try_get::<i64, _>(0)? as u64,
-                block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
-                finalized_block: r.try_get::<i64, _>(2)? as u64,
-            })
-        })
-        .transpose()
     }
 
     async fn put_cursor(
@@ -485,6 +449,26 @@ impl Store {
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) as u64)
     }
+}
+
+async fn read_cursor<'e, E>(executor: E, chain: &str) -> Result<Option<Cursor>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
+    )
+    .bind(chain.to_owned())
+    .fetch_optional(executor)
+    .await?;
+    row.map(|r| {
+        Ok(Cursor {
+            block_number: r.try_get::<i64, _>(0)? as u64,
+            block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
+            finalized_block: r.try_get::<i64, _>(2)? as u64,
+        })
+    })
+    .transpose()
 }
 
 impl BlockBatch {

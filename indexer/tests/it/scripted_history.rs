@@ -109,15 +109,7 @@ async fn indexed_state_equals_the_reference_model() {
     let signer = LocalSigner::from_hex(DEV_KEY_0).unwrap();
     let signature =
         sign_typed(&signer, &slash, &registry_domain(chain_id, d.registry)).await.unwrap();
-    let order = Registry::Slash {
-        provider: slash.provider,
-        amount: slash.amount,
-        reason: slash.reason,
-        evidenceHash: slash.evidenceHash,
-        receiptId: slash.receiptId,
-        nonce: slash.nonce,
-        deadline: slash.deadline,
-    };
+    let order = Registry::Slash::from(&slash);
     let receipt = mined(
         Registry::new(d.registry, &chain.deployer)
             .slash(order, signature.to_bytes().to_vec().into())
@@ -189,26 +181,8 @@ async fn indexed_state_equals_the_reference_model() {
     mined(
         Settlement::new(d.settlement, &chain.deployer)
             .settleBatch(
-                Settlement::BatchCommitment {
-                    batchId: commitment.batchId,
-                    prevHash: commitment.prevHash,
-                    windowStart: commitment.windowStart,
-                    windowEnd: commitment.windowEnd,
-                    intentsRoot: commitment.intentsRoot,
-                    deltasRoot: commitment.deltasRoot,
-                    intentCount: commitment.intentCount,
-                    deltaCount: commitment.deltaCount,
-                    receiptId: commitment.receiptId,
-                },
-                batch
-                    .deltas
-                    .iter()
-                    .map(|x| Settlement::Delta {
-                        account: x.account,
-                        asset: x.asset,
-                        amount: x.amount,
-                    })
-                    .collect(),
+                Settlement::BatchCommitment::from(&commitment),
+                batch.deltas.iter().map(Settlement::Delta::from).collect(),
                 batch_signature.to_bytes().to_vec().into(),
             )
             .send(),

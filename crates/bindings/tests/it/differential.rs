@@ -68,19 +68,7 @@ async fn digests_service_ids_and_roots_match_core() {
             nonce: rng.u256(),
             deadline: rng.u64(),
         };
-        let on_chain = registry
-            .hashSlash(Registry::Slash {
-                provider: slash.provider,
-                amount: slash.amount,
-                reason: slash.reason,
-                evidenceHash: slash.evidenceHash,
-                receiptId: slash.receiptId,
-                nonce: slash.nonce,
-                deadline: slash.deadline,
-            })
-            .call()
-            .await
-            .unwrap();
+        let on_chain = registry.hashSlash(Registry::Slash::from(&slash)).call().await.unwrap();
         assert_eq!(on_chain, signing_hash(&slash, &registry_domain(chain_id, deployment.registry)));
 
         let commitment = BatchCommitment {
@@ -95,17 +83,7 @@ async fn digests_service_ids_and_roots_match_core() {
             receiptId: rng.b256(),
         };
         let on_chain = settlement
-            .hashBatch(Settlement::BatchCommitment {
-                batchId: commitment.batchId,
-                prevHash: commitment.prevHash,
-                windowStart: commitment.windowStart,
-                windowEnd: commitment.windowEnd,
-                intentsRoot: commitment.intentsRoot,
-                deltasRoot: commitment.deltasRoot,
-                intentCount: commitment.intentCount,
-                deltaCount: commitment.deltaCount,
-                receiptId: commitment.receiptId,
-            })
+            .hashBatch(Settlement::BatchCommitment::from(&commitment))
             .call()
             .await
             .unwrap();
@@ -162,16 +140,7 @@ async fn digests_service_ids_and_roots_match_core() {
             .collect();
         let leaves: Vec<B256> = deltas.iter().map(|d| merkle::leaf_hash(&d.abi_encode())).collect();
         let on_chain = settlement
-            .deltasRootOf(
-                deltas
-                    .iter()
-                    .map(|d| Settlement::Delta {
-                        account: d.account,
-                        asset: d.asset,
-                        amount: d.amount,
-                    })
-                    .collect(),
-            )
+            .deltasRootOf(deltas.iter().map(Settlement::Delta::from).collect())
             .call()
             .await
             .unwrap();

@@ -92,15 +92,7 @@ async fn register_slash_and_settle_through_the_bindings() {
     let signature = sign_typed(&slasher, &slash, &registry_domain(chain_id, deployment.registry))
         .await
         .unwrap();
-    let order = Registry::Slash {
-        provider: slash.provider,
-        amount: slash.amount,
-        reason: slash.reason,
-        evidenceHash: slash.evidenceHash,
-        receiptId: slash.receiptId,
-        nonce: slash.nonce,
-        deadline: slash.deadline,
-    };
+    let order = Registry::Slash::from(&slash);
     let receipt = registry
         .slash(order.clone(), signature.to_bytes().to_vec().into())
         .send()
@@ -185,22 +177,8 @@ async fn register_slash_and_settle_through_the_bindings() {
     let vault = Settlement::new(deployment.settlement, &deployer_provider);
     let receipt = vault
         .settleBatch(
-            Settlement::BatchCommitment {
-                batchId: commitment.batchId,
-                prevHash: commitment.prevHash,
-                windowStart: commitment.windowStart,
-                windowEnd: commitment.windowEnd,
-                intentsRoot: commitment.intentsRoot,
-                deltasRoot: commitment.deltasRoot,
-                intentCount: commitment.intentCount,
-                deltaCount: commitment.deltaCount,
-                receiptId: commitment.receiptId,
-            },
-            batch
-                .deltas
-                .iter()
-                .map(|d| Settlement::Delta { account: d.account, asset: d.asset, amount: d.amount })
-                .collect(),
+            Settlement::BatchCommitment::from(&commitment),
+            batch.deltas.iter().map(Settlement::Delta::from).collect(),
             batch_signature.to_bytes().to_vec().into(),
         )
         .send()
