@@ -12,7 +12,7 @@ use std::{
 
 use alloy::{
     primitives::{Address, B256, I256, U256, keccak256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{Provider, ProviderBuilder},
     rpc::types::Filter,
     signers::local::PrivateKeySigner,
     sol_types::SolValue,
@@ -26,15 +26,10 @@ use cairn_core::{
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, fund_dev_token, wallet};
 
 const CHAIN: &str = "eip155:31337";
 const PAYEES: u64 = 97;
-
-fn wallet(url: &str, key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    ProviderBuilder::new().wallet(signer).connect_http(url.parse().unwrap()).erased()
-}
 
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -88,17 +83,8 @@ async fn main() {
         .collect();
     for key in [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3] {
         let provider = wallet(&url, key);
-        let who = key.parse::<PrivateKeySigner>().unwrap().address();
-        let token = DevToken::new(d.stake_token, &provider);
-        token
-            .mint(who, U256::from(10u128.pow(30)))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        token.approve(d.settlement, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+        let amount = U256::from(10u128.pow(30));
+        fund_dev_token(&url, key, d.stake_token, amount, &[d.settlement]).await;
         Settlement::new(d.settlement, &provider)
             .deposit(d.stake_token, U256::from(10u128.pow(29)))
             .send()

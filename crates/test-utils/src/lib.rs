@@ -1,6 +1,8 @@
 //! Helpers shared by Cairn's test suites. Tests run against the real tools:
-//! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs, and
-//! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database.
+//! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs,
+//! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database,
+//! [`FaultyRpc`] puts a misbehaving proxy in front of a node, and
+//! [`fund_dev_token`] gives a dev account tokens to stake and deposit.
 
 use std::path::PathBuf;
 
@@ -16,6 +18,52 @@ pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efca
 pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 pub const DEV_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 pub const DEV_KEY_3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+
+/// A provider on `rpc` that signs with `key`.
+pub fn wallet(rpc: &str, key: &str) -> alloy::providers::DynProvider {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let signer: alloy::signers::local::PrivateKeySigner = key.parse().expect("a private key");
+    ProviderBuilder::new().wallet(signer).connect_http(rpc.parse().expect("an RPC URL")).erased()
+}
+
+/// The address of a private key.
+pub fn address_of(key: &str) -> alloy::primitives::Address {
+    key.parse::<alloy::signers::local::PrivateKeySigner>().expect("a private key").address()
+}
+
+/// Mints `amount` of a `DevToken` to `key`'s account and lets each of
+/// `spenders` (the Cairn contracts) take any amount of it.
+pub async fn fund_dev_token(
+    rpc: &str,
+    key: &str,
+    token: alloy::primitives::Address,
+    amount: alloy::primitives::U256,
+    spenders: &[alloy::primitives::Address],
+) {
+    let provider = wallet(rpc, key);
+    let token = cairn_bindings::DevToken::new(token, &provider);
+    let mined = |receipt: alloy::rpc::types::TransactionReceipt| {
+        assert!(receipt.status(), "funding reverted")
+    };
+    mined(
+        token
+            .mint(address_of(key), amount)
+            .send()
+            .await
+            .expect("mint sent")
+            .get_receipt()
+            .await
+            .expect("mined"),
+    );
+    for spender in spenders {
+        let approval = token
+            .approve(*spender, alloy::primitives::U256::MAX)
+            .send()
+            .await
+            .expect("approve sent");
+        mined(approval.get_receipt().await.expect("mined"));
+    }
+}
 
 /// The repository root, found from this crate's manifest.
 pub fn repo_root() -> PathBuf {

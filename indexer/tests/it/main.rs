@@ -12,7 +12,7 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use cairn_bindings::{DeployParams, Deployment, DevToken, deploy};
+use cairn_bindings::{DeployParams, Deployment, deploy};
 use cairn_config::IndexerConfig;
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_store::Store;
@@ -91,19 +91,16 @@ impl Chain {
 
     /// Mints dev tokens to `key`'s account and approves both contracts.
     pub(crate) async fn fund(&self, key: &str, amount: u128) {
-        let provider = wallet(&self.anvil, key);
-        let token = DevToken::new(self.deployment.stake_token, &provider);
-        token
-            .mint(address_of(key), U256::from(amount))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        for spender in [self.deployment.registry, self.deployment.settlement] {
-            token.approve(spender, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
-        }
+        let spenders = [self.deployment.registry, self.deployment.settlement];
+        let token = self.deployment.stake_token;
+        cairn_test_utils::fund_dev_token(
+            &self.anvil.endpoint(),
+            key,
+            token,
+            U256::from(amount),
+            &spenders,
+        )
+        .await;
     }
 
     pub(crate) async fn head(&self) -> u64 {

@@ -9,44 +9,25 @@ use std::{
 
 use alloy::{
     primitives::{B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
+    providers::Provider,
 };
-use cairn_bindings::{Deployment, DevToken, Registry};
+use cairn_bindings::{Deployment, Registry};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, anvil};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, fund_dev_token, wallet,
+};
 
 use crate::stderr;
 
 const KILLS: usize = 24;
 
-fn wallet(endpoint: &str, key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    ProviderBuilder::new().wallet(signer).connect_http(endpoint.parse().unwrap()).erased()
-}
-
 /// Registrations, endpoints and stake top-ups: about 630 blocks with events.
 async fn make_history(endpoint: &str, deployment: &Deployment) {
     for (n, key) in [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3].into_iter().enumerate() {
         let provider = wallet(endpoint, key);
-        let me = key.parse::<PrivateKeySigner>().unwrap().address();
-        let token = DevToken::new(deployment.stake_token, &provider);
-        token
-            .mint(me, U256::from(10u128.pow(30)))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        token
-            .approve(deployment.registry, U256::MAX)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        let me = address_of(key);
+        let amount = U256::from(10u128.pow(30));
+        fund_dev_token(endpoint, key, deployment.stake_token, amount, &[deployment.registry]).await;
         let registry = Registry::new(deployment.registry, &provider);
         registry
             .register(me, U256::from(10u128.pow(21)))

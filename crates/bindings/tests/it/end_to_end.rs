@@ -12,7 +12,7 @@ use cairn_core::{
     netting::{BatchPolicy, Ledger},
 };
 use cairn_signer::{LocalSigner, Signer, sign_typed};
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, fund_dev_token};
 
 use crate::{MIN_STAKE, address_of, deployed, wallet};
 
@@ -32,23 +32,11 @@ async fn register_slash_and_settle_through_the_bindings() {
     let provider_address = address_of(provider_key);
     let operator_address = address_of(DEV_KEY_2);
     let as_provider = wallet(&anvil, provider_key);
+    let rpc = anvil.endpoint();
+    let amount = U256::from(1_000 * TOKEN);
+    fund_dev_token(&rpc, provider_key, deployment.stake_token, amount, &[deployment.registry])
+        .await;
     let token = DevToken::new(deployment.stake_token, &as_provider);
-    token
-        .mint(provider_address, U256::from(1_000 * TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    token
-        .approve(deployment.registry, U256::MAX)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
     let registry = Registry::new(deployment.registry, &as_provider);
     let receipt = registry
         .register(operator_address, U256::from(MIN_STAKE * 2))
@@ -117,23 +105,8 @@ async fn register_slash_and_settle_through_the_bindings() {
     let payer_keys = [DEV_KEY_1, DEV_KEY_3];
     for key in payer_keys {
         let payer = wallet(&anvil, key);
-        let token = DevToken::new(deployment.stake_token, &payer);
-        token
-            .mint(address_of(key), U256::from(100 * TOKEN))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-        token
-            .approve(deployment.settlement, U256::MAX)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        let amount = U256::from(100 * TOKEN);
+        fund_dev_token(&rpc, key, deployment.stake_token, amount, &[deployment.settlement]).await;
         Settlement::new(deployment.settlement, &payer)
             .deposit(deployment.stake_token, U256::from(50 * TOKEN))
             .send()
