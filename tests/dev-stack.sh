@@ -8,6 +8,7 @@ export PATH="$root/node_modules/.bin:$PATH"
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
+metrics_port=$((port + 1))
 log=$work/dev.log
 cleanup() {
     [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
@@ -30,7 +31,7 @@ run_case() {
     # A job started with & has SIGINT ignored, which no trap can undo; the
     # launcher restores the default and gives scripts/dev its own process
     # group, as a terminal would.
-    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port python3 -c '
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
@@ -56,6 +57,12 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     indexer_pid=$(sed -n 's/.*indexer .* pid \([0-9]*\) .*/\1/p' "$log")
     [[ -n $indexer_pid ]] || fail "scripts/dev did not report the indexer's pid"
     kill -0 "$indexer_pid" 2>/dev/null || fail "the indexer is not running"
+    local metrics=""
+    for _ in $(seq 1 50); do
+        metrics=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null) && break
+        sleep 0.1
+    done
+    grep -q cairn_indexer_blocks_total <<<"$metrics" || fail "the indexer serves no metrics on port $metrics_port"
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do

@@ -119,6 +119,7 @@ impl Indexer {
     ) -> Result<(), IndexerError> {
         tokio::pin!(shutdown);
         let poll = Duration::from_millis(self.settings.tuning.poll_interval_ms);
+        let started = std::time::Instant::now();
         loop {
             let step = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
@@ -126,7 +127,17 @@ impl Indexer {
             };
             match step {
                 Step::Indexed { from, to, events } => {
-                    tracing::info!(from, to, events, behind = self.metrics.head_lag(), "indexed");
+                    let total = self.metrics.events.load(std::sync::atomic::Ordering::Relaxed);
+                    let rate = total as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    let behind = self.metrics.head_lag();
+                    tracing::info!(
+                        from,
+                        to,
+                        events,
+                        behind,
+                        events_per_s = rate.round(),
+                        "indexed"
+                    );
                 }
                 Step::Reorg { fork } => tracing::warn!(fork, "reorg rolled back"),
                 Step::Shrunk { range } => tracing::info!(range, "log range shrunk"),

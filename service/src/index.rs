@@ -44,11 +44,26 @@ pub(crate) async fn index(config: &Config, args: &IndexArgs) -> Result<(), CliEr
         let events = metrics.events.load(std::sync::atomic::Ordering::Relaxed);
         println!("indexed {chain} to block {head} ({events} events)");
     } else {
-        indexer
+        let listener = tokio::net::TcpListener::bind(config.indexer.metrics_listen)
+            .await
+            .map_err(|e| CliError::Listen { address: config.indexer.metrics_listen, source: e })?;
+        eprintln!("metrics at http://{}/metrics", config.indexer.metrics_listen);
+        let metrics_chain = chain.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let (metrics, chain) = (metrics.clone(), metrics_chain.clone());
+                async move { metrics.render(&chain) }
+            }),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let result = indexer
             .run(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await?;
+            .await;
+        server.abort();
+        result?;
         eprintln!("indexer stopped");
     }
     store.close().await;

@@ -52,6 +52,12 @@ pub enum CliError {
         "no deployment file at {path}: run `cairn deploy evm` first, or set evm.deployment_file"
     )]
     NoDeployment { path: std::path::PathBuf },
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
@@ -68,7 +74,8 @@ impl CliError {
             | Self::Deploy(_)
             | Self::Runtime(_)
             | Self::Store(_)
-            | Self::Indexer(_) => exit::FAILURE,
+            | Self::Indexer(_)
+            | Self::Listen { .. } => exit::FAILURE,
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct IndexerConfig {
     /// range's last block. Needs the node to serve state at that block (an
     /// archive node for old ranges); turn off only for nodes that cannot.
     pub verify_counts: bool,
+    /// Where `cairn index` serves Prometheus metrics (`GET /metrics`).
+    #[serde(deserialize_with = "parse::from_str")]
+    pub metrics_listen: SocketAddr,
 }
 
 impl Default for IndexerConfig {
@@ -76,6 +79,7 @@ impl Default for IndexerConfig {
             breaker_threshold: 3,
             breaker_cooldown_ms: 30_000,
             verify_counts: true,
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9101)),
         }
     }
 }

@@ -4,6 +4,7 @@ mod config_errors;
 mod deploy_evm;
 mod help;
 mod index_crash;
+mod index_metrics;
 mod index_once;
 mod unavailable_commands;
 
