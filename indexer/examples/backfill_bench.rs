@@ -48,7 +48,11 @@ fn settings(contracts: Contracts, start_block: u64, depth: u64) -> IndexerSettin
         contracts,
         start_block,
         finality_depth: depth,
-        tuning: IndexerConfig { poll_interval_ms: 20, ..IndexerConfig::default() },
+        tuning: IndexerConfig {
+            poll_interval_ms: 20,
+            verify_counts: std::env::var("BENCH_VERIFY").map_or(true, |v| v != "0"),
+            ..IndexerConfig::default()
+        },
     }
 }
 

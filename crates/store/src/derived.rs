@@ -13,15 +13,22 @@ use crate::{
     table::{self, Row as TableRow, Table, Value},
 };
 
-/// Most events one INSERT statement carries: 8 parameters each, well under
-/// every backend's parameter limit.
-const EVENTS_PER_INSERT: usize = 500;
+/// Most parameters one statement binds. SQLite's binding through sqlx looks
+/// each `$n` up by name, which grows with the square of the count, so it
+/// gets small statements; PostgreSQL gets large ones to save round trips.
+pub(crate) fn max_parameters(backend: crate::Backend) -> usize {
+    match backend {
+        crate::Backend::Sqlite => 240,
+        crate::Backend::Postgres => 4_000,
+    }
+}
 
 pub(crate) struct Writer<'a, 't> {
     tx: &'a mut Transaction<'t, Any>,
     chain: String,
     finalized: u64,
     next_undo: i64,
+    max_parameters: usize,
     /// For batches wholly below finality (backfill): row changes are kept
     /// here, last one per key, and written in bulk by [`Writer::flush`].
     /// Nothing needs undoing there, so only the final image matters.
@@ -45,6 +52,7 @@ impl<'a, 't> Writer<'a, 't> {
         chain: &str,
         finalized: u64,
         buffered: bool,
+        max_parameters: usize,
     ) -> Result<Self, StoreError> {
         let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
             .bind(chain.to_owned())
@@ -52,7 +60,7 @@ impl<'a, 't> Writer<'a, 't> {
             .await?;
         let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
         let buffer = buffered.then(BTreeMap::new);
-        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, buffer })
+        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, max_parameters, buffer })
     }
 
     /// Writes the buffered rows: one multi-row upsert per table and chunk.
@@ -64,7 +72,7 @@ impl<'a, 't> Writer<'a, 't> {
                 .filter(|c| std::ptr::eq(c.table, table))
                 .filter_map(|c| c.row.as_ref())
                 .collect();
-            table.put_many(self.tx, &rows).await?;
+            table.put_many(self.tx, &rows, self.max_parameters).await?;
             for change in
                 buffer.values().filter(|c| std::ptr::eq(c.table, table) && c.row.is_none())
             {
@@ -173,7 +181,7 @@ impl<'a, 't> Writer<'a, 't> {
         &mut self,
         records: &[EventRecord],
     ) -> Result<(), StoreError> {
-        for chunk in records.chunks(EVENTS_PER_INSERT) {
+        for chunk in records.chunks((self.max_parameters / 8).max(1)) {
             let mut sql = String::from(
                 "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES ",
             );

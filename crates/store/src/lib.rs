@@ -181,7 +181,8 @@ impl Store {
         }
         let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
         let buffered = last.number <= finalized;
-        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered).await?;
+        let limit = derived::max_parameters(self.backend);
+        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered, limit).await?;
         writer.insert_events(&batch.events).await?;
         for record in &batch.events {
             writer.apply(record).await?;

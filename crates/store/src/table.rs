@@ -236,9 +236,9 @@ impl Table {
         &self,
         tx: &mut Transaction<'_, Any>,
         rows: &[&Row],
+        max_parameters: usize,
     ) -> Result<(), StoreError> {
-        const MAX_PARAMETERS: usize = 4_000;
-        let per_statement = (MAX_PARAMETERS / self.columns.len()).max(1);
+        let per_statement = (max_parameters / self.columns.len()).max(1);
         let updates: Vec<String> = self
             .columns
             .iter()
