@@ -26,7 +26,7 @@ use cairn_core::{
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, fund_dev_token, wallet};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, fund_dev_token, wallet};
 
 const CHAIN: &str = "eip155:31337";
 const PAYEES: u64 = 97;
@@ -91,12 +91,8 @@ async fn main() {
         fund_dev_token(&url, key, d.stake_token, amount, &[d.settlement]).await;
         Settlement::new(d.settlement, &provider)
             .deposit(d.stake_token, U256::from(10u128.pow(29)))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+            .mined()
+            .await;
     }
     let signer = LocalSigner::from_hex(DEV_KEY_0).unwrap();
     let domain = settlement_domain(anvil.chain_id(), d.settlement);
@@ -224,15 +220,15 @@ async fn main() {
         indexer.run(std::future::pending()).await.unwrap();
     });
     let token = DevToken::new(d.stake_token, &deployer);
-    token.mint(me, U256::from(10u128.pow(24))).send().await.unwrap().get_receipt().await.unwrap();
-    token.approve(d.registry, U256::MAX).send().await.unwrap().get_receipt().await.unwrap();
+    token.mint(me, U256::from(10u128.pow(24))).mined().await;
+    token.approve(d.registry, U256::MAX).mined().await;
     let registry = Registry::new(d.registry, &deployer);
-    registry.register(me, U256::from(1_000)).send().await.unwrap().get_receipt().await.unwrap();
+    registry.register(me, U256::from(1_000)).mined().await;
     let registry_account = format!("{:#x}", d.registry);
     let mut latencies = Vec::new();
     for _ in 0..30 {
         let before = sqlite.event_count(CHAIN, &registry_account).await.unwrap();
-        registry.addStake(U256::from(1)).send().await.unwrap().get_receipt().await.unwrap();
+        registry.addStake(U256::from(1)).mined().await;
         let mined = Instant::now();
         while sqlite.event_count(CHAIN, &registry_account).await.unwrap() == before {
             tokio::time::sleep(Duration::from_millis(1)).await;

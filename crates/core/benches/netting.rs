@@ -198,52 +198,15 @@ fn signed(c: &mut Criterion) {
     group.sample_size(10).measurement_time(Duration::from_secs(10));
     group.bench_function("raw-recovery-secp256k1", |b| {
         b.iter(|| {
-            thread::scope(|s| {
-                let workers: Vec<_> = signed
-                    .chunks(N / 2)
-                    .zip(digests.chunks(N / 2))
-                    .map(|(sigs, ds)| {
-                        s.spawn(move || {
-                            sigs.iter()
-                                .zip(ds)
-                                .filter(|(s, d)| recover_address(d, &s.signature).is_ok())
-                                .count()
-                        })
-                    })
-                    .collect();
-                black_box(workers.into_iter().map(|w| w.join().unwrap()).sum::<usize>())
-            })
+            count_on_two_threads(&signed, &digests, |s, d| recover_address(d, &s.signature).is_ok())
         })
     });
     group.bench_function("raw-recovery-k256", |b| {
         b.iter(|| {
-            thread::scope(|s| {
-                let workers: Vec<_> = signed
-                    .chunks(N / 2)
-                    .zip(digests.chunks(N / 2))
-                    .map(|(sigs, ds)| {
-                        s.spawn(move || {
-                            sigs.iter()
-                                .zip(ds)
-                                .filter(|(s, d)| {
-                                    let sig =
-                                        k256::ecdsa::Signature::from_slice(&s.signature[..64])
-                                            .unwrap();
-                                    let id =
-                                        k256::ecdsa::RecoveryId::from_byte(s.signature[64] - 27)
-                                            .unwrap();
-                                    k256::ecdsa::VerifyingKey::recover_from_prehash(
-                                        d.as_slice(),
-                                        &sig,
-                                        id,
-                                    )
-                                    .is_ok()
-                                })
-                                .count()
-                        })
-                    })
-                    .collect();
-                black_box(workers.into_iter().map(|w| w.join().unwrap()).sum::<usize>())
+            count_on_two_threads(&signed, &digests, |s, d| {
+                let sig = k256::ecdsa::Signature::from_slice(&s.signature[..64]).unwrap();
+                let id = k256::ecdsa::RecoveryId::from_byte(s.signature[64] - 27).unwrap();
+                k256::ecdsa::VerifyingKey::recover_from_prehash(d.as_slice(), &sig, id).is_ok()
             })
         })
     });
@@ -262,6 +225,27 @@ fn signed(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+/// Splits the intents in two halves, one per thread, and counts those
+/// `recovers` accepts.
+fn count_on_two_threads(
+    signed: &[SignedIntent],
+    digests: &[B256],
+    recovers: impl Fn(&SignedIntent, &B256) -> bool + Sync,
+) -> usize {
+    let half = signed.len().div_ceil(2);
+    let recovers = &recovers;
+    thread::scope(|s| {
+        let workers: Vec<_> = signed
+            .chunks(half)
+            .zip(digests.chunks(half))
+            .map(|(sigs, ds)| {
+                s.spawn(move || sigs.iter().zip(ds).filter(|(s, d)| recovers(s, d)).count())
+            })
+            .collect();
+        black_box(workers.into_iter().map(|w| w.join().unwrap()).sum())
+    })
 }
 
 criterion_group!(benches, netting, close, signed);

@@ -19,6 +19,30 @@ pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a841
 pub const DEV_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 pub const DEV_KEY_3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 
+/// Sends a contract call and waits for it to be mined; a revert fails the test.
+#[allow(async_fn_in_trait)]
+pub trait Mined {
+    async fn mined(self) -> alloy::rpc::types::TransactionReceipt;
+}
+
+impl<P, D> Mined for alloy::contract::CallBuilder<P, D>
+where
+    P: alloy::providers::Provider,
+    D: alloy::contract::CallDecoder,
+{
+    async fn mined(self) -> alloy::rpc::types::TransactionReceipt {
+        let receipt = self
+            .send()
+            .await
+            .expect("transaction sent")
+            .get_receipt()
+            .await
+            .expect("transaction mined");
+        assert!(receipt.status(), "transaction {} reverted", receipt.transaction_hash);
+        receipt
+    }
+}
+
 /// A provider on `rpc` that signs with `key`.
 pub fn wallet(rpc: &str, key: &str) -> alloy::providers::DynProvider {
     use alloy::providers::{Provider, ProviderBuilder};

@@ -10,9 +10,9 @@ use cairn_bindings::{Registry, Settlement};
 use cairn_config::IndexerConfig;
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, stores};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, Mined, stores};
 
-use crate::{CHAIN, Chain, address_of, chain, scripted_history::mined, wallet};
+use crate::{CHAIN, Chain, address_of, chain, wallet};
 
 /// Two providers with endpoints and stake changes, and deposits: events in
 /// about twenty blocks.
@@ -22,17 +22,16 @@ async fn history(chain: &Chain) {
         chain.fund(key, 100_000).await;
         let me = address_of(key);
         let registry = Registry::new(d.registry, wallet(&chain.anvil, key));
-        mined(registry.register(me, U256::from(1_000)).send()).await;
+        registry.register(me, U256::from(1_000)).mined().await;
         for i in 0..3 {
             let url = format!("https://p{n}-{i}.example.org");
-            mined(registry.addService(me, "eip155:1".into(), "rpc".into(), url, B256::ZERO).send())
-                .await;
+            registry.addService(me, "eip155:1".into(), "rpc".into(), url, B256::ZERO).mined().await;
         }
         for _ in 0..3 {
-            mined(registry.addStake(U256::from(7)).send()).await;
+            registry.addStake(U256::from(7)).mined().await;
         }
         let vault = Settlement::new(d.settlement, wallet(&chain.anvil, key));
-        mined(vault.deposit(d.stake_token, U256::from(500)).send()).await;
+        vault.deposit(d.stake_token, U256::from(500)).mined().await;
     }
 }
 

@@ -9,9 +9,9 @@ use alloy::{
 };
 use cairn_bindings::{Registry, Settlement};
 use cairn_indexer::Step;
-use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, stores};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Mined, stores};
 
-use crate::{CHAIN, address_of, chain, scripted_history::mined, wallet};
+use crate::{CHAIN, address_of, chain, wallet};
 
 #[tokio::test]
 async fn a_multi_block_reorg_ends_equal_to_a_clean_index() {
@@ -21,7 +21,7 @@ async fn a_multi_block_reorg_ends_equal_to_a_clean_index() {
     chain.fund(DEV_KEY_1, 10_000).await;
     chain.fund(DEV_KEY_2, 10_000).await;
     let as_p1 = Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_1));
-    mined(as_p1.register(p1, U256::from(500)).send()).await;
+    as_p1.register(p1, U256::from(500)).mined().await;
 
     let stores = stores().await;
     // Finality depth 20: every block stays reorgable.
@@ -33,25 +33,15 @@ async fn a_multi_block_reorg_ends_equal_to_a_clean_index() {
     let snapshot: U256 = chain.deployer.raw_request("evm_snapshot".into(), ()).await.unwrap();
     let fork = chain.head().await;
     // The branch that will be dropped: an endpoint, more stake, a deposit.
-    mined(
-        as_p1
-            .addService(
-                p1,
-                "eip155:1".into(),
-                "rpc".into(),
-                "https://old.example".into(),
-                B256::ZERO,
-            )
-            .send(),
-    )
-    .await;
-    mined(as_p1.addStake(U256::from(50)).send()).await;
-    mined(
-        Settlement::new(d.settlement, wallet(&chain.anvil, DEV_KEY_1))
-            .deposit(d.stake_token, U256::from(70))
-            .send(),
-    )
-    .await;
+    as_p1
+        .addService(p1, "eip155:1".into(), "rpc".into(), "https://old.example".into(), B256::ZERO)
+        .mined()
+        .await;
+    as_p1.addStake(U256::from(50)).mined().await;
+    Settlement::new(d.settlement, wallet(&chain.anvil, DEV_KEY_1))
+        .deposit(d.stake_token, U256::from(70))
+        .mined()
+        .await;
     for indexer in &mut indexers {
         indexer.catch_up().await.unwrap();
     }
@@ -66,26 +56,16 @@ async fn a_multi_block_reorg_ends_equal_to_a_clean_index() {
     // and two more blocks than the old one. A fresh provider: the old one
     // caches nonces from the dropped branch.
     let as_p1 = Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_1));
-    mined(as_p1.setOperator(address_of(DEV_KEY_2)).send()).await;
+    as_p1.setOperator(address_of(DEV_KEY_2)).mined().await;
     let as_operator = Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_2));
-    mined(
-        as_operator
-            .addService(
-                p1,
-                "eip155:10".into(),
-                "rpc".into(),
-                "https://new.example".into(),
-                B256::ZERO,
-            )
-            .send(),
-    )
-    .await;
-    mined(
-        Settlement::new(d.settlement, wallet(&chain.anvil, DEV_KEY_2))
-            .deposit(d.stake_token, U256::from(90))
-            .send(),
-    )
-    .await;
+    as_operator
+        .addService(p1, "eip155:10".into(), "rpc".into(), "https://new.example".into(), B256::ZERO)
+        .mined()
+        .await;
+    Settlement::new(d.settlement, wallet(&chain.anvil, DEV_KEY_2))
+        .deposit(d.stake_token, U256::from(90))
+        .mined()
+        .await;
     let _: serde_json::Value = chain.deployer.raw_request("anvil_mine".into(), (2,)).await.unwrap();
     assert!(chain.head().await > fork + 3);
 

@@ -17,23 +17,9 @@ use cairn_core::{
 };
 use cairn_signer::{LocalSigner, Signer, sign_typed};
 use cairn_store::parse_amount;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, stores};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, stores};
 
 use crate::{CHAIN, MIN_STAKE, UNBONDING, address_of, chain, wallet};
-
-pub(crate) async fn mined<F>(send: F) -> TransactionReceipt
-where
-    F: std::future::Future<
-            Output = Result<
-                alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-                alloy::contract::Error,
-            >,
-        >,
-{
-    let receipt = send.await.expect("sent").get_receipt().await.expect("mined");
-    assert!(receipt.status(), "transaction reverted");
-    receipt
-}
 
 #[tokio::test]
 async fn indexed_state_equals_the_reference_model() {
@@ -61,19 +47,17 @@ async fn indexed_state_equals_the_reference_model() {
         chain.fund(key, 10_000).await;
         let stake = 200 + 100 * i as u128;
         let registry = Registry::new(d.registry, wallet(&chain.anvil, key));
-        mined(registry.register(address_of(key), U256::from(stake)).send()).await;
+        registry.register(address_of(key), U256::from(stake)).mined().await;
         model.register(&address_of(key), address_of(key), stake).unwrap();
     }
     let urls = ["https://a.example", "https://b.example", "wss://c.example/ws"];
     for (key, url) in [(DEV_KEY_1, urls[0]), (DEV_KEY_1, urls[1]), (DEV_KEY_2, urls[2])] {
         let provider = address_of(key);
         let registry = Registry::new(d.registry, wallet(&chain.anvil, key));
-        mined(
-            registry
-                .addService(provider, "eip155:1".into(), "rpc".into(), url.into(), B256::ZERO)
-                .send(),
-        )
-        .await;
+        registry
+            .addService(provider, "eip155:1".into(), "rpc".into(), url.into(), B256::ZERO)
+            .mined()
+            .await;
         model
             .add_service(&provider, &provider, ChainId::eip155(1), "rpc", url, B256::ZERO)
             .unwrap();
@@ -81,19 +65,17 @@ async fn indexed_state_equals_the_reference_model() {
     let p2 = address_of(DEV_KEY_2);
     let removed =
         cairn_core::ServiceId::compute(p2.as_slice(), &ChainId::eip155(1), "rpc", urls[2]);
-    mined(
-        Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_2))
-            .removeService(p2, removed.0)
-            .send(),
-    )
-    .await;
+    Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_2))
+        .removeService(p2, removed.0)
+        .mined()
+        .await;
     model.remove_service(&p2, &p2, removed).unwrap();
 
     let p3 = address_of(DEV_KEY_3);
-    let receipt = mined(
-        Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_3)).unbond(U256::from(400)).send(),
-    )
-    .await;
+    let receipt = Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_3))
+        .unbond(U256::from(400))
+        .mined()
+        .await;
     model.unbond(&p3, 400, time_of(&receipt).await).unwrap();
 
     let p1 = address_of(DEV_KEY_1);
@@ -110,12 +92,10 @@ async fn indexed_state_equals_the_reference_model() {
     let signature =
         sign_typed(&signer, &slash, &registry_domain(chain_id, d.registry)).await.unwrap();
     let order = Registry::Slash::from(&slash);
-    let receipt = mined(
-        Registry::new(d.registry, &chain.deployer)
-            .slash(order, signature.to_bytes().to_vec().into())
-            .send(),
-    )
-    .await;
+    let receipt = Registry::new(d.registry, &chain.deployer)
+        .slash(order, signature.to_bytes().to_vec().into())
+        .mined()
+        .await;
     model
         .slash(
             &SlashOrder {
@@ -138,12 +118,12 @@ async fn indexed_state_equals_the_reference_model() {
         .await
         .unwrap();
     let receipt =
-        mined(Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_3)).withdraw().send()).await;
+        Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_3)).withdraw().mined().await;
     model.withdraw(&p3, time_of(&receipt).await).unwrap();
-    mined(
-        Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_1)).addStake(U256::from(10)).send(),
-    )
-    .await;
+    Registry::new(d.registry, wallet(&chain.anvil, DEV_KEY_1))
+        .addStake(U256::from(10))
+        .mined()
+        .await;
     model.add_stake(&p1, 10).unwrap();
 
     // Settlement: two payers deposit, a batch netted by cairn-core settles.
@@ -155,12 +135,10 @@ async fn indexed_state_equals_the_reference_model() {
         0,
     );
     for key in [DEV_KEY_1, DEV_KEY_2] {
-        mined(
-            Settlement::new(d.settlement, wallet(&chain.anvil, key))
-                .deposit(d.stake_token, U256::from(500))
-                .send(),
-        )
-        .await;
+        Settlement::new(d.settlement, wallet(&chain.anvil, key))
+            .deposit(d.stake_token, U256::from(500))
+            .mined()
+            .await;
         ledger.deposit(address_of(key), d.stake_token, 500).unwrap();
     }
     for n in 0..6u64 {
@@ -178,16 +156,14 @@ async fn indexed_state_equals_the_reference_model() {
     let batch = ledger.close_batch(B256::ZERO, 1).unwrap().clone();
     let commitment = batch.body.commit(keccak256("receipt-1"));
     let batch_signature = sign_typed(&signer, &commitment, &settlement_domain).await.unwrap();
-    mined(
-        Settlement::new(d.settlement, &chain.deployer)
-            .settleBatch(
-                Settlement::BatchCommitment::from(&commitment),
-                batch.deltas.iter().map(Settlement::Delta::from).collect(),
-                batch_signature.to_bytes().to_vec().into(),
-            )
-            .send(),
-    )
-    .await;
+    Settlement::new(d.settlement, &chain.deployer)
+        .settleBatch(
+            Settlement::BatchCommitment::from(&commitment),
+            batch.deltas.iter().map(Settlement::Delta::from).collect(),
+            batch_signature.to_bytes().to_vec().into(),
+        )
+        .mined()
+        .await;
     ledger.settle(1).unwrap();
 
     let stores = stores().await;

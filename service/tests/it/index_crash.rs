@@ -14,7 +14,7 @@ use alloy::{
 use cairn_bindings::{Deployment, Registry};
 use cairn_store::Store;
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, fund_dev_token, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, fund_dev_token, wallet,
 };
 
 use crate::stderr;
@@ -29,34 +29,13 @@ async fn make_history(endpoint: &str, deployment: &Deployment) {
         let amount = U256::from(10u128.pow(30));
         fund_dev_token(endpoint, key, deployment.stake_token, amount, &[deployment.registry]).await;
         let registry = Registry::new(deployment.registry, &provider);
-        registry
-            .register(me, U256::from(10u128.pow(21)))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+        registry.register(me, U256::from(10u128.pow(21))).mined().await;
         for i in 0..4 {
             let url = format!("https://p{n}-{i}.example.org");
-            registry
-                .addService(me, "eip155:1".into(), "rpc".into(), url, B256::ZERO)
-                .send()
-                .await
-                .unwrap()
-                .get_receipt()
-                .await
-                .unwrap();
+            registry.addService(me, "eip155:1".into(), "rpc".into(), url, B256::ZERO).mined().await;
         }
         for _ in 0..200 {
-            registry
-                .addStake(U256::from(1_000 + n))
-                .send()
-                .await
-                .unwrap()
-                .get_receipt()
-                .await
-                .unwrap();
+            registry.addStake(U256::from(1_000 + n)).mined().await;
         }
     }
 }

@@ -12,7 +12,7 @@ use cairn_core::{
     netting::{BatchPolicy, Ledger},
 };
 use cairn_signer::{LocalSigner, Signer, sign_typed};
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, fund_dev_token};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, fund_dev_token};
 
 use crate::{MIN_STAKE, address_of, deployed, wallet};
 
@@ -38,14 +38,7 @@ async fn register_slash_and_settle_through_the_bindings() {
         .await;
     let token = DevToken::new(deployment.stake_token, &as_provider);
     let registry = Registry::new(deployment.registry, &as_provider);
-    let receipt = registry
-        .register(operator_address, U256::from(MIN_STAKE * 2))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = registry.register(operator_address, U256::from(MIN_STAKE * 2)).mined().await;
     assert!(receipt.status());
     let as_operator = Registry::new(deployment.registry, wallet(&anvil, DEV_KEY_2));
     as_operator
@@ -56,12 +49,8 @@ async fn register_slash_and_settle_through_the_bindings() {
             "https://rpc.example.org".into(),
             B256::ZERO,
         )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     assert!(registry.isActive(provider_address).call().await.unwrap());
     assert_eq!(registry.serviceIdsOf(provider_address).call().await.unwrap().len(), 1);
 
@@ -81,14 +70,7 @@ async fn register_slash_and_settle_through_the_bindings() {
         .await
         .unwrap();
     let order = Registry::Slash::from(&slash);
-    let receipt = registry
-        .slash(order.clone(), signature.to_bytes().to_vec().into())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = registry.slash(order.clone(), signature.to_bytes().to_vec().into()).mined().await;
     assert!(receipt.status(), "anyone may submit a signed slash");
     let info = registry.providerOf(provider_address).call().await.unwrap();
     assert_eq!(info.stake, MIN_STAKE * 2 - 30 * TOKEN);
@@ -109,12 +91,8 @@ async fn register_slash_and_settle_through_the_bindings() {
         fund_dev_token(&rpc, key, deployment.stake_token, amount, &[deployment.settlement]).await;
         Settlement::new(deployment.settlement, &payer)
             .deposit(deployment.stake_token, U256::from(50 * TOKEN))
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
+            .mined()
+            .await;
     }
     let payees: Vec<Address> = (1..=5u8).map(Address::repeat_byte).collect();
     let mut signed = Vec::new();
@@ -154,12 +132,8 @@ async fn register_slash_and_settle_through_the_bindings() {
             batch.deltas.iter().map(Settlement::Delta::from).collect(),
             batch_signature.to_bytes().to_vec().into(),
         )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     assert!(receipt.status());
     ledger.settle(1).unwrap();
     assert_eq!(vault.lastBatchId().call().await.unwrap(), 1);
