@@ -14,10 +14,9 @@ use alloy::{
     primitives::{Address, B256, I256, U256, keccak256},
     providers::{Provider, ProviderBuilder},
     rpc::types::Filter,
-    signers::local::PrivateKeySigner,
     sol_types::SolValue,
 };
-use cairn_bindings::{DeployParams, DevToken, Registry, Settlement, deploy};
+use cairn_bindings::{DevToken, Registry, Settlement};
 use cairn_config::IndexerConfig;
 use cairn_core::{
     eip712::{BatchCommitment, Delta, settlement_domain, signing_hash},
@@ -26,7 +25,9 @@ use cairn_core::{
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, fund_dev_token, wallet};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, fund_dev_token, wallet,
+};
 
 const CHAIN: &str = "eip155:31337";
 const PAYEES: u64 = 97;
@@ -62,29 +63,14 @@ async fn main() {
         std::env::args().nth(1).map_or(1_000, |a| a.parse().expect("BATCHES is a number"));
     let anvil = cairn_test_utils::anvil();
     let url = anvil.endpoint();
-    let deployer = wallet(&url, DEV_KEY_0);
-    let me = DEV_KEY_0.parse::<PrivateKeySigner>().unwrap().address();
-    let params = DeployParams {
-        stake_token: None,
-        min_stake: 100,
-        unbonding_period: 3600,
-        max_services_per_provider: 8,
-        owner: None,
-        slasher: me,
-        treasury: None,
-        settlement_signer: me,
-        withdrawal_delay: 60,
-        extra_assets: vec![],
-    };
-    let d = deploy(&deployer, me, &params).await.unwrap();
+    let (deployer, d) = cairn_test_utils::deploy_dev(&url, 100, 3600, 60).await;
+    let me = d.deployer;
     let contracts = Contracts { registry: d.registry, settlement: d.settlement };
 
     // Three payers fund the vault; every batch moves 97 units to 97 payees:
     // 100 deltas, 101 events.
-    let payers: Vec<Address> = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3]
-        .iter()
-        .map(|k| k.parse::<PrivateKeySigner>().unwrap().address())
-        .collect();
+    let payers: Vec<Address> =
+        [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3].iter().map(|k| address_of(k)).collect();
     for key in [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3] {
         let provider = wallet(&url, key);
         let amount = U256::from(10u128.pow(30));

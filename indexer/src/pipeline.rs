@@ -295,11 +295,7 @@ impl Indexer {
     }
 
     async fn header(&self, number: u64) -> Result<BlockRecord, IndexerError> {
-        Ok(block_record(&self.full_header(number).await?))
-    }
-
-    async fn full_header(&self, number: u64) -> Result<alloy::rpc::types::Header, IndexerError> {
-        Ok(self
+        let header = self
             .rpc
             .call("eth_getBlockByNumber", |p| async move {
                 match p
@@ -314,7 +310,8 @@ impl Indexer {
                     )),
                 }
             })
-            .await?)
+            .await?;
+        Ok(block_record(&header))
     }
 
     fn records(&self, logs: &[Log]) -> Result<Vec<EventRecord>, IndexerError> {

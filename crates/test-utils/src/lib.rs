@@ -43,6 +43,37 @@ where
     }
 }
 
+/// Where the dev deployment sends slashed stake.
+pub const DEV_TREASURY: alloy::primitives::Address = alloy::primitives::Address::repeat_byte(0x7e);
+
+/// Deploys Cairn on `rpc` with dev key 0 as deployer, owner, slasher and
+/// settlement signer, a fresh `DevToken` as the stake and settlement asset,
+/// [`DEV_TREASURY`] as treasury and up to 8 endpoints per provider.
+pub async fn deploy_dev(
+    rpc: &str,
+    min_stake: u128,
+    unbonding_period: u64,
+    withdrawal_delay: u64,
+) -> (alloy::providers::DynProvider, cairn_bindings::Deployment) {
+    let provider = wallet(rpc, DEV_KEY_0);
+    let deployer = address_of(DEV_KEY_0);
+    let params = cairn_bindings::DeployParams {
+        stake_token: None,
+        min_stake,
+        unbonding_period,
+        max_services_per_provider: 8,
+        owner: None,
+        slasher: deployer,
+        treasury: Some(DEV_TREASURY),
+        settlement_signer: deployer,
+        withdrawal_delay,
+        extra_assets: vec![],
+    };
+    let deployment =
+        cairn_bindings::deploy(&provider, deployer, &params).await.expect("Cairn deploys");
+    (provider, deployment)
+}
+
 /// A provider on `rpc` that signs with `key`.
 pub fn wallet(rpc: &str, key: &str) -> alloy::providers::DynProvider {
     use alloy::providers::{Provider, ProviderBuilder};

@@ -8,27 +8,22 @@ use std::sync::Arc;
 
 use alloy::{
     node_bindings::AnvilInstance,
-    primitives::{Address, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
+    primitives::U256,
+    providers::{DynProvider, Provider},
 };
-use cairn_bindings::{DeployParams, Deployment, deploy};
+use cairn_bindings::Deployment;
 use cairn_config::IndexerConfig;
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_0, anvil};
+pub(crate) use cairn_test_utils::address_of;
+use cairn_test_utils::{anvil, deploy_dev};
 
 pub(crate) const CHAIN: &str = "eip155:31337";
 pub(crate) const UNBONDING: u64 = 3_600;
 pub(crate) const MIN_STAKE: u128 = 100;
 
 pub(crate) fn wallet(anvil: &AnvilInstance, key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().expect("dev key");
-    ProviderBuilder::new().wallet(signer).connect_http(anvil.endpoint_url()).erased()
-}
-
-pub(crate) fn address_of(key: &str) -> Address {
-    key.parse::<PrivateKeySigner>().expect("dev key").address()
+    cairn_test_utils::wallet(&anvil.endpoint(), key)
 }
 
 pub(crate) struct Chain {
@@ -40,20 +35,7 @@ pub(crate) struct Chain {
 /// Anvil with Cairn deployed by dev key 0 (also slasher and settlement signer).
 pub(crate) async fn chain() -> Chain {
     let anvil = anvil();
-    let deployer = wallet(&anvil, DEV_KEY_0);
-    let params = DeployParams {
-        stake_token: None,
-        min_stake: MIN_STAKE,
-        unbonding_period: UNBONDING,
-        max_services_per_provider: 8,
-        owner: None,
-        slasher: address_of(DEV_KEY_0),
-        treasury: Some(Address::repeat_byte(0x7e)),
-        settlement_signer: address_of(DEV_KEY_0),
-        withdrawal_delay: 60,
-        extra_assets: vec![],
-    };
-    let deployment = deploy(&deployer, address_of(DEV_KEY_0), &params).await.expect("deploys");
+    let (deployer, deployment) = deploy_dev(&anvil.endpoint(), MIN_STAKE, UNBONDING, 60).await;
     Chain { anvil, deployer, deployment }
 }
 
