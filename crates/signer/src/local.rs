@@ -57,22 +57,9 @@ impl LocalSigner {
         Self::from_bytes(&parse_key_hex(text)?)
     }
 
-    /// A key from a file holding its hex form. On Unix the file must not be
-    /// readable by group or others, as ssh requires of private keys.
+    /// A key from a file holding its hex form (see [`read_key_file`]).
     pub fn from_file(path: &Path) -> Result<Self, SignerError> {
-        let read_err = |source| SignerError::KeyFile { path: path.to_owned(), source };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(read_err)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(SignerError::KeyFilePermissions {
-                    path: path.to_owned(),
-                    mode: mode & 0o777,
-                });
-            }
-        }
-        Self::from_hex(&std::fs::read_to_string(path).map_err(read_err)?)
+        Self::from_bytes(&read_key_file(path)?)
     }
 
     fn sign_now(&self, digest: &B256) -> Result<Signature, SignerError> {
