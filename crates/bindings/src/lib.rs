@@ -29,6 +29,29 @@ alloy::sol!(
     "artifacts/DevToken.json"
 );
 
+// Never deployed: the service runs its creation code in an `eth_call` to
+// check ERC-1271 and ERC-6492 signatures (see the contract's comment).
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    SignatureValidator,
+    "artifacts/SignatureValidator.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    DevWallet,
+    "artifacts/DevWallet.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    DevWalletFactory,
+    "artifacts/DevWalletFactory.json"
+);
+
 // The contracts' structs and `cairn-core`'s EIP-712 twins are one shape
 // (the differential test checks their hashes); these conversions keep call
 // sites from copying fields.

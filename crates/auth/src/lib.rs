@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod jwt;
+pub mod siwe;
+pub mod siws;
+
+pub use jwt::{JwtKey, SessionClaims, TokenError};
+pub use siwe::{SiweMessage, SiweParseError, Timestamp};
+pub use siws::{SignInInput, SignInOutput, SiwsError};

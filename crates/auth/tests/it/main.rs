@@ -1,0 +1,4 @@
+mod jwt;
+mod siwe_parse;
+mod siwe_signature;
+mod siws;
