@@ -20,6 +20,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub evm: EvmConfig,
     pub indexer: IndexerConfig,
+    pub auth: AuthConfig,
+    pub client: ClientConfig,
 }
 
 impl Default for Config {
@@ -31,6 +33,8 @@ impl Default for Config {
             store: StoreConfig::default(),
             evm: EvmConfig::default(),
             indexer: IndexerConfig::default(),
+            auth: AuthConfig::default(),
+            client: ClientConfig::default(),
         }
     }
 }
@@ -118,6 +122,17 @@ pub struct ServiceConfig {
     pub request_timeout_ms: u64,
     /// Largest request body accepted.
     pub max_body_bytes: u64,
+    /// Origins browsers may call the API from (`https://app.example`), or
+    /// `["*"]` for any. Empty: no CORS headers, so only same-origin pages.
+    pub cors_allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` is believed (load balancers, as IP
+    /// addresses or CIDR blocks). From anyone else the header is ignored and
+    /// the connection's address is the client's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a discovery answer may be served from memory before the
+    /// store is read again.
+    pub discovery_cache_ms: u64,
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for ServiceConfig {
@@ -126,6 +141,108 @@ impl Default for ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_ms: 10_000,
             max_body_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            discovery_cache_ms: 1_000,
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+/// Token buckets: a client may make `burst` requests at once and
+/// `per_second` on average. Signed-in wallets are limited per account,
+/// everyone else per client address. 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub anonymous_per_second: u32,
+    pub anonymous_burst: u32,
+    pub wallet_per_second: u32,
+    pub wallet_burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            anonymous_per_second: 20,
+            anonymous_burst: 100,
+            wallet_per_second: 50,
+            wallet_burst: 200,
+        }
+    }
+}
+
+/// Wallet sign-in (SIWE and SIWS) and sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Sites that may ask wallets to sign in here: the domain a message
+    /// names, and the URIs (prefixes) it may carry for that domain.
+    pub domains: Vec<AuthDomain>,
+    /// Statement put into the sign-in messages this service issues.
+    pub statement: String,
+    /// How long an issued nonce may be used.
+    pub nonce_ttl_secs: u64,
+    /// Tolerance for wallet clocks ahead of ours (`Issued At` in the future).
+    pub max_clock_skew_secs: u64,
+    pub session_ttl_secs: u64,
+    /// File holding the session-signing secret (at least 32 bytes, mode
+    /// 600). Unset: `session.key` in `data_dir`, created on first start.
+    /// Replicas behind one load balancer must share it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_key_file: Option<PathBuf>,
+    /// `iss` of session tokens.
+    pub issuer: String,
+    /// CAIP-2 chain Solana sign-ins name (`Chain ID` of SIWS messages).
+    pub solana_chain: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            domains: vec![
+                AuthDomain {
+                    domain: "127.0.0.1:8080".to_owned(),
+                    uris: vec!["http://127.0.0.1:8080/".to_owned()],
+                },
+                AuthDomain {
+                    domain: "localhost:8080".to_owned(),
+                    uris: vec!["http://localhost:8080/".to_owned()],
+                },
+            ],
+            statement: "Sign in to Cairn.".to_owned(),
+            nonce_ttl_secs: 600,
+            max_clock_skew_secs: 60,
+            session_ttl_secs: 24 * 3600,
+            session_key_file: None,
+            issuer: "cairn".to_owned(),
+            solana_chain: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthDomain {
+    pub domain: String,
+    pub uris: Vec<String>,
+}
+
+/// How `cairn discover`, `cairn login` and the client crate find Cairn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Cairn services asked, in order.
+    pub services: Vec<url::Url>,
+    /// How long resolved endpoints are reused.
+    pub cache_ttl_ms: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            services: vec![url::Url::parse("http://127.0.0.1:8080/").expect("literal URL")],
+            cache_ttl_ms: 30_000,
         }
     }
 }

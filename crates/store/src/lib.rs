@@ -2,6 +2,7 @@
 
 mod derived;
 pub mod events;
+mod sessions;
 mod table;
 
 use std::{collections::BTreeMap, path::Path, str::FromStr, time::Duration};
@@ -13,6 +14,7 @@ use sqlx::{
 };
 
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
+pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 use table::Row as TableRow;
 
 /// File the embedded store uses inside the data directory.

@@ -2,3 +2,4 @@
 //! fresh PostgreSQL database at 127.0.0.1:5432 (`cairn_test_utils::stores`).
 
 mod apply_and_rollback;
+mod sessions;
