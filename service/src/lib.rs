@@ -2,7 +2,9 @@
 
 pub mod cli;
 mod deploy;
+pub mod http;
 mod index;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +104,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Deploy(DeployCommand::Evm(args)) => block_on(deploy::deploy_evm(&config, &args))?,
         Command::Index(args) => block_on(index::index(&config, &args))?,
+        Command::Serve => block_on(serve::serve(&config))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
 }

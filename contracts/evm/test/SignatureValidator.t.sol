@@ -48,7 +48,7 @@ contract SignatureValidatorTest is CairnTest {
     }
 
     function test_deployedWalletAcceptsItsOwner() public {
-        address wallet = factory.deploy(owner, bytes32(0));
+        address wallet = factory.deployWallet(owner, bytes32(0));
         assertTrue(validate(wallet, signed(OWNER_KEY)), "owner's signature");
         assertTrue(!validate(wallet, signed(OTHER_KEY)), "another key's signature");
     }
@@ -57,7 +57,7 @@ contract SignatureValidatorTest is CairnTest {
         bytes32 salt = keccak256("counterfactual");
         address wallet = factory.addressOf(owner, salt);
         assertEq(wallet.code.length, 0, "not yet deployed");
-        bytes memory deployCall = abi.encodeCall(DevWalletFactory.deploy, (owner, salt));
+        bytes memory deployCall = abi.encodeCall(DevWalletFactory.deployWallet, (owner, salt));
         assertTrue(
             validate(wallet, wrapped(salt, deployCall, signed(OWNER_KEY))), "wrapped owner's"
         );
@@ -68,9 +68,9 @@ contract SignatureValidatorTest is CairnTest {
 
     function test_wrapperOfADeployedWalletSkipsTheFactory() public {
         bytes32 salt = keccak256("deployed");
-        address wallet = factory.deploy(owner, salt);
+        address wallet = factory.deployWallet(owner, salt);
         // The factory call would fail now (the address is taken); it must not be made.
-        bytes memory deployCall = abi.encodeCall(DevWalletFactory.deploy, (owner, salt));
+        bytes memory deployCall = abi.encodeCall(DevWalletFactory.deployWallet, (owner, salt));
         assertTrue(validate(wallet, wrapped(salt, deployCall, signed(OWNER_KEY))), "wrapped");
     }
 
@@ -86,7 +86,7 @@ contract SignatureValidatorTest is CairnTest {
     function test_factoryDeployingTheWrongWalletReverts() public {
         bytes32 salt = keccak256("other salt");
         address wallet = factory.addressOf(owner, salt);
-        bytes memory otherDeploy = abi.encodeCall(DevWalletFactory.deploy, (owner, bytes32(0)));
+        bytes memory otherDeploy = abi.encodeCall(DevWalletFactory.deployWallet, (owner, bytes32(0)));
         bytes memory signature = wrapped(salt, otherDeploy, signed(OWNER_KEY));
         vm.expectRevert(abi.encodeWithSelector(SignatureValidator.NoWalletCode.selector, wallet));
         new SignatureValidator(wallet, HASH, signature);
@@ -103,7 +103,7 @@ contract SignatureValidatorTest is CairnTest {
     }
 
     function test_malformedSignatureIsInvalid() public {
-        address wallet = factory.deploy(owner, bytes32(0));
+        address wallet = factory.deployWallet(owner, bytes32(0));
         assertTrue(!validate(wallet, hex"1234"), "short signature");
     }
 }

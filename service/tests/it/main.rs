@@ -3,9 +3,13 @@
 mod config_errors;
 mod deploy_evm;
 mod help;
+mod http_discovery;
+mod http_negative;
+mod http_signin;
 mod index_crash;
 mod index_metrics;
 mod index_once;
+mod support;
 mod unavailable_commands;
 
 use std::process::{Command, Output};

@@ -6,7 +6,6 @@ use crate::{cairn, stderr, stdout};
 /// loudly: a zero exit here would tell a script that work was done.
 const NOT_YET: &[&[&str]] = &[
     &["dev"],
-    &["serve"],
     &["provider", "register"],
     &["provider", "add-endpoint"],
     &["provider", "remove-endpoint"],

@@ -36,7 +36,7 @@ contract DevWallet is IERC1271 {
 contract DevWalletFactory {
     event WalletDeployed(address indexed wallet, address indexed owner, bytes32 salt);
 
-    function deploy(address owner, bytes32 salt) external returns (address wallet) {
+    function deployWallet(address owner, bytes32 salt) external returns (address wallet) {
         wallet = address(new DevWallet{salt: salt}(owner));
         emit WalletDeployed(wallet, owner, salt);
     }

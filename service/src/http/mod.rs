@@ -1,0 +1,246 @@
+//! The HTTP service: `app(state)` builds the router, `serve` runs it.
+
+mod auth;
+mod discovery;
+pub(crate) mod extract;
+mod limits;
+mod ops;
+pub mod problem;
+mod providers;
+mod wallet;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::DynProvider,
+};
+use axum::{Router, extract::DefaultBodyLimit, middleware};
+use cairn_auth::JwtKey;
+use cairn_config::{AuthConfig, ServiceConfig};
+use cairn_store::Store;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use auth::{
+    MeResponse, NonceRequest, NonceResponse, SessionResponse, SiweRequest, SiwsRequest,
+};
+pub use discovery::{
+    ChainSummary, ChainsResponse, EndpointView, Metadata, OnChainRef, ProviderDetail, ProviderList,
+    ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,
+};
+pub use limits::ClientAddr;
+pub use ops::{Health, Readiness};
+pub use problem::{ApiError, Problem};
+pub use providers::MetadataUpdate;
+
+/// An EVM chain whose registry this service serves, and the node it asks
+/// about contract wallets.
+#[derive(Debug, Clone)]
+pub struct EvmChain {
+    pub chain_id: u64,
+    pub registry: Address,
+    pub settlement: Address,
+    /// The registry's minimum stake: providers below it are not ranked.
+    pub min_stake: U256,
+    pub rpc: DynProvider,
+}
+
+impl EvmChain {
+    /// CAIP-2 id.
+    pub fn caip2(&self) -> String {
+        format!("eip155:{}", self.chain_id)
+    }
+}
+
+/// Everything a request handler reaches; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub store: Store,
+    pub jwt: JwtKey,
+    pub auth: AuthConfig,
+    pub service: ServiceConfig,
+    pub chains: Vec<EvmChain>,
+    discovery: discovery::DiscoveryCache,
+    limiter: limits::RateLimiter,
+    metrics: limits::HttpMetrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        jwt: JwtKey,
+        auth: AuthConfig,
+        service: ServiceConfig,
+        chains: Vec<EvmChain>,
+    ) -> Self {
+        let discovery =
+            discovery::DiscoveryCache::new(Duration::from_millis(service.discovery_cache_ms));
+        let limiter = limits::RateLimiter::new(&service.rate_limit);
+        Self(Arc::new(Inner {
+            store,
+            jwt,
+            auth,
+            service,
+            chains,
+            discovery,
+            limiter,
+            metrics: limits::HttpMetrics::default(),
+        }))
+    }
+
+    pub(crate) fn chain(&self, caip2: &str) -> Option<&EvmChain> {
+        self.chains.iter().find(|c| c.caip2() == caip2)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Cairn",
+        description = "Staked endpoint registry: wallet sign-in, discovery of ranked endpoints, provider metadata."
+    ),
+    tags(
+        (name = "auth", description = "Wallet sign-in (SIWE, SIWS) and sessions"),
+        (name = "discovery", description = "Chains, providers and ranked endpoints"),
+        (name = "providers", description = "What provider operators manage"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+/// The API's routers (rate-limited `/v1` routes, operations routes) and
+/// the OpenAPI document, built from the same handler annotations so one
+/// cannot list a route the other lacks.
+fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(auth::issue_nonce))
+        .routes(utoipa_axum::routes!(auth::sign_in_with_ethereum))
+        .routes(utoipa_axum::routes!(auth::sign_in_with_solana))
+        .routes(utoipa_axum::routes!(auth::logout))
+        .routes(utoipa_axum::routes!(auth::me))
+        .routes(utoipa_axum::routes!(discovery::chains))
+        .routes(utoipa_axum::routes!(discovery::providers))
+        .routes(utoipa_axum::routes!(discovery::provider))
+        .routes(utoipa_axum::routes!(discovery::services))
+        .routes(utoipa_axum::routes!(providers::set_metadata));
+    let operations = OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(ops::healthz))
+        .routes(utoipa_axum::routes!(ops::readyz))
+        .routes(utoipa_axum::routes!(ops::metrics))
+        .routes(utoipa_axum::routes!(ops::openapi_json));
+    let (api, api_doc) = api.split_for_parts();
+    let (operations, operations_doc) = operations.split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(api_doc);
+    doc.merge(operations_doc);
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            "bearer",
+            utoipa::openapi::security::SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+    (api, operations, doc)
+}
+
+/// The OpenAPI document of every route `app` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routers().2
+}
+
+/// The whole service as a `Router`, ready to serve or to drive in-process.
+pub fn app(state: AppState) -> Router {
+    let (api, operations, doc) = routers();
+    let doc = Arc::new(doc);
+    let timeout = Duration::from_millis(state.service.request_timeout_ms);
+    let body_limit = usize::try_from(state.service.max_body_bytes).unwrap_or(usize::MAX);
+    let cors = cors_layer(&state.service.cors_allowed_origins);
+    // Probes and scrapers are not rate-limited: an orchestrator polling
+    // /readyz must never be told to back off.
+    let api = api.layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
+    Router::new()
+        .merge(api)
+        .merge(operations)
+        .fallback(ops::route_not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::Extension(doc))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(move |request, next| limits::timeout(timeout, request, next)))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::client_address))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::record_metrics))
+        .layer(cors)
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let methods = [
+        axum::http::Method::GET,
+        axum::http::Method::POST,
+        axum::http::Method::PUT,
+        axum::http::Method::OPTIONS,
+    ];
+    let headers = [axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE];
+    if origins.iter().any(|o| o == "*") {
+        return CorsLayer::new().allow_origin(Any).allow_methods(methods).allow_headers(headers);
+    }
+    let allowed: Vec<axum::http::HeaderValue> =
+        origins.iter().filter_map(|o| o.parse().ok()).collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods(methods)
+        .allow_headers(headers)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then lets
+/// requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pruner = tokio::spawn(prune_nonces(state.clone()));
+    let result =
+        axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+    pruner.abort();
+    result
+}
+
+/// Expired nonces are useless; deleting them keeps the table small.
+async fn prune_nonces(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(error) = state.store.prune_nonces(now()).await {
+            tracing::warn!(%error, "could not prune expired nonces");
+        }
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,130 @@
+//! `cairn serve`: the HTTP service over the configured store and chain.
+
+use std::path::Path;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use cairn_auth::JwtKey;
+use cairn_bindings::{Deployment, Registry};
+use cairn_config::Config;
+use cairn_store::Store;
+
+use crate::{
+    CliError,
+    http::{AppState, EvmChain},
+};
+
+/// File the session-signing secret lives in when none is configured.
+pub const SESSION_KEY_FILE: &str = "session.key";
+
+/// Builds the service's state from the configuration: opens the store,
+/// reads the deployment, checks the chain and loads the session key.
+pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
+    let path = config.deployment_path();
+    if !path.exists() {
+        return Err(CliError::NoDeployment { path });
+    }
+    let deployment = Deployment::read(&path)?;
+    let chain = evm_chain(config, &deployment).await?;
+    let store = Store::open_configured(config.store.url.as_deref(), &config.data_dir).await?;
+    let key_path = config
+        .auth
+        .session_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join(SESSION_KEY_FILE));
+    let secret = load_or_create_session_key(&key_path)?;
+    let jwt = JwtKey::new(&secret, config.auth.issuer.clone()).map_err(|e| {
+        CliError::BadArgument { flag: "auth.session_key_file", message: e.to_string() }
+    })?;
+    Ok(AppState::new(store, jwt, config.auth.clone(), config.service.clone(), vec![chain]))
+}
+
+async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {
+    let url = config.evm.rpc_urls.first().cloned().ok_or_else(|| CliError::BadArgument {
+        flag: "evm.rpc_urls",
+        message: "at least one RPC URL is needed".into(),
+    })?;
+    let unreachable = |e: &dyn std::fmt::Display| CliError::Unreachable {
+        url: url.to_string(),
+        message: e.to_string(),
+    };
+    let rpc = ProviderBuilder::new().connect_http(url.clone()).erased();
+    let chain_id = rpc.get_chain_id().await.map_err(|e| unreachable(&e))?;
+    if chain_id != config.evm.chain_id || chain_id != deployment.chain_id {
+        return Err(CliError::WrongChain {
+            url: url.to_string(),
+            expected: config.evm.chain_id,
+            actual: chain_id,
+        });
+    }
+    let min_stake = Registry::new(deployment.registry, &rpc)
+        .minStake()
+        .call()
+        .await
+        .map_err(|e| unreachable(&e))?;
+    Ok(EvmChain {
+        chain_id,
+        registry: deployment.registry,
+        settlement: deployment.settlement,
+        min_stake: alloy::primitives::U256::from(min_stake),
+        rpc,
+    })
+}
+
+/// Reads the session secret (hex), creating a random one (mode 600) on
+/// first start.
+pub fn load_or_create_session_key(path: &Path) -> Result<Vec<u8>, CliError> {
+    let bad = |message: String| CliError::BadArgument { flag: "auth.session_key_file", message };
+    if !path.exists() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| bad(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let secret = alloy::primitives::B256::random();
+        write_private(path, &alloy::hex::encode(secret))
+            .map_err(|e| bad(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("created a session key at {}", path.display());
+    }
+    let key = cairn_signer::read_key_file(path).map_err(|e| bad(e.to_string()))?;
+    Ok(key.to_vec())
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
+    let state = state_from_config(config).await?;
+    let address = config.service.listen;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| CliError::Listen { address, source })?;
+    let local = listener.local_addr().map_err(|source| CliError::Listen { address, source })?;
+    eprintln!("serving on http://{local} (API description at http://{local}/openapi.json)");
+    let store = state.store.clone();
+    crate::http::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|source| CliError::Listen { address, source })?;
+    store.close().await;
+    eprintln!("service stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what process managers send).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
