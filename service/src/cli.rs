@@ -36,7 +36,7 @@ pub enum Command {
     /// List the ranked endpoints serving a chain.
     Discover(DiscoverArgs),
     /// Sign in with an Ethereum key (SIWE) and print a session token.
-    Login,
+    Login(LoginArgs),
     /// Check a settled batch against its Arweave receipt and the chain.
     VerifyBatch(VerifyBatchArgs),
     /// Inspect the configuration this command line resolves to.
@@ -100,18 +100,97 @@ pub struct DeployEvmArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
-    /// Stake and register as a provider.
-    Register,
-    /// Add a service endpoint to your registration.
-    AddEndpoint,
-    /// Remove one of your service endpoints.
-    RemoveEndpoint,
-    /// Start the unbonding delay for your stake.
-    Unbond,
+    /// Stake and register as a provider (approves the stake token first if needed).
+    Register(RegisterArgs),
+    /// Add a service endpoint to a registration (as its operator).
+    AddEndpoint(AddEndpointArgs),
+    /// Remove one of a registration's endpoints (as its operator).
+    RemoveEndpoint(RemoveEndpointArgs),
+    /// Start the unbonding delay for part or all of your stake.
+    Unbond(UnbondArgs),
     /// Withdraw stake whose unbonding delay has passed.
-    Withdraw,
+    Withdraw(ChainKeyArgs),
     /// Run the signing proxy in front of your node.
     Serve,
+}
+
+/// The key signs transactions. It comes from `--key-file` or
+/// `CAIRN_PROVIDER_KEY`, never from a flag's value.
+#[derive(Debug, Args)]
+pub struct ChainKeyArgs {
+    /// File holding the private key in hex (mode 600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// JSON-RPC endpoint; defaults to the first of `evm.rpc_urls`.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub chain: ChainKeyArgs,
+    /// Stake to bond, in the stake token's smallest unit; at least the registry minimum.
+    #[arg(long, value_name = "AMOUNT")]
+    pub stake: u128,
+    /// Address allowed to manage endpoints (default: the key's own address).
+    #[arg(long, value_name = "ADDRESS")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddEndpointArgs {
+    #[command(flatten)]
+    pub chain: ChainKeyArgs,
+    /// Provider the endpoint belongs to (default: the key's own address).
+    #[arg(long, value_name = "ADDRESS")]
+    pub provider: Option<String>,
+    /// CAIP-2 chain the endpoint serves, for example `eip155:1`.
+    #[arg(long = "chain", value_name = "CAIP-2")]
+    pub service_chain: String,
+    /// Kind of service: lowercase letters, digits and `-`.
+    #[arg(long, default_value = "rpc")]
+    pub kind: String,
+    /// The endpoint: http(s):// or ws(s)://.
+    #[arg(long)]
+    pub url: String,
+    /// Hash of off-chain metadata describing the endpoint (32 bytes hex).
+    #[arg(long, value_name = "HASH")]
+    pub metadata_hash: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveEndpointArgs {
+    #[command(flatten)]
+    pub chain: ChainKeyArgs,
+    /// Provider the endpoint belongs to (default: the key's own address).
+    #[arg(long, value_name = "ADDRESS")]
+    pub provider: Option<String>,
+    /// The endpoint's service id, as `add-endpoint` printed it.
+    #[arg(long, value_name = "HASH")]
+    pub service_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbondArgs {
+    #[command(flatten)]
+    pub chain: ChainKeyArgs,
+    /// Amount to unbond, in the stake token's smallest unit.
+    #[arg(long, value_name = "AMOUNT")]
+    pub amount: u128,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// File holding the wallet's private key in hex (mode 600); else `CAIRN_LOGIN_KEY`.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Cairn service to sign in to (default: the first of `client.services`).
+    #[arg(long, value_name = "URL")]
+    pub service: Option<String>,
+    /// Sign-in domain (default: the service URL's host and port).
+    #[arg(long)]
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +207,9 @@ pub struct DiscoverArgs {
     /// Kind of service.
     #[arg(long, default_value = "rpc")]
     pub kind: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,15 +235,15 @@ impl Command {
             Self::Index(_) => "cairn index",
             Self::Deploy(DeployCommand::Evm(_)) => "cairn deploy evm",
             Self::Provider(p) => match p {
-                ProviderCommand::Register => "cairn provider register",
-                ProviderCommand::AddEndpoint => "cairn provider add-endpoint",
-                ProviderCommand::RemoveEndpoint => "cairn provider remove-endpoint",
-                ProviderCommand::Unbond => "cairn provider unbond",
-                ProviderCommand::Withdraw => "cairn provider withdraw",
+                ProviderCommand::Register(_) => "cairn provider register",
+                ProviderCommand::AddEndpoint(_) => "cairn provider add-endpoint",
+                ProviderCommand::RemoveEndpoint(_) => "cairn provider remove-endpoint",
+                ProviderCommand::Unbond(_) => "cairn provider unbond",
+                ProviderCommand::Withdraw(_) => "cairn provider withdraw",
                 ProviderCommand::Serve => "cairn provider serve",
             },
             Self::Discover(_) => "cairn discover",
-            Self::Login => "cairn login",
+            Self::Login(_) => "cairn login",
             Self::VerifyBatch(_) => "cairn verify-batch",
             Self::Config(ConfigCommand::Show) => "cairn config show",
             Self::Config(ConfigCommand::Check) => "cairn config check",

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use alloy::{
     primitives::Address,
     providers::{Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
 };
 use cairn_bindings::{DeployParams, deploy};
 use cairn_config::Config;
@@ -26,30 +25,9 @@ fn address(flag: &'static str, text: &Option<String>) -> Result<Option<Address>,
         .transpose()
 }
 
-fn deployer_key(args: &DeployEvmArgs) -> Result<PrivateKeySigner, CliError> {
-    let secret = match (&args.key_file, std::env::var(DEPLOYER_KEY_VAR)) {
-        (Some(path), _) => cairn_signer::read_key_file(path)?,
-        (None, Ok(hex)) => cairn_signer::parse_key_hex(&hex)?,
-        (None, Err(_)) => {
-            return Err(CliError::BadArgument {
-                flag: "--key-file",
-                message: format!("no deployer key: give --key-file PATH or set {DEPLOYER_KEY_VAR}"),
-            });
-        }
-    };
-    PrivateKeySigner::from_bytes(&secret.into())
-        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
-}
-
 pub(crate) async fn deploy_evm(config: &Config, args: &DeployEvmArgs) -> Result<(), CliError> {
-    let rpc = match &args.rpc {
-        Some(url) => url.clone(),
-        None => config.evm.rpc_urls[0].to_string(),
-    };
-    let rpc_url = rpc.parse().map_err(|_| CliError::BadArgument {
-        flag: "--rpc",
-        message: format!("`{rpc}` is not a URL"),
-    })?;
+    let rpc_url = crate::rpc_url(config, args.rpc.as_deref())?;
+    let rpc = rpc_url.to_string();
     let stake_token = address("--stake-token", &args.stake_token)?;
     if stake_token.is_none() && !args.dev_token {
         return Err(CliError::BadArgument {
@@ -59,7 +37,7 @@ pub(crate) async fn deploy_evm(config: &Config, args: &DeployEvmArgs) -> Result<
                     .into(),
         });
     }
-    let signer = deployer_key(args)?;
+    let signer = crate::load_signer(args.key_file.as_deref(), DEPLOYER_KEY_VAR, "deployer")?;
     let deployer = signer.address();
     let provider = ProviderBuilder::new().wallet(signer).connect_http(rpc_url);
 

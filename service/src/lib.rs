@@ -2,8 +2,11 @@
 
 pub mod cli;
 mod deploy;
+mod discover;
 pub mod http;
 mod index;
+mod login;
+mod provider;
 pub mod serve;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +57,10 @@ pub enum CliError {
         "no deployment file at {path}: run `cairn deploy evm` first, or set evm.deployment_file"
     )]
     NoDeployment { path: std::path::PathBuf },
+    #[error("{action} refused: {reason}")]
+    Rejected { action: &'static str, reason: String },
+    #[error(transparent)]
+    Client(#[from] cairn_client::ClientError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -77,6 +84,8 @@ impl CliError {
             | Self::Runtime(_)
             | Self::Store(_)
             | Self::Indexer(_)
+            | Self::Rejected { .. }
+            | Self::Client(_)
             | Self::Listen { .. } => exit::FAILURE,
         }
     }
@@ -105,7 +114,46 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deploy(DeployCommand::Evm(args)) => block_on(deploy::deploy_evm(&config, &args))?,
         Command::Index(args) => block_on(index::index(&config, &args))?,
         Command::Serve => block_on(serve::serve(&config))?,
+        Command::Provider(command) => block_on(provider::provider(&config, &command))?,
+        Command::Discover(args) => block_on(discover::discover(&config, &args))?,
+        Command::Login(args) => block_on(login::login(&config, &args))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
+    }
+}
+
+/// A signing key from `key_file` (mode 600 enforced) or, without one, from
+/// the environment variable `env_var`; never from a flag's value.
+pub(crate) fn load_signer(
+    key_file: Option<&Path>,
+    env_var: &str,
+    role: &str,
+) -> Result<alloy::signers::local::PrivateKeySigner, CliError> {
+    let secret = match (key_file, std::env::var(env_var)) {
+        (Some(path), _) => cairn_signer::read_key_file(path)?,
+        (None, Ok(hex)) => cairn_signer::parse_key_hex(&hex)?,
+        (None, Err(_)) => {
+            return Err(CliError::BadArgument {
+                flag: "--key-file",
+                message: format!("no {role} key: give --key-file PATH or set {env_var}"),
+            });
+        }
+    };
+    alloy::signers::local::PrivateKeySigner::from_bytes(&secret.into())
+        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
+}
+
+/// The RPC endpoint a command uses: `--rpc` if given, else the first of
+/// `evm.rpc_urls`.
+pub(crate) fn rpc_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
+    match flag {
+        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
+            flag: "--rpc",
+            message: format!("`{text}` is not a URL"),
+        }),
+        None => config.evm.rpc_urls.first().cloned().ok_or_else(|| CliError::BadArgument {
+            flag: "--rpc",
+            message: "no RPC URL: give --rpc or set evm.rpc_urls".into(),
+        }),
     }
 }
 

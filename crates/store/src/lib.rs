@@ -75,6 +75,28 @@ pub fn parse_hash(text: &str) -> Result<B256, StoreError> {
     B256::from_str(text).map_err(|_| StoreError::Corrupt(text.to_owned()))
 }
 
+/// Runs the migrations. PostgreSQL serialises concurrent migrators with an
+/// advisory lock; SQLite has none, so two processes opening one new file at
+/// once (`cairn index` and `cairn serve` started together) can race on a
+/// migration. Each migration is one transaction there, so the loser's is
+/// rolled back whole; running the migrator again skips what the winner
+/// applied.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    const ATTEMPTS: u32 = 20;
+    let mut attempt = 1;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(error) if backend == Backend::Sqlite && attempt < ATTEMPTS => {
+                tracing::debug!(%error, attempt, "migration raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -116,7 +138,7 @@ impl Store {
             // the file, so setting it once per open is enough.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        MIGRATOR.run(&pool).await?;
+        migrate(&pool, backend).await?;
         Ok(Self { pool, backend })
     }
 

@@ -355,7 +355,7 @@ impl Snapshot {
         let mut ranked: Vec<RankedService> = candidates
             .into_iter()
             .map(|(registry, service, contract, provider, stake)| {
-                let stake_share = share(stake, total);
+                let stake_share = cairn_core::ratio(stake, total);
                 let reputation_factor =
                     REPUTATION_PER_SLASH.powi(i32::try_from(provider.slashes).unwrap_or(i32::MAX));
                 let score = stake_share * UNKNOWN_HEALTH_FACTOR * reputation_factor;
@@ -408,16 +408,6 @@ impl Snapshot {
         }
         ranked
     }
-}
-
-/// `part / total` as a float, exact enough for ranking at any magnitude.
-fn share(part: U256, total: U256) -> f64 {
-    if total.is_zero() {
-        return 0.0;
-    }
-    let shift = total.bit_len().saturating_sub(52);
-    let to_f64 = |v: U256| u64::try_from(v >> shift).unwrap_or(u64::MAX) as f64;
-    to_f64(part) / to_f64(total)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -12,7 +12,10 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, problem::ApiError};
+use super::{
+    AppState,
+    problem::{ApiError, Problem},
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -21,7 +24,7 @@ pub struct Health {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` or `not_ready`.
+    /// `ready`.
     pub status: &'static str,
     pub store: String,
     /// Per registry chain: `ok`, or why its RPC cannot be used.
@@ -44,7 +47,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
     get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Readiness),
-        (status = 503, description = "A dependency is down", body = Readiness),
+        (status = 503, description = "A dependency is down (problem document with `store` and `rpc` members)", body = Problem),
     )
 )]
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -63,10 +66,26 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         };
         rpc.insert(chain.caip2(), status);
     }
-    let ready = store == "ok" && rpc.values().all(|s| s == "ok");
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = Readiness { status: if ready { "ready" } else { "not_ready" }, store, rpc };
-    (status, Json(body))
+    if store == "ok" && rpc.values().all(|s| s == "ok") {
+        return (StatusCode::OK, Json(Readiness { status: "ready", store, rpc })).into_response();
+    }
+    // Not ready is an error answer like any other (a problem document), with
+    // what is down as extension members.
+    let problem = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        "a dependency of the service is not available",
+    )
+    .problem();
+    let mut body = serde_json::to_value(problem).unwrap_or_default();
+    body["store"] = serde_json::Value::String(store);
+    body["rpc"] = serde_json::to_value(rpc).unwrap_or_default();
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    response
 }
 
 /// Prometheus metrics (text exposition format).

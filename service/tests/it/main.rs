@@ -1,10 +1,12 @@
 //! Tests of the `cairn` binary as a user runs it, one module per behaviour.
 
+mod cli_end_to_end;
 mod config_errors;
 mod deploy_evm;
 mod help;
 mod http_discovery;
 mod http_negative;
+mod http_operations;
 mod http_signin;
 mod index_crash;
 mod index_metrics;

@@ -6,6 +6,7 @@ mod ids;
 mod intent_verification;
 mod merkle_proofs;
 mod netting_properties;
+mod ratio;
 mod registry_model;
 mod signatures;
 

@@ -2,4 +2,5 @@
 //! fresh PostgreSQL database at 127.0.0.1:5432 (`cairn_test_utils::stores`).
 
 mod apply_and_rollback;
+mod concurrent_open;
 mod sessions;
