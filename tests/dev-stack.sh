@@ -9,6 +9,7 @@ export PATH="$root/node_modules/.bin:$PATH"
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 metrics_port=$((port + 1))
+service_port=$((port + 2))
 log=$work/dev.log
 cleanup() {
     [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
@@ -31,19 +32,20 @@ run_case() {
     # A job started with & has SIGINT ignored, which no trap can undo; the
     # launcher restores the default and gives scripts/dev its own process
     # group, as a terminal would.
-    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port python3 -c '
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
 os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null &
     dev_pid=$!
 
-    for _ in $(seq 1 200); do
+    # Up to two minutes: run alone, scripts/dev may first have to build cairn.
+    for _ in $(seq 1 1200); do
         grep -q 'dev: ready' "$log" && break
         kill -0 "$dev_pid" 2>/dev/null || fail "scripts/dev exited before it was ready"
         sleep 0.1
     done
-    grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 20 s"
+    grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 120 s"
 
     [[ $(cast chain-id --rpc-url "http://127.0.0.1:$port") == 31337 ]] || fail "anvil does not answer with chain id 31337"
     [[ -s $work/deployment.json ]] || fail "scripts/dev wrote no deployment file"
@@ -63,6 +65,12 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
         sleep 0.1
     done
     grep -q cairn_indexer_blocks_total <<<"$metrics" || fail "the indexer serves no metrics on port $metrics_port"
+    local service_pid ready
+    service_pid=$(sed -n 's/.*service .* pid \([0-9]*\) .*/\1/p' "$log")
+    [[ -n $service_pid ]] || fail "scripts/dev did not report the service's pid"
+    ready=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$service_port/readyz" 2>/dev/null) ||
+        fail "the service is not ready on port $service_port"
+    grep -q '"ready"' <<<"$ready" || fail "the service's /readyz says: $ready"
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do
@@ -72,6 +80,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     kill -0 "$dev_pid" 2>/dev/null && fail "scripts/dev still runs 10 s after SIG$signal to the $target"
     kill -0 "$anvil_pid" 2>/dev/null && fail "anvil (pid $anvil_pid) still runs after SIG$signal to the $target"
     kill -0 "$indexer_pid" 2>/dev/null && fail "the indexer (pid $indexer_pid) still runs after SIG$signal to the $target"
+    kill -0 "$service_pid" 2>/dev/null && fail "the service (pid $service_pid) still runs after SIG$signal to the $target"
     cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "port $port still answers after SIG$signal"
     grep -q 'dev: stopped' "$log" || fail "scripts/dev did not report that it stopped"
     dev_pid=
