@@ -3,7 +3,7 @@
 //! most `service.discovery_cache_ms` old.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
@@ -12,6 +12,7 @@ use alloy::primitives::{Address, U256};
 use axum::{
     Json,
     extract::{Path, State},
+    response::IntoResponse,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use cairn_store::{ProviderMetadata, ProviderRow, ServiceRow};
@@ -167,7 +168,17 @@ struct RegistrySnapshot {
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     registries: Vec<RegistrySnapshot>,
+    /// Serialized `/v1/services` answers by query, for this snapshot's life:
+    /// ranking and serializing a page costs far more than the request
+    /// around it, and every client of a chain asks the same question.
+    service_pages: std::sync::Mutex<HashMap<ServiceQueryKey, axum::body::Bytes>>,
 }
+
+/// Most pages one snapshot keeps; beyond it answers are computed each time
+/// (bounds memory against clients walking odd queries).
+const MAX_CACHED_PAGES: usize = 1024;
+
+type ServiceQueryKey = (String, Option<String>, Option<String>, Option<usize>, Option<String>);
 
 #[derive(Debug)]
 pub(crate) struct DiscoveryCache {
@@ -257,7 +268,7 @@ impl AppState {
                 endpoints,
             });
         }
-        Ok(Snapshot { registries })
+        Ok(Snapshot { registries, service_pages: std::sync::Mutex::default() })
     }
 }
 
@@ -352,7 +363,7 @@ impl Snapshot {
             .iter()
             .filter(|c| counted.insert(c.3.id.as_str()))
             .fold(U256::ZERO, |sum, c| sum + c.4);
-        let mut ranked: Vec<RankedService> = candidates
+        let ranked: Vec<RankedService> = candidates
             .into_iter()
             .map(|(registry, service, contract, provider, stake)| {
                 let stake_share = cairn_core::ratio(stake, total);
@@ -393,16 +404,18 @@ impl Snapshot {
                 }
             })
             .collect();
-        ranked.sort_by(|a, b| {
+        let mut keyed: Vec<(U256, RankedService)> = ranked
+            .into_iter()
+            .map(|s| (s.why.stake.parse::<U256>().unwrap_or_default(), s))
+            .collect();
+        keyed.sort_by(|(stake_a, a), (stake_b, b)| {
             b.why
                 .score
                 .total_cmp(&a.why.score)
-                .then_with(|| {
-                    let stake = |s: &RankedService| s.why.stake.parse::<U256>().unwrap_or_default();
-                    stake(b).cmp(&stake(a))
-                })
+                .then_with(|| stake_b.cmp(stake_a))
                 .then_with(|| a.service_id.cmp(&b.service_id))
         });
+        let mut ranked: Vec<RankedService> = keyed.into_iter().map(|(_, s)| s).collect();
         for (i, service) in ranked.iter_mut().enumerate() {
             service.rank = i + 1;
         }
@@ -601,17 +614,42 @@ pub(crate) async fn provider(
 pub(crate) async fn services(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ServiceQuery>,
-) -> Result<Json<ServiceList>, ApiError> {
-    let chain = query.chain.as_deref().ok_or_else(|| {
+) -> Result<axum::response::Response, ApiError> {
+    let chain = query.chain.clone().ok_or_else(|| {
         ApiError::bad_request("missing_parameter", "`chain` is required (CAIP-2, e.g. eip155:1)")
     })?;
     let provider = query.provider.as_deref().map(parse_provider_id).transpose()?;
     let snapshot = state.snapshot().await?;
-    let mut ranked = snapshot.ranked(chain, query.kind.as_deref());
-    if let Some((registry_chain, address)) = provider {
-        let id = format!("{registry_chain}:{}", checksum(&address));
-        ranked.retain(|s| s.provider == id);
-    }
-    let (items, next_cursor) = page(ranked, query.limit, query.cursor.as_deref())?;
-    Ok(Json(ServiceList { items, next_cursor }))
+    let key: ServiceQueryKey =
+        (chain, query.kind.clone(), query.provider.clone(), query.limit, query.cursor.clone());
+    let cached =
+        snapshot.service_pages.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let mut ranked = snapshot.ranked(&key.0, query.kind.as_deref());
+            if let Some((registry_chain, address)) = provider {
+                let id = format!("{registry_chain}:{}", checksum(&address));
+                ranked.retain(|s| s.provider == id);
+            }
+            let (items, next_cursor) = page(ranked, query.limit, query.cursor.as_deref())?;
+            let body = axum::body::Bytes::from(
+                serde_json::to_vec(&ServiceList { items, next_cursor })
+                    .map_err(ApiError::internal)?,
+            );
+            let mut pages = snapshot.service_pages.lock().unwrap_or_else(|e| e.into_inner());
+            if pages.len() < MAX_CACHED_PAGES {
+                pages.insert(key, body.clone());
+            }
+            body
+        }
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
