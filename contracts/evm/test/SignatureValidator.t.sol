@@ -86,7 +86,8 @@ contract SignatureValidatorTest is CairnTest {
     function test_factoryDeployingTheWrongWalletReverts() public {
         bytes32 salt = keccak256("other salt");
         address wallet = factory.addressOf(owner, salt);
-        bytes memory otherDeploy = abi.encodeCall(DevWalletFactory.deployWallet, (owner, bytes32(0)));
+        bytes memory otherDeploy =
+            abi.encodeCall(DevWalletFactory.deployWallet, (owner, bytes32(0)));
         bytes memory signature = wrapped(salt, otherDeploy, signed(OWNER_KEY));
         vm.expectRevert(abi.encodeWithSelector(SignatureValidator.NoWalletCode.selector, wallet));
         new SignatureValidator(wallet, HASH, signature);

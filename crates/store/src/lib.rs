@@ -75,24 +75,35 @@ pub fn parse_hash(text: &str) -> Result<B256, StoreError> {
     B256::from_str(text).map_err(|_| StoreError::Corrupt(text.to_owned()))
 }
 
-/// Runs the migrations. PostgreSQL serialises concurrent migrators with an
-/// advisory lock; SQLite has none, so two processes opening one new file at
-/// once (`cairn index` and `cairn serve` started together) can race on a
-/// migration. Each migration is one transaction there, so the loser's is
-/// rolled back whole; running the migrator again skips what the winner
-/// applied.
-async fn migrate(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+/// Sets SQLite's journal mode and runs the migrations. PostgreSQL
+/// serialises concurrent migrators with an advisory lock; SQLite has none,
+/// so two processes opening one new file at once (`cairn index` and `cairn
+/// serve` started together) can race: switching to WAL needs the file to
+/// itself ("database is locked"), and two migrators can apply the same
+/// migration. Each migration is one transaction, so the loser's is rolled
+/// back whole; doing it all again skips what the winner applied.
+async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     const ATTEMPTS: u32 = 20;
     let mut attempt = 1;
     loop {
-        match MIGRATOR.run(pool).await {
+        let result = async {
+            if backend == Backend::Sqlite {
+                // WAL lets readers run beside the writer; the mode is stored
+                // in the file.
+                sqlx::query("PRAGMA journal_mode = WAL").execute(pool).await?;
+            }
+            MIGRATOR.run(pool).await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match result {
             Ok(()) => return Ok(()),
             Err(error) if backend == Backend::Sqlite && attempt < ATTEMPTS => {
-                tracing::debug!(%error, attempt, "migration raced another process; retrying");
+                tracing::debug!(%error, attempt, "opening raced another process; retrying");
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
                 attempt += 1;
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(error),
         }
     }
 }
@@ -133,12 +144,7 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(8).connect(url).await?,
         };
-        if backend == Backend::Sqlite {
-            // WAL lets readers run beside the writer; the mode is stored in
-            // the file, so setting it once per open is enough.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
-        }
-        migrate(&pool, backend).await?;
+        prepare(&pool, backend).await?;
         Ok(Self { pool, backend })
     }
 

@@ -4,7 +4,7 @@ use cairn_store::Store;
 /// file at once; each must end up with a migrated store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_openers_of_a_new_sqlite_file_all_succeed() {
-    for round in 0..5 {
+    for round in 0..10 {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
         let openers: Vec<_> = (0..6)
