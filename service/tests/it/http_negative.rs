@@ -644,3 +644,34 @@ async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies() {
     }
     stores.cleanup().await;
 }
+
+/// A signed-in wallet has its own bucket, whatever address it calls from;
+/// exhausting it does not limit anonymous callers at that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallets_are_limited_per_account() {
+    let chain = Chain::with_providers().await;
+    let stores = cairn_test_utils::stores().await;
+    let open = app(chain.state(&stores.postgres, service_config()));
+    let token = sign_in(&open, DEV_KEY_1).await;
+    let mut config = service_config();
+    config.rate_limit.wallet_per_second = 1;
+    config.rate_limit.wallet_burst = 2;
+    config.rate_limit.anonymous_per_second = 100;
+    config.rate_limit.anonymous_burst = 100;
+    let limited = app(chain.state(&stores.postgres, config));
+    for _ in 0..2 {
+        assert_eq!(get_with_token(&limited, "/v1/me", &token).await.status, StatusCode::OK);
+    }
+    let refused = get_with_token(&limited, "/v1/me", &token).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    let wait: u64 = refused.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert_eq!(
+        get(&limited, "/v1/chains").await.status,
+        StatusCode::OK,
+        "anonymous bucket untouched"
+    );
+    let metrics = get(&limited, "/metrics").await;
+    assert!(metrics.body.as_str().unwrap().contains("cairn_http_rate_limited_total 1"));
+    stores.cleanup().await;
+}
