@@ -2,6 +2,7 @@
 
 mod derived;
 pub mod events;
+mod intents;
 mod sessions;
 mod table;
 
@@ -14,6 +15,7 @@ use sqlx::{
 };
 
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
+pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 use table::Row as TableRow;
 

@@ -3,4 +3,5 @@
 
 mod apply_and_rollback;
 mod concurrent_open;
+mod intents;
 mod sessions;

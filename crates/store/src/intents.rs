@@ -1,0 +1,371 @@
+//! Accepted payment intents and what they hold back of their payers'
+//! deposits. Acceptance is one transaction per submission: the batch row
+//! and each payer's reservation row are locked before anything is read, so
+//! concurrent submissions (from any number of service replicas) can never
+//! reserve more than a payer's indexed balance, never reuse a nonce, and
+//! always land in the batch their acceptance names.
+
+use std::collections::{BTreeMap, HashSet};
+
+use alloy_primitives::{Address, B256, U256};
+use sqlx::{Any, Row, Transaction};
+
+use crate::{Store, StoreError, amount_text, hash_text, parse_amount, parse_hash};
+
+/// Rows per multi-row insert: 12 parameters each, under SQLite's 240 per
+/// statement that the store keeps to (see `table.rs`).
+const INSERT_CHUNK: usize = 18;
+
+/// An intent whose signature the caller has verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIntent {
+    /// EIP-712 digest under the settlement domain.
+    pub hash: B256,
+    pub payer: Address,
+    pub payee: Address,
+    pub asset: Address,
+    pub amount: U256,
+    pub nonce: U256,
+    pub valid_until: u64,
+    pub signature: [u8; 65],
+}
+
+/// What became of one submitted intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Reserved; it will settle in this batch.
+    Accepted { batch_id: u64 },
+    /// This exact intent was accepted before.
+    Duplicate { batch_id: u64 },
+    /// Another intent of this payer already uses the nonce.
+    NonceUsed,
+    /// The payer's deposit, less what is reserved and what is announced for
+    /// withdrawal, does not cover it.
+    InsufficientBalance { available: U256 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentRecord {
+    pub hash: B256,
+    pub payer: Address,
+    pub payee: Address,
+    pub asset: Address,
+    pub amount: U256,
+    pub nonce: U256,
+    pub valid_until: u64,
+    pub signature: [u8; 65],
+    pub batch_id: u64,
+    /// `accepted` until its batch closes.
+    pub status: String,
+    pub accepted_at: i64,
+}
+
+fn account(address: &Address) -> String {
+    format!("{address:#x}")
+}
+
+fn parse_address(text: &str) -> Result<Address, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(text.to_owned()))
+}
+
+struct PayerFunds {
+    reserved: U256,
+    available: U256,
+    changed: bool,
+}
+
+impl Store {
+    /// Accepts what can be accepted of `intents`, in order, in one
+    /// transaction. Signatures, expiry and the other stateless checks are the
+    /// caller's; this decides duplicates, nonces and balances.
+    pub async fn accept_intents(
+        &self,
+        chain: &str,
+        intents: &[NewIntent],
+        now: i64,
+    ) -> Result<Vec<Acceptance>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let batch_id = lock_open_batch(&mut tx, chain, intents.len(), now).await?;
+
+        let mut funds: BTreeMap<(Address, Address), PayerFunds> = BTreeMap::new();
+        for intent in intents {
+            let key = (intent.payer, intent.asset);
+            if !funds.contains_key(&key) {
+                let loaded = lock_funds(&mut tx, chain, &intent.payer, &intent.asset).await?;
+                funds.insert(key, loaded);
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(intents.len());
+        let mut accepted = Vec::new();
+        let mut nonces_here: HashSet<(Address, U256)> = HashSet::new();
+        let mut hashes_here: HashSet<B256> = HashSet::new();
+        for intent in intents {
+            if let Some(batch) = existing_batch(&mut tx, chain, &intent.hash).await? {
+                outcomes.push(Acceptance::Duplicate { batch_id: batch });
+                continue;
+            }
+            if hashes_here.contains(&intent.hash) {
+                outcomes.push(Acceptance::Duplicate { batch_id });
+                continue;
+            }
+            if nonces_here.contains(&(intent.payer, intent.nonce))
+                || nonce_taken(&mut tx, chain, &intent.payer, &intent.nonce).await?
+            {
+                outcomes.push(Acceptance::NonceUsed);
+                continue;
+            }
+            let payer = funds.get_mut(&(intent.payer, intent.asset)).expect("loaded above");
+            if intent.amount > payer.available {
+                outcomes.push(Acceptance::InsufficientBalance { available: payer.available });
+                continue;
+            }
+            payer.available -= intent.amount;
+            payer.reserved += intent.amount;
+            payer.changed = true;
+            nonces_here.insert((intent.payer, intent.nonce));
+            hashes_here.insert(intent.hash);
+            accepted.push(intent);
+            outcomes.push(Acceptance::Accepted { batch_id });
+        }
+
+        for chunk in accepted.chunks(INSERT_CHUNK) {
+            insert_intents(&mut tx, chain, chunk, batch_id, now).await?;
+        }
+        for ((payer, asset), state) in &funds {
+            if state.changed {
+                sqlx::query(
+                    "UPDATE reservations SET reserved = $1 WHERE chain = $2 AND payer = $3 AND asset = $4",
+                )
+                .bind(amount_text(&state.reserved))
+                .bind(chain.to_owned())
+                .bind(account(payer))
+                .bind(account(asset))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    pub async fn intent(
+        &self,
+        chain: &str,
+        hash: &B256,
+    ) -> Result<Option<IntentRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT intent_hash, payer, payee, asset, amount, nonce, valid_until, signature, \
+             batch_id, status, accepted_at FROM intents WHERE chain = $1 AND intent_hash = $2",
+        )
+        .bind(chain.to_owned())
+        .bind(hash_text(hash))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let signature_text: String = r.try_get(7)?;
+            let signature: [u8; 65] = alloy_primitives::hex::decode(&signature_text)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| StoreError::Corrupt(signature_text.clone()))?;
+            Ok(IntentRecord {
+                hash: parse_hash(&r.try_get::<String, _>(0)?)?,
+                payer: parse_address(&r.try_get::<String, _>(1)?)?,
+                payee: parse_address(&r.try_get::<String, _>(2)?)?,
+                asset: parse_address(&r.try_get::<String, _>(3)?)?,
+                amount: parse_amount(&r.try_get::<String, _>(4)?)?,
+                nonce: parse_amount(&r.try_get::<String, _>(5)?)?,
+                valid_until: r.try_get::<i64, _>(6)? as u64,
+                signature,
+                batch_id: r.try_get::<i64, _>(8)? as u64,
+                status: r.try_get(9)?,
+                accepted_at: r.try_get(10)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// What accepted, unsettled intents hold back of `payer`'s `asset`.
+    pub async fn reserved(
+        &self,
+        chain: &str,
+        payer: &Address,
+        asset: &Address,
+    ) -> Result<U256, StoreError> {
+        let row = sqlx::query(
+            "SELECT reserved FROM reservations WHERE chain = $1 AND payer = $2 AND asset = $3",
+        )
+        .bind(chain.to_owned())
+        .bind(account(payer))
+        .bind(account(asset))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
+    }
+
+    /// The batch new intents of `chain` fall in now.
+    pub async fn open_batch(&self, chain: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT open_batch FROM batch_state WHERE chain = $1")
+            .bind(chain.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(r.try_get::<i64, _>(0)? as u64),
+            None => Ok(self.last_batch_id(chain).await? + 1),
+        }
+    }
+}
+
+/// Locks the chain's batch row (creating it after the last settled batch)
+/// and returns the open batch.
+async fn lock_open_batch(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    count: usize,
+    now: i64,
+) -> Result<u64, StoreError> {
+    sqlx::query(
+        "INSERT INTO batch_state (chain, open_batch, window_start, accepted) \
+         SELECT $1, COALESCE(MAX(batch_id), 0) + 1, $2, 0 FROM batches WHERE chain = $1 \
+         ON CONFLICT (chain) DO NOTHING",
+    )
+    .bind(chain.to_owned())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE batch_state SET accepted = accepted + $1 WHERE chain = $2")
+        .bind(count as i64)
+        .bind(chain.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query("SELECT open_batch FROM batch_state WHERE chain = $1")
+        .bind(chain.to_owned())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get::<i64, _>(0)? as u64)
+}
+
+/// Locks the payer's reservation row and reads what it may still spend.
+async fn lock_funds(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    payer: &Address,
+    asset: &Address,
+) -> Result<PayerFunds, StoreError> {
+    let (payer_text, asset_text) = (account(payer), account(asset));
+    sqlx::query(
+        "INSERT INTO reservations (chain, payer, asset, reserved) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (chain, payer, asset) DO NOTHING",
+    )
+    .bind(chain.to_owned())
+    .bind(payer_text.clone())
+    .bind(asset_text.clone())
+    .bind(amount_text(&U256::ZERO))
+    .execute(&mut **tx)
+    .await?;
+    // A write takes the row lock (PostgreSQL) or the database lock (SQLite)
+    // before the read below, so no other acceptance reads a stale value.
+    let row = sqlx::query(
+        "UPDATE reservations SET reserved = reserved WHERE chain = $1 AND payer = $2 AND asset = $3 \
+         RETURNING reserved",
+    )
+    .bind(chain.to_owned())
+    .bind(payer_text.clone())
+    .bind(asset_text.clone())
+    .fetch_one(&mut **tx)
+    .await?;
+    let reserved = parse_amount(&row.try_get::<String, _>(0)?)?;
+    let balance = sqlx::query(
+        "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3",
+    )
+    .bind(chain.to_owned())
+    .bind(payer_text.clone())
+    .bind(asset_text.clone())
+    .fetch_optional(&mut **tx)
+    .await?
+    .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
+    let withdrawing = sqlx::query(
+        "SELECT amount FROM pending_withdrawals WHERE chain = $1 AND account = $2 AND asset = $3",
+    )
+    .bind(chain.to_owned())
+    .bind(payer_text)
+    .bind(asset_text)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
+    let available = balance.saturating_sub(reserved).saturating_sub(withdrawing);
+    Ok(PayerFunds { reserved, available, changed: false })
+}
+
+async fn existing_batch(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    hash: &B256,
+) -> Result<Option<u64>, StoreError> {
+    let row = sqlx::query("SELECT batch_id FROM intents WHERE chain = $1 AND intent_hash = $2")
+        .bind(chain.to_owned())
+        .bind(hash_text(hash))
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| Ok(r.try_get::<i64, _>(0)? as u64)).transpose()
+}
+
+async fn nonce_taken(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    payer: &Address,
+    nonce: &U256,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM intents WHERE chain = $1 AND payer = $2 AND nonce = $3")
+        .bind(chain.to_owned())
+        .bind(account(payer))
+        .bind(amount_text(nonce))
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+async fn insert_intents(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    intents: &[&NewIntent],
+    batch_id: u64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut sql = String::from(
+        "INSERT INTO intents (chain, intent_hash, payer, payee, asset, amount, nonce, valid_until, \
+         signature, batch_id, status, accepted_at) VALUES ",
+    );
+    for i in 0..intents.len() {
+        let base = i * 12;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 1..=12 {
+            if column > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", base + column));
+        }
+        sql.push(')');
+    }
+    let mut query = sqlx::query(&sql);
+    for intent in intents {
+        query = query
+            .bind(chain.to_owned())
+            .bind(hash_text(&intent.hash))
+            .bind(account(&intent.payer))
+            .bind(account(&intent.payee))
+            .bind(account(&intent.asset))
+            .bind(amount_text(&intent.amount))
+            .bind(amount_text(&intent.nonce))
+            .bind(intent.valid_until as i64)
+            .bind(alloy_primitives::hex::encode(intent.signature))
+            .bind(batch_id as i64)
+            .bind("accepted".to_owned())
+            .bind(now);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
