@@ -89,10 +89,10 @@ impl Store {
 
         let mut funds: BTreeMap<(Address, Address), PayerFunds> = BTreeMap::new();
         for intent in intents {
-            let key = (intent.payer, intent.asset);
-            if !funds.contains_key(&key) {
-                let loaded = lock_funds(&mut tx, chain, &intent.payer, &intent.asset).await?;
-                funds.insert(key, loaded);
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                funds.entry((intent.payer, intent.asset))
+            {
+                slot.insert(lock_funds(&mut tx, chain, &intent.payer, &intent.asset).await?);
             }
         }
 
