@@ -3,6 +3,7 @@
 mod auth;
 mod discovery;
 pub(crate) mod extract;
+mod intents;
 mod limits;
 mod ops;
 pub mod problem;
@@ -29,6 +30,10 @@ pub use auth::{
 pub use discovery::{
     ChainSummary, ChainsResponse, EndpointView, Metadata, OnChainRef, ProviderDetail, ProviderList,
     ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,
+};
+pub use intents::{
+    BatchSubmissionResponse, IntentReceipt, IntentResult, IntentSubmission, IntentView,
+    MAX_INTENTS_PER_REQUEST, SignedDomain,
 };
 pub use limits::ClientAddr;
 pub use ops::{Health, Readiness};
@@ -66,6 +71,7 @@ pub struct Inner {
     pub service: ServiceConfig,
     pub chains: Vec<EvmChain>,
     discovery: discovery::DiscoveryCache,
+    assets: intents::AssetCache,
     limiter: limits::RateLimiter,
     metrics: limits::HttpMetrics,
 }
@@ -96,6 +102,7 @@ impl AppState {
             service,
             chains,
             discovery,
+            assets: intents::AssetCache::default(),
             limiter,
             metrics: limits::HttpMetrics::default(),
         }))
@@ -116,6 +123,7 @@ impl AppState {
         (name = "auth", description = "Wallet sign-in (SIWE, SIWS) and sessions"),
         (name = "discovery", description = "Chains, providers and ranked endpoints"),
         (name = "providers", description = "What provider operators manage"),
+        (name = "settlement", description = "Signed payment intents, netted into batches"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     ),
     components(schemas(Problem))
@@ -136,7 +144,9 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(discovery::providers))
         .routes(utoipa_axum::routes!(discovery::provider))
         .routes(utoipa_axum::routes!(discovery::services))
-        .routes(utoipa_axum::routes!(providers::set_metadata));
+        .routes(utoipa_axum::routes!(providers::set_metadata))
+        .routes(utoipa_axum::routes!(intents::submit))
+        .routes(utoipa_axum::routes!(intents::intent));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))

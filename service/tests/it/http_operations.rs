@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/readyz"),
     ("get", "/v1/chains"),
+    ("get", "/v1/intents/{hash}"),
     ("get", "/v1/me"),
     ("get", "/v1/providers"),
     ("get", "/v1/providers/{id}"),
@@ -28,6 +29,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/auth/nonce"),
     ("post", "/v1/auth/siwe"),
     ("post", "/v1/auth/siws"),
+    ("post", "/v1/intents"),
     ("put", "/v1/providers/{id}/metadata"),
 ];
 

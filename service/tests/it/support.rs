@@ -365,3 +365,33 @@ pub(crate) async fn siws_nonce(app: &Router, request: Value) -> (String, cairn_a
     let input = serde_json::from_value(answer.body["siws_input"].clone()).unwrap();
     (answer.body["nonce"].as_str().unwrap().to_owned(), input)
 }
+
+impl Chain {
+    /// Mints `amount` of the dev token to `key`'s account and deposits it
+    /// into the settlement vault.
+    pub(crate) async fn deposit(&self, key: &str, amount: u128) {
+        let rpc = self.rpc();
+        fund_dev_token(
+            &rpc,
+            key,
+            self.deployment.stake_token,
+            U256::from(amount),
+            &[self.deployment.settlement],
+        )
+        .await;
+        cairn_bindings::Settlement::new(self.deployment.settlement, wallet(&rpc, key))
+            .deposit(self.deployment.stake_token, U256::from(amount))
+            .mined()
+            .await;
+    }
+}
+
+/// A payment intent signed by `key` under `domain`.
+pub(crate) async fn signed_intent(
+    key: &str,
+    intent: &cairn_core::eip712::PaymentIntent,
+    domain: &alloy::sol_types::Eip712Domain,
+) -> String {
+    let signer = LocalSigner::from_hex(key).unwrap();
+    hex0x(&sign_typed(&signer, intent, domain).await.unwrap().to_bytes())
+}

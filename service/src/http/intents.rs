@@ -1,0 +1,402 @@
+//! Signed payment intents: verified here, reserved in the store, answered
+//! with the batch they will settle in.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use alloy::primitives::{Address, B256};
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use cairn_bindings::Settlement;
+use cairn_core::{
+    eip712::{PaymentIntent, settlement_domain},
+    intent::{SignedIntent, VerifyError, verify_intents},
+    signature::SignatureError,
+};
+use cairn_store::{Acceptance, NewIntent};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    AppState, EvmChain,
+    extract::ApiJson,
+    now,
+    problem::{ApiError, Problem},
+};
+
+/// Most intents one request may carry.
+pub const MAX_INTENTS_PER_REQUEST: usize = 1_000;
+/// How long an asset's allow-listing is trusted before asking the chain again.
+const ASSET_TTL: Duration = Duration::from_secs(60);
+
+/// The EIP-712 domain a client signed under, when it says so: lets a
+/// mismatch be named instead of surfacing as a wrong signer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedDomain {
+    pub chain_id: u64,
+    #[schema(value_type = String)]
+    pub verifying_contract: Address,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentSubmission {
+    /// `{payer, payee, asset, amount, nonce, validUntil}` as signed.
+    #[schema(value_type = Object)]
+    pub intent: PaymentIntent,
+    /// The payer's EIP-712 signature, `0x` + 65 bytes hex.
+    pub signature: String,
+    #[serde(default)]
+    pub domain: Option<SignedDomain>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntentReceipt {
+    pub intent_hash: String,
+    /// The batch it will settle in.
+    pub batch_id: u64,
+    pub status: String,
+    /// True when this exact intent had been accepted before.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntentResult {
+    pub index: usize,
+    #[serde(flatten)]
+    pub receipt: Option<IntentReceipt>,
+    /// Refusal code, as in a problem document.
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchSubmissionResponse {
+    pub accepted: usize,
+    pub refused: usize,
+    pub results: Vec<IntentResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntentView {
+    pub intent_hash: String,
+    pub payer: String,
+    pub payee: String,
+    pub asset: String,
+    pub amount: String,
+    pub nonce: String,
+    pub valid_until: u64,
+    pub batch_id: u64,
+    pub status: String,
+    pub accepted_at: i64,
+}
+
+/// Allow-listed assets per settlement contract, as last read from the chain.
+#[derive(Debug, Default)]
+pub(crate) struct AssetCache(Mutex<HashMap<Address, (bool, Instant)>>);
+
+fn refusal(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(status, code, detail)
+}
+
+fn unprocessable(code: &'static str, detail: impl Into<String>) -> ApiError {
+    refusal(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+}
+
+impl AppState {
+    async fn asset_allowed(&self, chain: &EvmChain, asset: Address) -> Result<bool, ApiError> {
+        if let Some((allowed, at)) =
+            self.assets.0.lock().unwrap_or_else(|e| e.into_inner()).get(&asset).copied()
+            && at.elapsed() < ASSET_TTL
+        {
+            return Ok(allowed);
+        }
+        let allowed = Settlement::new(chain.settlement, &chain.rpc)
+            .assetAllowed(asset)
+            .call()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot read the settlement asset list");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "rpc_unavailable",
+                    "the chain's RPC endpoint did not answer",
+                )
+            })?;
+        self.assets
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(asset, (allowed, Instant::now()));
+        Ok(allowed)
+    }
+}
+
+/// The checks that need neither the store nor a signature.
+fn check_intent(
+    chain: &EvmChain,
+    submission: &IntentSubmission,
+    now: u64,
+) -> Result<[u8; 65], ApiError> {
+    if let Some(domain) = &submission.domain {
+        if domain.chain_id != chain.chain_id {
+            return Err(unprocessable(
+                "wrong_chain",
+                format!(
+                    "signed for chain {}, this service settles on {}",
+                    domain.chain_id, chain.chain_id
+                ),
+            ));
+        }
+        if domain.verifying_contract != chain.settlement {
+            return Err(unprocessable(
+                "wrong_contract",
+                format!(
+                    "signed for contract {}, the settlement contract is {}",
+                    domain.verifying_contract, chain.settlement
+                ),
+            ));
+        }
+    }
+    let intent = &submission.intent;
+    if intent.amount.is_zero() {
+        return Err(unprocessable("zero_amount", "the amount must be above zero"));
+    }
+    if intent.payer == intent.payee {
+        return Err(unprocessable("payer_is_payee", "payer and payee are the same account"));
+    }
+    if intent.validUntil <= now {
+        return Err(unprocessable(
+            "intent_expired",
+            format!("the intent expired at {}", intent.validUntil),
+        ));
+    }
+    let digits = submission.signature.strip_prefix("0x").ok_or_else(|| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            "bad_signature_encoding",
+            "the signature must be 0x-prefixed hex",
+        )
+    })?;
+    alloy::hex::decode(digits).ok().and_then(|bytes| <[u8; 65]>::try_from(bytes).ok()).ok_or_else(
+        || {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "bad_signature_encoding",
+                "the signature must be 65 bytes of hex",
+            )
+        },
+    )
+}
+
+fn signature_refusal(error: VerifyError) -> ApiError {
+    match error {
+        VerifyError::NotPayer { .. } => unprocessable("signature_mismatch", error.to_string()),
+        VerifyError::Signature(SignatureError::HighS) => {
+            unprocessable("signature_malleable", error.to_string())
+        }
+        VerifyError::Signature(_) => {
+            refusal(StatusCode::BAD_REQUEST, "bad_signature_encoding", error.to_string())
+        }
+    }
+}
+
+fn acceptance_outcome(hash: B256, outcome: Acceptance) -> Result<IntentReceipt, ApiError> {
+    let receipt = |batch_id, duplicate| IntentReceipt {
+        intent_hash: format!("{hash:#x}"),
+        batch_id,
+        status: "accepted".to_owned(),
+        duplicate,
+    };
+    match outcome {
+        Acceptance::Accepted { batch_id } => Ok(receipt(batch_id, false)),
+        Acceptance::Duplicate { batch_id } => Ok(receipt(batch_id, true)),
+        Acceptance::NonceUsed => Err(refusal(
+            StatusCode::CONFLICT,
+            "nonce_used",
+            "another intent of this payer already uses this nonce",
+        )),
+        Acceptance::InsufficientBalance { available } => Err(unprocessable(
+            "insufficient_balance",
+            format!(
+                "the payer can spend {available} of this asset (deposit less reserved and announced withdrawals)"
+            ),
+        )),
+    }
+}
+
+/// Verifies and reserves a submission; one result per intent, in order.
+async fn process(
+    state: &AppState,
+    chain: &EvmChain,
+    submissions: Vec<IntentSubmission>,
+) -> Result<Vec<Result<IntentReceipt, ApiError>>, ApiError> {
+    let now = now();
+    let mut results: Vec<Option<Result<IntentReceipt, ApiError>>> = vec![None; submissions.len()];
+    let mut signed = Vec::new();
+    let mut positions = Vec::new();
+    for (i, submission) in submissions.iter().enumerate() {
+        match check_intent(chain, submission, u64::try_from(now).unwrap_or(0)) {
+            Ok(signature) => match state.asset_allowed(chain, submission.intent.asset).await? {
+                true => {
+                    signed.push(SignedIntent { intent: submission.intent.clone(), signature });
+                    positions.push(i);
+                }
+                false => {
+                    results[i] = Some(Err(unprocessable(
+                        "asset_not_allowed",
+                        format!("{} is not a settlement asset", submission.intent.asset),
+                    )))
+                }
+            },
+            Err(error) => results[i] = Some(Err(error)),
+        }
+    }
+    // Recovery dominates the cost of an intent: spread it over the cores,
+    // off the async workers.
+    let domain = settlement_domain(chain.chain_id, chain.settlement);
+    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let (signed, verified) = tokio::task::spawn_blocking(move || {
+        let verified = verify_intents(&domain, &signed, threads);
+        (signed, verified)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let mut to_store = Vec::new();
+    let mut stored_positions = Vec::new();
+    for ((signed, verified), position) in signed.into_iter().zip(verified).zip(positions) {
+        match verified {
+            Ok(hash) => {
+                let intent = signed.intent;
+                to_store.push(NewIntent {
+                    hash,
+                    payer: intent.payer,
+                    payee: intent.payee,
+                    asset: intent.asset,
+                    amount: intent.amount,
+                    nonce: intent.nonce,
+                    valid_until: intent.validUntil,
+                    signature: signed.signature,
+                });
+                stored_positions.push(position);
+            }
+            Err(error) => results[position] = Some(Err(signature_refusal(error))),
+        }
+    }
+    if !to_store.is_empty() {
+        let outcomes = state.store.accept_intents(&chain.caip2(), &to_store, now).await?;
+        for ((intent, outcome), position) in to_store.iter().zip(outcomes).zip(stored_positions) {
+            results[position] = Some(acceptance_outcome(intent.hash, outcome));
+        }
+    }
+    Ok(results.into_iter().map(|r| r.expect("every intent has a result")).collect())
+}
+
+/// Submits one signed payment intent, or many as `{"intents": [...]}`.
+#[utoipa::path(
+    post, path = "/v1/intents", tag = "settlement",
+    request_body(content = Object, description = "One `IntentSubmission`, or `{\"intents\": [IntentSubmission, …]}` (at most 1,000)"),
+    responses(
+        (status = 200, description = "One intent: its receipt. Many: a result per intent", body = IntentReceipt),
+        (status = 400, description = "Malformed", body = Problem),
+        (status = 409, description = "Nonce already used (one intent)", body = Problem),
+        (status = 422, description = "Refused (one intent): expired, wrong chain or contract, bad signature, asset not allowed, payer = payee, zero amount, insufficient balance", body = Problem),
+    )
+)]
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<serde_json::Value>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let chain = state.chains.first().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_settlement_chain",
+            "no settlement chain is configured",
+        )
+    })?;
+    let invalid = |e: serde_path_to_error::Error<serde_json::Error>| {
+        unprocessable("invalid_body", format!("{}: {}", e.path(), e.inner()))
+    };
+    if request.get("intents").is_none() {
+        let submission: IntentSubmission =
+            serde_path_to_error::deserialize(request).map_err(invalid)?;
+        let result = process(&state, &chain, vec![submission]).await?.pop().expect("one result");
+        return Ok(Json(result?).into_response());
+    }
+    let ManyIntents { intents } = serde_path_to_error::deserialize(request).map_err(invalid)?;
+    if intents.is_empty() || intents.len() > MAX_INTENTS_PER_REQUEST {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "too_many_intents",
+            format!("send 1 to {MAX_INTENTS_PER_REQUEST} intents per request"),
+        ));
+    }
+    let results = process(&state, &chain, intents).await?;
+    let results: Vec<IntentResult> = results
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| match result {
+            Ok(receipt) => IntentResult { index, receipt: Some(receipt), code: None, detail: None },
+            Err(error) => IntentResult {
+                index,
+                receipt: None,
+                code: Some(error.code.to_owned()),
+                detail: Some(error.detail),
+            },
+        })
+        .collect();
+    let accepted = results.iter().filter(|r| r.receipt.is_some()).count();
+    Ok(Json(BatchSubmissionResponse { accepted, refused: results.len() - accepted, results })
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManyIntents {
+    intents: Vec<IntentSubmission>,
+}
+
+/// An accepted intent and where it stands.
+#[utoipa::path(
+    get, path = "/v1/intents/{hash}", tag = "settlement",
+    params(("hash" = String, Path, description = "The intent's EIP-712 digest")),
+    responses(
+        (status = 200, description = "The intent", body = IntentView),
+        (status = 400, description = "Not a hash", body = Problem),
+        (status = 404, description = "No such intent", body = Problem),
+    )
+)]
+pub(crate) async fn intent(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<IntentView>, ApiError> {
+    let hash: B256 = hash.parse().map_err(|_| {
+        ApiError::bad_request("invalid_hash", "the intent hash must be 0x and 64 hex digits")
+    })?;
+    for chain in &state.chains {
+        if let Some(record) = state.store.intent(&chain.caip2(), &hash).await? {
+            return Ok(Json(IntentView {
+                intent_hash: format!("{:#x}", record.hash),
+                payer: record.payer.to_checksum(None),
+                payee: record.payee.to_checksum(None),
+                asset: record.asset.to_checksum(None),
+                amount: record.amount.to_string(),
+                nonce: record.nonce.to_string(),
+                valid_until: record.valid_until,
+                batch_id: record.batch_id,
+                status: record.status,
+                accepted_at: record.accepted_at,
+            }));
+        }
+    }
+    Err(ApiError::not_found("intent_not_found", "no intent with that hash was accepted here"))
+}
