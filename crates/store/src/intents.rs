@@ -5,7 +5,7 @@
 //! reserve more than a payer's indexed balance, never reuse a nonce, and
 //! always land in the batch their acceptance names.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use alloy_primitives::{Address, B256, U256};
 use sqlx::{Any, Row, Transaction};
@@ -96,22 +96,21 @@ impl Store {
             }
         }
 
+        let known = existing_hashes(&mut tx, chain, intents).await?;
+        let mut nonces_taken = taken_nonces(&mut tx, chain, intents).await?;
         let mut outcomes = Vec::with_capacity(intents.len());
         let mut accepted = Vec::new();
-        let mut nonces_here: HashSet<(Address, U256)> = HashSet::new();
         let mut hashes_here: HashSet<B256> = HashSet::new();
         for intent in intents {
-            if let Some(batch) = existing_batch(&mut tx, chain, &intent.hash).await? {
-                outcomes.push(Acceptance::Duplicate { batch_id: batch });
+            if let Some(batch) = known.get(&intent.hash) {
+                outcomes.push(Acceptance::Duplicate { batch_id: *batch });
                 continue;
             }
             if hashes_here.contains(&intent.hash) {
                 outcomes.push(Acceptance::Duplicate { batch_id });
                 continue;
             }
-            if nonces_here.contains(&(intent.payer, intent.nonce))
-                || nonce_taken(&mut tx, chain, &intent.payer, &intent.nonce).await?
-            {
+            if nonces_taken.contains(&(intent.payer, intent.nonce)) {
                 outcomes.push(Acceptance::NonceUsed);
                 continue;
             }
@@ -123,7 +122,7 @@ impl Store {
             payer.available -= intent.amount;
             payer.reserved += intent.amount;
             payer.changed = true;
-            nonces_here.insert((intent.payer, intent.nonce));
+            nonces_taken.insert((intent.payer, intent.nonce));
             hashes_here.insert(intent.hash);
             accepted.push(intent);
             outcomes.push(Acceptance::Accepted { batch_id });
@@ -297,32 +296,67 @@ async fn lock_funds(
     Ok(PayerFunds { reserved, available, changed: false })
 }
 
-async fn existing_batch(
-    tx: &mut Transaction<'static, Any>,
-    chain: &str,
-    hash: &B256,
-) -> Result<Option<u64>, StoreError> {
-    let row = sqlx::query("SELECT batch_id FROM intents WHERE chain = $1 AND intent_hash = $2")
-        .bind(chain.to_owned())
-        .bind(hash_text(hash))
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| Ok(r.try_get::<i64, _>(0)? as u64)).transpose()
+/// Parameters per `IN (…)` lookup, under SQLite's limit with room for the
+/// fixed ones.
+const LOOKUP_CHUNK: usize = 200;
+
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
-async fn nonce_taken(
+/// Which of the submitted intents were accepted before, and into which batch.
+async fn existing_hashes(
     tx: &mut Transaction<'static, Any>,
     chain: &str,
-    payer: &Address,
-    nonce: &U256,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT 1 FROM intents WHERE chain = $1 AND payer = $2 AND nonce = $3")
-        .bind(chain.to_owned())
-        .bind(account(payer))
-        .bind(amount_text(nonce))
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.is_some())
+    intents: &[NewIntent],
+) -> Result<HashMap<B256, u64>, StoreError> {
+    let mut known = HashMap::new();
+    for chunk in intents.chunks(LOOKUP_CHUNK) {
+        let sql = format!(
+            "SELECT intent_hash, batch_id FROM intents WHERE chain = $1 AND intent_hash IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(chain.to_owned());
+        for intent in chunk {
+            query = query.bind(hash_text(&intent.hash));
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            known.insert(
+                parse_hash(&row.try_get::<String, _>(0)?)?,
+                row.try_get::<i64, _>(1)? as u64,
+            );
+        }
+    }
+    Ok(known)
+}
+
+/// Which (payer, nonce) pairs of the submission are already taken.
+async fn taken_nonces(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    intents: &[NewIntent],
+) -> Result<HashSet<(Address, U256)>, StoreError> {
+    let mut by_payer: BTreeMap<Address, Vec<U256>> = BTreeMap::new();
+    for intent in intents {
+        by_payer.entry(intent.payer).or_default().push(intent.nonce);
+    }
+    let mut taken = HashSet::new();
+    for (payer, nonces) in by_payer {
+        for chunk in nonces.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT nonce FROM intents WHERE chain = $1 AND payer = $2 AND nonce IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(chain.to_owned()).bind(account(&payer));
+            for nonce in chunk {
+                query = query.bind(amount_text(nonce));
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                taken.insert((payer, parse_amount(&row.try_get::<String, _>(0)?)?));
+            }
+        }
+    }
+    Ok(taken)
 }
 
 async fn insert_intents(

@@ -25,9 +25,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    AppState, EvmChain,
-    extract::ApiJson,
-    now,
+    AppState, EvmChain, now,
     problem::{ApiError, Problem},
 };
 
@@ -313,8 +311,31 @@ async fn process(
 )]
 pub(crate) async fn submit(
     State(state): State<AppState>,
-    ApiJson(request): ApiJson<serde_json::Value>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::response::Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than this service accepts",
+            )
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    })?;
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
     use axum::response::IntoResponse;
     let chain = state.chains.first().cloned().ok_or_else(|| {
         ApiError::new(
@@ -323,16 +344,31 @@ pub(crate) async fn submit(
             "no settlement chain is configured",
         )
     })?;
-    let invalid = |e: serde_path_to_error::Error<serde_json::Error>| {
-        unprocessable("invalid_body", format!("{}: {}", e.path(), e.inner()))
+    let body: SubmissionBody =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+            .map_err(|e| unprocessable("invalid_body", format!("{}: {}", e.path(), e.inner())))?;
+    let intents = match body {
+        SubmissionBody { intents: Some(intents), intent: None, signature: None, domain: None } => {
+            intents
+        }
+        SubmissionBody {
+            intents: None,
+            intent: Some(intent),
+            signature: Some(signature),
+            domain,
+        } => {
+            let submission = IntentSubmission { intent, signature, domain };
+            let result =
+                process(&state, &chain, vec![submission]).await?.pop().expect("one result");
+            return Ok(Json(result?).into_response());
+        }
+        _ => {
+            return Err(unprocessable(
+                "invalid_body",
+                "send {intent, signature, domain?} or {intents: [...]}",
+            ));
+        }
     };
-    if request.get("intents").is_none() {
-        let submission: IntentSubmission =
-            serde_path_to_error::deserialize(request).map_err(invalid)?;
-        let result = process(&state, &chain, vec![submission]).await?.pop().expect("one result");
-        return Ok(Json(result?).into_response());
-    }
-    let ManyIntents { intents } = serde_path_to_error::deserialize(request).map_err(invalid)?;
     if intents.is_empty() || intents.len() > MAX_INTENTS_PER_REQUEST {
         return Err(refusal(
             StatusCode::BAD_REQUEST,
@@ -359,10 +395,14 @@ pub(crate) async fn submit(
         .into_response())
 }
 
+/// Either shape of a submission, read in one pass.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ManyIntents {
-    intents: Vec<IntentSubmission>,
+struct SubmissionBody {
+    intents: Option<Vec<IntentSubmission>>,
+    intent: Option<PaymentIntent>,
+    signature: Option<String>,
+    domain: Option<SignedDomain>,
 }
 
 /// An accepted intent and where it stands.

@@ -1,0 +1,185 @@
+//! Signed payment intents accepted per second through `POST /v1/intents` on
+//! loopback, against raw signature recovery of the same intents on the same
+//! cores (the cost no acceptance path can avoid), measured in one run.
+//!
+//! ```sh
+//! cargo run --release -p cairn-service --example intents_bench [-- INTENTS BATCH CLIENTS]
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cairn_bench cargo run --release -p cairn-service --example intents_bench
+//! ```
+//!
+//! Starts anvil, deploys Cairn, has 3 payers deposit, indexes the deposits,
+//! serves the API in this process on a loopback port, pre-signs the intents
+//! (5 payees), and then times the submissions alone.
+
+use std::{
+    num::NonZeroUsize,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Instant,
+};
+
+use alloy::primitives::{Address, U256};
+use cairn_auth::JwtKey;
+use cairn_bindings::Settlement;
+use cairn_config::{AuthConfig, IndexerConfig, ServiceConfig};
+use cairn_core::{
+    eip712::{PaymentIntent, settlement_domain},
+    intent::{SignedIntent, verify_intents},
+};
+use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_service::http::{AppState, EvmChain, serve};
+use cairn_signer::{LocalSigner, sign_typed};
+use cairn_store::Store;
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, anvil, deploy_dev, fund_dev_token, wallet,
+};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let total: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60_000);
+    let batch: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let clients: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(4);
+
+    let anvil = anvil();
+    let rpc = anvil.endpoint();
+    let (_, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+    let payers = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
+    for key in payers {
+        let amount = U256::from(1_000_000_000 * TOKEN);
+        fund_dev_token(&rpc, key, deployment.stake_token, amount, &[deployment.settlement]).await;
+        Settlement::new(deployment.settlement, wallet(&rpc, key))
+            .deposit(deployment.stake_token, amount)
+            .mined()
+            .await;
+    }
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        format!("sqlite://{}?mode=rwc", data.path().join("bench.db").display())
+    });
+    let store = Store::open(&url).await.expect("store");
+    let settings = IndexerSettings {
+        chain: "eip155:31337".into(),
+        contracts: Contracts { registry: deployment.registry, settlement: deployment.settlement },
+        start_block: deployment.start_block,
+        finality_depth: 0,
+        tuning: IndexerConfig::default(),
+    };
+    Indexer::new(store.clone(), &[anvil.endpoint_url()], settings, Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .expect("deposits indexed");
+
+    let mut service = ServiceConfig::default();
+    service.rate_limit.anonymous_per_second = 0;
+    service.rate_limit.wallet_per_second = 0;
+    service.max_body_bytes = 16 * 1024 * 1024;
+    let chain = EvmChain {
+        chain_id: 31337,
+        registry: deployment.registry,
+        settlement: deployment.settlement,
+        min_stake: U256::from(100 * TOKEN),
+        rpc: wallet(&rpc, DEV_KEY_0),
+    };
+    let state = AppState::new(
+        store.clone(),
+        JwtKey::new(&[1; 32], "cairn").unwrap(),
+        AuthConfig::default(),
+        service,
+        vec![chain],
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, state, std::future::pending()));
+
+    eprintln!("signing {total} intents");
+    let domain = settlement_domain(31337, deployment.settlement);
+    let payees: Vec<Address> = (1..=5u8).map(Address::repeat_byte).collect();
+    let signers: Vec<LocalSigner> =
+        payers.iter().map(|k| LocalSigner::from_hex(k).unwrap()).collect();
+    let mut signed = Vec::with_capacity(total);
+    for i in 0..total {
+        let signer = &signers[i % signers.len()];
+        let intent = PaymentIntent {
+            payer: cairn_signer::Signer::address(signer),
+            payee: payees[i % payees.len()],
+            asset: deployment.stake_token,
+            amount: U256::from(1 + (i % 1_000) as u64),
+            nonce: U256::from(i),
+            validUntil: u64::MAX,
+        };
+        let signature = sign_typed(signer, &intent, &domain).await.unwrap().to_bytes();
+        signed.push(SignedIntent { intent, signature });
+    }
+    let bodies: Vec<String> = signed
+        .chunks(batch)
+        .map(|chunk| {
+            let intents: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "intent": s.intent,
+                        "signature": format!("0x{}", alloy::hex::encode(s.signature)),
+                    })
+                })
+                .collect();
+            serde_json::json!({ "intents": intents }).to_string()
+        })
+        .collect();
+
+    // Baseline: recovering every signer on the cores the service uses.
+    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let started = Instant::now();
+    let recovered = verify_intents(&domain, &signed, threads);
+    let recovery_rate = total as f64 / started.elapsed().as_secs_f64();
+    assert!(recovered.iter().all(Result::is_ok));
+
+    eprintln!("submitting {} requests of {batch} from {clients} clients", bodies.len());
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (bodies, next, base) = (bodies.clone(), next.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut accepted = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { return accepted };
+                let response = http
+                    .post(format!("{base}/v1/intents"))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("submitted");
+                let answer: serde_json::Value = response.json().await.expect("JSON answer");
+                accepted += answer["accepted"].as_u64().expect("a batch answer");
+            }
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += task.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(accepted as usize, total, "every intent accepted");
+    let rate = total as f64 / elapsed;
+    let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    println!(
+        "store: {backend}; {total} intents from 3 payers to 5 payees; batches of {batch}; {clients} clients"
+    );
+    println!("accepted through HTTP: {rate:>9.0} intents/s ({elapsed:.2} s)");
+    println!("raw recovery, {threads} threads: {recovery_rate:>9.0} intents/s");
+    println!(
+        "ratio: {:.2} of raw recovery; {:.1}x the 1,000 intents/s reference",
+        rate / recovery_rate,
+        rate / 1_000.0
+    );
+}
