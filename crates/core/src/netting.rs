@@ -168,6 +168,70 @@ impl ClosedBatch {
     pub fn intents_tree(&self) -> merkle::MerkleTree {
         merkle::MerkleTree::new(self.intents.iter().map(|i| Self::intent_leaf(&i.digest)).collect())
     }
+
+    /// Closes a batch from its intents alone, without a [`Ledger`]: what a
+    /// batcher working from the store does. Same result as
+    /// [`Ledger::close_batch`] for the same intents, in any order: intents
+    /// sorted by digest, deltas netted per (asset, account), zero deltas
+    /// dropped, both roots built. `None` when there are no intents.
+    pub fn assemble(
+        batch_id: u64,
+        prev_hash: B256,
+        window_start: u64,
+        window_end: u64,
+        mut intents: Vec<BatchIntent>,
+    ) -> Option<Self> {
+        if intents.is_empty() {
+            return None;
+        }
+        intents.sort_unstable_by_key(|i| i.digest);
+        let mut net: std::collections::BTreeMap<(Address, Address), i128> =
+            std::collections::BTreeMap::new();
+        for intent in &intents {
+            // Σ deposits per asset is capped at 2^127 - 1 (see the ledger), so
+            // every amount and running sum fits in i128.
+            let amount = intent.amount as i128;
+            *net.entry((intent.asset, intent.payer)).or_default() -= amount;
+            *net.entry((intent.asset, intent.payee)).or_default() += amount;
+        }
+        let deltas: Vec<Delta> = net
+            .into_iter()
+            .filter(|(_, amount)| *amount != 0)
+            .map(|((asset, account), amount)| Delta {
+                account,
+                asset,
+                amount: I256::try_from(amount).expect("i128 fits in int256"),
+            })
+            .collect();
+        Some(Self::seal(batch_id, prev_hash, window_start, window_end, intents, deltas))
+    }
+
+    /// Builds both roots over intents sorted by digest and deltas sorted by
+    /// (asset, account).
+    fn seal(
+        batch_id: u64,
+        prev_hash: B256,
+        window_start: u64,
+        window_end: u64,
+        intents: Vec<BatchIntent>,
+        deltas: Vec<Delta>,
+    ) -> Self {
+        let intent_leaves: Vec<B256> =
+            intents.iter().map(|i| Self::intent_leaf(&i.digest)).collect();
+        let delta_leaves: Vec<B256> = deltas.iter().map(Self::delta_leaf).collect();
+        let body = BatchBody {
+            batch_id,
+            prev_hash,
+            window_start,
+            window_end: window_end.max(window_start),
+            intents_root: merkle::root(&intent_leaves),
+            deltas_root: merkle::root(&delta_leaves),
+            intent_count: u32::try_from(intents.len())
+                .expect("batches hold far fewer than 2^32 intents"),
+            delta_count: u32::try_from(deltas.len()).expect("deltas are at most twice the intents"),
+        };
+        Self { body, intents, deltas }
+    }
 }
 
 /// The ledger of one settlement contract.
@@ -360,21 +424,6 @@ impl Ledger {
         let mut pending = std::mem::take(&mut self.pending);
         let deltas = self.net_deltas(&pending);
         pending.sort_unstable_by_key(|i| i.digest);
-
-        let intent_leaves: Vec<B256> =
-            pending.iter().map(|i| ClosedBatch::intent_leaf(&i.digest)).collect();
-        let delta_leaves: Vec<B256> = deltas.iter().map(ClosedBatch::delta_leaf).collect();
-        let body = BatchBody {
-            batch_id: self.open_batch,
-            prev_hash,
-            window_start: self.window_start,
-            window_end: now.max(self.window_start),
-            intents_root: merkle::root(&intent_leaves),
-            deltas_root: merkle::root(&delta_leaves),
-            intent_count: u32::try_from(pending.len())
-                .expect("batches hold far fewer than 2^32 intents"),
-            delta_count: u32::try_from(deltas.len()).expect("deltas are at most twice the intents"),
-        };
         let intents = pending
             .iter()
             .map(|i| BatchIntent {
@@ -385,10 +434,12 @@ impl Ledger {
                 amount: i.amount,
             })
             .collect();
+        let closed =
+            ClosedBatch::seal(self.open_batch, prev_hash, self.window_start, now, intents, deltas);
         self.open_batch += 1;
-        self.window_start = body.window_end;
+        self.window_start = closed.body.window_end;
         self.prune_nonces(now);
-        Ok(self.unsettled.insert(ClosedBatch { body, intents, deltas }))
+        Ok(self.unsettled.insert(closed))
     }
 
     /// Applies the batch the chain has confirmed: each payer's reservation

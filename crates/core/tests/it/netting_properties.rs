@@ -126,6 +126,12 @@ proptest! {
 
         let batch = ledger.close_batch(B256::ZERO, NOW + 5).unwrap().clone();
         prop_assert_eq!(batch.body.batch_id, 1);
+        // A batcher without the ledger, from the same intents in reverse,
+        // closes the very same batch.
+        let mut reversed = batch.intents.clone();
+        reversed.reverse();
+        let assembled = ClosedBatch::assemble(1, B256::ZERO, batch.body.window_start, NOW + 5, reversed);
+        prop_assert_eq!(assembled.as_ref(), Some(&batch));
         prop_assert_eq!(batch.body.intent_count as usize, accepted.len());
         let mut per_asset: BTreeMap<Address, I256> = BTreeMap::new();
         let mut got = BTreeMap::new();
@@ -225,6 +231,7 @@ fn batch_ids_are_contiguous_and_one_awaits_settlement_at_a_time() {
     let i = intent(0, 1, 0, 10, 1);
     ledger.accept(&i, digest(&i), NOW).unwrap();
     assert_eq!(ledger.close_batch(B256::ZERO, NOW).unwrap().body.batch_id, 1);
+    assert!(ClosedBatch::assemble(1, B256::ZERO, 0, 0, Vec::new()).is_none(), "no empty batches");
     let j = intent(0, 1, 0, 10, 2);
     ledger.accept(&j, digest(&j), NOW).unwrap();
     assert_eq!(
