@@ -217,7 +217,7 @@ impl Store {
 
 /// Locks the chain's batch row (creating it after the last settled batch)
 /// and returns the open batch.
-async fn lock_open_batch(
+pub(crate) async fn lock_open_batch(
     tx: &mut Transaction<'static, Any>,
     chain: &str,
     count: usize,

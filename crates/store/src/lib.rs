@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod batches;
 mod derived;
 pub mod events;
 mod intents;
@@ -14,6 +15,7 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
+pub use batches::CloseOutcome;
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};

@@ -2,14 +2,14 @@ use alloy_primitives::{Address, B256, U256, keccak256};
 use cairn_store::{Acceptance, BlockBatch, BlockRecord, ChainEvent, EventRecord, NewIntent, Store};
 use cairn_test_utils::stores as backends;
 
-const CHAIN: &str = "eip155:31337";
+pub(crate) const CHAIN: &str = "eip155:31337";
 
 fn address(n: u8) -> Address {
     Address::repeat_byte(n)
 }
 
 /// Indexes deposits of `amount` of asset 0xa0 for each payer, in block 1.
-async fn deposit(store: &Store, payers: &[(u8, u64)]) {
+pub(crate) async fn deposit(store: &Store, payers: &[(u8, u64)]) {
     let block = BlockRecord { number: 1, hash: keccak256("b1"), parent_hash: B256::ZERO, time: 12 };
     let events = payers
         .iter()
@@ -43,7 +43,7 @@ async fn deposit(store: &Store, payers: &[(u8, u64)]) {
         .unwrap();
 }
 
-fn intent(payer: u8, nonce: u64, amount: u64) -> NewIntent {
+pub(crate) fn intent(payer: u8, nonce: u64, amount: u64) -> NewIntent {
     NewIntent {
         hash: keccak256(
             [payer.to_be_bytes().as_slice(), &nonce.to_be_bytes(), &amount.to_be_bytes()].concat(),

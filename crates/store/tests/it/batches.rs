@@ -1,0 +1,228 @@
+use alloy_primitives::{B256, keccak256};
+use cairn_core::netting::{BatchIntent, BatchPolicy, ClosedBatch};
+use cairn_store::{
+    Acceptance, BlockBatch, BlockRecord, ChainEvent, CloseOutcome, EventRecord, Store,
+};
+use cairn_test_utils::stores as backends;
+
+use crate::intents::{CHAIN, deposit, intent};
+
+const CLOSE_AT_THREE: BatchPolicy =
+    BatchPolicy { min_intents: 1, max_intents: 3, window_seconds: 3600 };
+
+/// Indexes `BatchSettled` for `batch_id` in block `number`.
+async fn settled(store: &Store, number: u64, batch_id: u64, commitment: B256) {
+    let parent = store.cursor(CHAIN).await.unwrap().unwrap().block_hash;
+    let block = BlockRecord {
+        number,
+        hash: keccak256(number.to_be_bytes()),
+        parent_hash: parent,
+        time: number * 12,
+    };
+    let event = EventRecord {
+        block_number: number,
+        log_index: 0,
+        block_hash: block.hash,
+        tx_hash: format!("0x{:064x}", number),
+        contract: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xee)),
+        event: ChainEvent::BatchSettled {
+            batch_id,
+            commitment_hash: commitment,
+            intents_root: B256::ZERO,
+            deltas_root: B256::ZERO,
+            receipt_id: B256::ZERO,
+            window_start: 0,
+            window_end: 0,
+            intent_count: 0,
+            delta_count: 0,
+        },
+    };
+    store
+        .apply(
+            CHAIN,
+            &BlockBatch {
+                first_block: number,
+                last: block,
+                headers: vec![block],
+                events: vec![event],
+                finalized_block: 0,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn batches_close_whole_and_in_order(store: &Store) {
+    deposit(store, &[(1, 1_000), (2, 1_000)]).await;
+    let first: Vec<_> = (1..=5).map(|n| intent(1 + (n % 2) as u8, n, 10 * n)).collect();
+    let accepted = store.accept_intents(CHAIN, &first, 100).await.unwrap();
+    assert!(accepted.iter().all(|a| *a == Acceptance::Accepted { batch_id: 1 }));
+
+    let wait = BatchPolicy { min_intents: 10, max_intents: 100, window_seconds: 60 };
+    assert_eq!(
+        store.close_open_batch(CHAIN, &wait, 120).await.unwrap(),
+        CloseOutcome::NotYet { batch_id: 1, pending: 5 }
+    );
+
+    // max_intents triggers a close; the batch takes every intent it holds.
+    let CloseOutcome::Closed(batch) =
+        store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 130).await.unwrap()
+    else {
+        panic!("batch 1 closes");
+    };
+    let expected = ClosedBatch::assemble(
+        1,
+        B256::ZERO,
+        100,
+        130,
+        first
+            .iter()
+            .map(|i| BatchIntent {
+                digest: i.hash,
+                payer: i.payer,
+                payee: i.payee,
+                asset: i.asset,
+                amount: u128::try_from(i.amount).unwrap(),
+            })
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(*batch, expected);
+    assert_eq!(store.closed_batch(CHAIN, 1).await.unwrap(), Some((expected, "closed".to_owned())));
+    assert_eq!(store.intent(CHAIN, &first[0].hash).await.unwrap().unwrap().status, "closed");
+
+    // New intents fall in batch 2, which waits for batch 1 on chain.
+    let later = store
+        .accept_intents(CHAIN, &[intent(1, 50, 1), intent(2, 51, 1), intent(1, 52, 1)], 140)
+        .await
+        .unwrap();
+    assert_eq!(later[0], Acceptance::Accepted { batch_id: 2 });
+    assert_eq!(
+        store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 150).await.unwrap(),
+        CloseOutcome::AwaitingSettlement { batch_id: 1 }
+    );
+    let commitment = keccak256("commitment 1");
+    settled(store, 2, 1, commitment).await;
+    let CloseOutcome::Closed(second) =
+        store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 160).await.unwrap()
+    else {
+        panic!("batch 2 closes once batch 1 is settled");
+    };
+    assert_eq!(
+        (second.body.batch_id, second.body.prev_hash, second.body.intent_count),
+        (2, commitment, 3)
+    );
+    assert_eq!(second.body.window_start, 130, "the window opened when batch 1 closed");
+}
+
+/// Acceptances racing a close: every intent lands in exactly the batch its
+/// acceptance named.
+async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
+    deposit_third(store).await;
+    // Batch 2 (closed above) settles, so batch 3 may close during the race.
+    let next = store.cursor(CHAIN).await.unwrap().unwrap().block_number + 1;
+    settled(store, next, 2, keccak256("commitment 2")).await;
+    let mut tasks = Vec::new();
+    for worker in 0..6u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch: Vec<_> =
+                (0..10u64).map(|n| intent(3, 1_000 + worker * 100 + n, 1)).collect();
+            let outcomes = store.accept_intents(CHAIN, &batch, 200).await.unwrap();
+            batch.into_iter().zip(outcomes).collect::<Vec<_>>()
+        }));
+    }
+    let closer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let policy = BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+            let mut closed = Vec::new();
+            for _ in 0..20 {
+                if let CloseOutcome::Closed(batch) =
+                    store.close_open_batch(CHAIN, &policy, 210).await.unwrap()
+                {
+                    closed.push(*batch);
+                }
+                tokio::task::yield_now().await;
+            }
+            closed
+        })
+    };
+    let mut named = Vec::new();
+    for task in tasks {
+        named.extend(task.await.unwrap());
+    }
+    let mut closed = closer.await.unwrap();
+    if closed.is_empty() {
+        // The closer ran before any acceptance; close now.
+        let policy = BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+        let CloseOutcome::Closed(batch) =
+            store.close_open_batch(CHAIN, &policy, 220).await.unwrap()
+        else {
+            panic!("batch 3 closes");
+        };
+        closed.push(*batch);
+    }
+    // One batch closes; the next waits for it to settle.
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].body.batch_id, 3);
+    for (intent, outcome) in named {
+        let Acceptance::Accepted { batch_id } = outcome else { panic!("{outcome:?}") };
+        let in_closed = closed.iter().any(|b| b.intents.iter().any(|i| i.digest == intent.hash));
+        let record = store.intent(CHAIN, &intent.hash).await.unwrap().unwrap();
+        assert_eq!(record.batch_id, batch_id);
+        match closed.iter().find(|b| b.body.batch_id == batch_id) {
+            Some(_) => {
+                assert!(in_closed && record.status == "closed", "intent of a closed batch left out")
+            }
+            None => assert!(!in_closed && record.status == "accepted"),
+        }
+    }
+}
+
+async fn deposit_third(store: &Store) {
+    let cursor = store.cursor(CHAIN).await.unwrap().unwrap();
+    let number = cursor.block_number + 1;
+    let block = BlockRecord {
+        number,
+        hash: keccak256([9u8; 9]),
+        parent_hash: cursor.block_hash,
+        time: number * 12,
+    };
+    let event = EventRecord {
+        block_number: number,
+        log_index: 0,
+        block_hash: block.hash,
+        tx_hash: format!("0x{:064x}", 777),
+        contract: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xee)),
+        event: ChainEvent::Deposited {
+            account: format!("{:#x}", alloy_primitives::Address::repeat_byte(3)),
+            asset: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xa0)),
+            amount: alloy_primitives::U256::from(1_000_000),
+            balance: alloy_primitives::U256::from(1_000_000),
+        },
+    };
+    store
+        .apply(
+            CHAIN,
+            &BlockBatch {
+                first_block: number,
+                last: block,
+                headers: vec![block],
+                events: vec![event],
+                finalized_block: 0,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_batch_closes_whole_on_both_backends() {
+    let stores = backends().await;
+    for store in stores.both() {
+        batches_close_whole_and_in_order(store).await;
+        no_intent_is_stranded_by_a_racing_close(store).await;
+    }
+    stores.cleanup().await;
+}
