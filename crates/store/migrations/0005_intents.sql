@@ -19,13 +19,18 @@ CREATE TABLE intents (
 );
 CREATE INDEX intents_by_batch ON intents (chain, batch_id);
 
--- What accepted, not yet settled intents hold back per payer and asset.
+-- What accepted intents hold back, per payer, asset and batch. A batch's
+-- reservations stop counting once the chain has settled it (a row in
+-- `batches`): from then on the payer's indexed balance already reflects it.
+-- Nothing is released by hand, so a reorg that removes the settlement brings
+-- the reservation back by itself.
 CREATE TABLE reservations (
     chain TEXT NOT NULL,
     payer TEXT NOT NULL,
     asset TEXT NOT NULL,
+    batch_id BIGINT NOT NULL,
     reserved TEXT NOT NULL,
-    PRIMARY KEY (chain, payer, asset)
+    PRIMARY KEY (chain, payer, asset, batch_id)
 );
 
 -- The batch new intents fall in. Every acceptance updates this row, so it

@@ -69,6 +69,7 @@ fn parse_address(text: &str) -> Result<Address, StoreError> {
 }
 
 struct PayerFunds {
+    /// Reserved in the open batch (the row this acceptance updates).
     reserved: U256,
     available: U256,
     changed: bool,
@@ -92,7 +93,9 @@ impl Store {
             if let std::collections::btree_map::Entry::Vacant(slot) =
                 funds.entry((intent.payer, intent.asset))
             {
-                slot.insert(lock_funds(&mut tx, chain, &intent.payer, &intent.asset).await?);
+                slot.insert(
+                    lock_funds(&mut tx, chain, &intent.payer, &intent.asset, batch_id).await?,
+                );
             }
         }
 
@@ -134,12 +137,15 @@ impl Store {
         for ((payer, asset), state) in &funds {
             if state.changed {
                 sqlx::query(
-                    "UPDATE reservations SET reserved = $1 WHERE chain = $2 AND payer = $3 AND asset = $4",
+                    "INSERT INTO reservations (chain, payer, asset, batch_id, reserved) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain, payer, asset, batch_id) \
+                     DO UPDATE SET reserved = excluded.reserved",
                 )
-                .bind(amount_text(&state.reserved))
                 .bind(chain.to_owned())
                 .bind(account(payer))
                 .bind(account(asset))
+                .bind(batch_id as i64)
+                .bind(amount_text(&state.reserved))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -184,22 +190,15 @@ impl Store {
         .transpose()
     }
 
-    /// What accepted, unsettled intents hold back of `payer`'s `asset`.
+    /// What accepted intents of batches not yet settled hold back of
+    /// `payer`'s `asset`.
     pub async fn reserved(
         &self,
         chain: &str,
         payer: &Address,
         asset: &Address,
     ) -> Result<U256, StoreError> {
-        let row = sqlx::query(
-            "SELECT reserved FROM reservations WHERE chain = $1 AND payer = $2 AND asset = $3",
-        )
-        .bind(chain.to_owned())
-        .bind(account(payer))
-        .bind(account(asset))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
+        unsettled_reservations(&self.pool, chain, &account(payer), &account(asset)).await
     }
 
     /// The batch new intents of `chain` fall in now.
@@ -244,36 +243,28 @@ pub(crate) async fn lock_open_batch(
     Ok(row.try_get::<i64, _>(0)? as u64)
 }
 
-/// Locks the payer's reservation row and reads what it may still spend.
+/// Reads what the payer may still spend: its indexed balance, less what
+/// intents of batches not yet settled hold, less announced withdrawals. The
+/// caller holds the batch row, which serialises acceptances.
 async fn lock_funds(
     tx: &mut Transaction<'static, Any>,
     chain: &str,
     payer: &Address,
     asset: &Address,
+    open_batch: u64,
 ) -> Result<PayerFunds, StoreError> {
     let (payer_text, asset_text) = (account(payer), account(asset));
-    sqlx::query(
-        "INSERT INTO reservations (chain, payer, asset, reserved) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (chain, payer, asset) DO NOTHING",
+    let unsettled = unsettled_reservations(&mut **tx, chain, &payer_text, &asset_text).await?;
+    let open = sqlx::query(
+        "SELECT reserved FROM reservations          WHERE chain = $1 AND payer = $2 AND asset = $3 AND batch_id = $4",
     )
     .bind(chain.to_owned())
     .bind(payer_text.clone())
     .bind(asset_text.clone())
-    .bind(amount_text(&U256::ZERO))
-    .execute(&mut **tx)
-    .await?;
-    // A write takes the row lock (PostgreSQL) or the database lock (SQLite)
-    // before the read below, so no other acceptance reads a stale value.
-    let row = sqlx::query(
-        "UPDATE reservations SET reserved = reserved WHERE chain = $1 AND payer = $2 AND asset = $3 \
-         RETURNING reserved",
-    )
-    .bind(chain.to_owned())
-    .bind(payer_text.clone())
-    .bind(asset_text.clone())
-    .fetch_one(&mut **tx)
-    .await?;
-    let reserved = parse_amount(&row.try_get::<String, _>(0)?)?;
+    .bind(open_batch as i64)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
     let balance = sqlx::query(
         "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3",
     )
@@ -292,8 +283,29 @@ async fn lock_funds(
     .fetch_optional(&mut **tx)
     .await?
     .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
-    let available = balance.saturating_sub(reserved).saturating_sub(withdrawing);
-    Ok(PayerFunds { reserved, available, changed: false })
+    let available = balance.saturating_sub(unsettled).saturating_sub(withdrawing);
+    Ok(PayerFunds { reserved: open, available, changed: false })
+}
+
+/// Σ reserved by the payer's intents in batches the chain has not settled.
+async fn unsettled_reservations<'e, E>(
+    executor: E,
+    chain: &str,
+    payer: &str,
+    asset: &str,
+) -> Result<U256, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT reserved FROM reservations WHERE chain = $1 AND payer = $2 AND asset = $3          AND batch_id > (SELECT COALESCE(MAX(batch_id), 0) FROM batches WHERE chain = $1)",
+    )
+    .bind(chain.to_owned())
+    .bind(payer.to_owned())
+    .bind(asset.to_owned())
+    .fetch_all(executor)
+    .await?;
+    rows.iter().try_fold(U256::ZERO, |sum, r| Ok(sum + parse_amount(&r.try_get::<String, _>(0)?)?))
 }
 
 /// Parameters per `IN (…)` lookup, under SQLite's limit with room for the

@@ -101,7 +101,21 @@ async fn batches_close_whole_and_in_order(store: &Store) {
         store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 150).await.unwrap(),
         CloseOutcome::AwaitingSettlement { batch_id: 1 }
     );
+    let payer = alloy_primitives::Address::repeat_byte(1);
+    let asset = alloy_primitives::Address::repeat_byte(0xa0);
+    let reserved = |n: u64| alloy_primitives::U256::from(n);
+    assert_eq!(
+        store.reserved(CHAIN, &payer, &asset).await.unwrap(),
+        reserved(62),
+        "20 + 40 + 1 + 1"
+    );
     let commitment = keccak256("commitment 1");
+    settled(store, 2, 1, commitment).await;
+    // Settled on chain: batch 1's reservations stop counting (the balance
+    // now carries it); a reorg that undoes the settlement brings them back.
+    assert_eq!(store.reserved(CHAIN, &payer, &asset).await.unwrap(), reserved(2));
+    store.rollback_to(CHAIN, 1).await.unwrap();
+    assert_eq!(store.reserved(CHAIN, &payer, &asset).await.unwrap(), reserved(62));
     settled(store, 2, 1, commitment).await;
     let CloseOutcome::Closed(second) =
         store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 160).await.unwrap()
