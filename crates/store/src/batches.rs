@@ -146,3 +146,134 @@ impl Store {
         .transpose()
     }
 }
+
+/// A batch's signed receipt and commitment, as the outbox keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRecord {
+    /// ANS-104 id, base64url.
+    pub item_id: String,
+    /// The encoded data item.
+    pub item: Vec<u8>,
+    /// The commitment naming the item (JSON).
+    pub commitment: String,
+    pub commitment_hash: B256,
+    pub commitment_signature: [u8; 65],
+}
+
+/// An outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub item_id: String,
+    pub kind: String,
+    pub payload: Vec<u8>,
+    pub state: String,
+    pub attempts: u64,
+}
+
+impl Store {
+    /// Records a closed batch's receipt: the batch moves to
+    /// `receipt_written` and the item enters the outbox, together. Recording
+    /// the same receipt again changes nothing; a different one for a batch
+    /// that has one is refused.
+    pub async fn record_receipt(
+        &self,
+        chain: &str,
+        batch_id: u64,
+        receipt: &ReceiptRecord,
+    ) -> Result<(), StoreError> {
+        let now = crate::now_secs();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE closed_batches SET stage = 'receipt_written', receipt_id = $1, commitment = $2, \
+             commitment_hash = $3, commitment_signature = $4 \
+             WHERE chain = $5 AND batch_id = $6 AND stage = 'closed'",
+        )
+        .bind(receipt.item_id.clone())
+        .bind(receipt.commitment.clone())
+        .bind(hash_text(&receipt.commitment_hash))
+        .bind(alloy_primitives::hex::encode(receipt.commitment_signature))
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            let existing: Option<Option<String>> = sqlx::query(
+                "SELECT receipt_id FROM closed_batches WHERE chain = $1 AND batch_id = $2",
+            )
+            .bind(chain.to_owned())
+            .bind(batch_id as i64)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+            tx.rollback().await?;
+            return match existing {
+                Some(Some(id)) if id == receipt.item_id => Ok(()),
+                Some(Some(id)) => Err(StoreError::Inconsistent {
+                    block: batch_id,
+                    log: 0,
+                    what: format!("a second receipt for batch {batch_id} (it has {id})"),
+                }),
+                _ => Err(StoreError::Inconsistent {
+                    block: batch_id,
+                    log: 0,
+                    what: format!("batch {batch_id}, which is not closed"),
+                }),
+            };
+        }
+        use base64::Engine as _;
+        sqlx::query(
+            "INSERT INTO outbox (item_id, kind, payload, state, attempts, next_attempt_at, \
+             last_error, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, NULL, $4, $4)",
+        )
+        .bind(receipt.item_id.clone())
+        .bind("batch-receipt".to_owned())
+        .bind(base64::engine::general_purpose::STANDARD.encode(&receipt.item))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn outbox_entry(&self, item_id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        use base64::Engine as _;
+        let row = sqlx::query(
+            "SELECT item_id, kind, payload, state, attempts FROM outbox WHERE item_id = $1",
+        )
+        .bind(item_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let payload: String = r.try_get(2)?;
+            Ok(OutboxEntry {
+                item_id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                payload: base64::engine::general_purpose::STANDARD
+                    .decode(&payload)
+                    .map_err(|_| StoreError::Corrupt("outbox payload".into()))?,
+                state: r.try_get(3)?,
+                attempts: r.try_get::<i64, _>(4)? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    /// The receipt id and commitment digest recorded for a batch, if any.
+    pub async fn batch_receipt(
+        &self,
+        chain: &str,
+        batch_id: u64,
+    ) -> Result<Option<(String, B256)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT receipt_id, commitment_hash FROM closed_batches \
+             WHERE chain = $1 AND batch_id = $2 AND receipt_id IS NOT NULL",
+        )
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, parse_hash(&r.try_get::<String, _>(1)?)?))).transpose()
+    }
+}

@@ -205,3 +205,44 @@ impl TestStores {
         admin.close().await;
     }
 }
+
+/// Indexes a `Deposited` event (balance = `amount`) for `account` in a new
+/// block after the store's cursor on `chain`, as the indexer would.
+pub async fn index_deposit(
+    store: &cairn_store::Store,
+    chain: &str,
+    account: alloy::primitives::Address,
+    asset: alloy::primitives::Address,
+    amount: alloy::primitives::U256,
+) {
+    use alloy::primitives::{B256, keccak256};
+    let cursor = store.cursor(chain).await.expect("cursor");
+    let (number, parent) = cursor.map_or((1, B256::ZERO), |c| (c.block_number + 1, c.block_hash));
+    let block = cairn_store::BlockRecord {
+        number,
+        hash: keccak256([parent.as_slice(), account.as_slice()].concat()),
+        parent_hash: parent,
+        time: number * 12,
+    };
+    let event = cairn_store::EventRecord {
+        block_number: number,
+        log_index: 0,
+        block_hash: block.hash,
+        tx_hash: format!("{:#x}", keccak256(block.hash)),
+        contract: format!("{:#x}", alloy::primitives::Address::repeat_byte(0xee)),
+        event: cairn_store::ChainEvent::Deposited {
+            account: format!("{account:#x}"),
+            asset: format!("{asset:#x}"),
+            amount,
+            balance: amount,
+        },
+    };
+    let batch = cairn_store::BlockBatch {
+        first_block: number,
+        last: block,
+        headers: vec![block],
+        events: vec![event],
+        finalized_block: 0,
+    };
+    store.apply(chain, &batch).await.expect("deposit indexed");
+}

@@ -132,7 +132,14 @@ async fn batches_close_whole_and_in_order(store: &Store) {
 /// Acceptances racing a close: every intent lands in exactly the batch its
 /// acceptance named.
 async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
-    deposit_third(store).await;
+    cairn_test_utils::index_deposit(
+        store,
+        CHAIN,
+        alloy_primitives::Address::repeat_byte(3),
+        alloy_primitives::Address::repeat_byte(0xa0),
+        alloy_primitives::U256::from(1_000_000),
+    )
+    .await;
     // Batch 2 (closed above) settles, so batch 3 may close during the race.
     let next = store.cursor(CHAIN).await.unwrap().unwrap().block_number + 1;
     settled(store, next, 2, keccak256("commitment 2")).await;
@@ -192,43 +199,6 @@ async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
             None => assert!(!in_closed && record.status == "accepted"),
         }
     }
-}
-
-async fn deposit_third(store: &Store) {
-    let cursor = store.cursor(CHAIN).await.unwrap().unwrap();
-    let number = cursor.block_number + 1;
-    let block = BlockRecord {
-        number,
-        hash: keccak256([9u8; 9]),
-        parent_hash: cursor.block_hash,
-        time: number * 12,
-    };
-    let event = EventRecord {
-        block_number: number,
-        log_index: 0,
-        block_hash: block.hash,
-        tx_hash: format!("0x{:064x}", 777),
-        contract: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xee)),
-        event: ChainEvent::Deposited {
-            account: format!("{:#x}", alloy_primitives::Address::repeat_byte(3)),
-            asset: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xa0)),
-            amount: alloy_primitives::U256::from(1_000_000),
-            balance: alloy_primitives::U256::from(1_000_000),
-        },
-    };
-    store
-        .apply(
-            CHAIN,
-            &BlockBatch {
-                first_block: number,
-                last: block,
-                headers: vec![block],
-                events: vec![event],
-                finalized_block: 0,
-            },
-        )
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

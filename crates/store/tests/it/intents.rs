@@ -118,7 +118,7 @@ async fn acceptance_checks_duplicates_nonces_and_balances(store: &Store) {
 /// Many submissions racing for one payer's deposit never reserve more than
 /// it holds, and every nonce is taken once.
 async fn concurrent_submissions_never_overdraw(store: &Store) {
-    deposit_more(store).await;
+    cairn_test_utils::index_deposit(store, CHAIN, address(9), address(0xa0), U256::from(100)).await;
     let mut tasks = Vec::new();
     for worker in 0..8u64 {
         let store = store.clone();
@@ -142,37 +142,6 @@ async fn concurrent_submissions_never_overdraw(store: &Store) {
     // 100 deposited / 7 per intent = 14 intents at most, each nonce once.
     assert_eq!(accepted, 14);
     assert_eq!(store.reserved(CHAIN, &address(9), &address(0xa0)).await.unwrap(), U256::from(98));
-}
-
-async fn deposit_more(store: &Store) {
-    let block =
-        BlockRecord { number: 2, hash: keccak256("b2"), parent_hash: keccak256("b1"), time: 24 };
-    let event = EventRecord {
-        block_number: 2,
-        log_index: 0,
-        block_hash: block.hash,
-        tx_hash: format!("0x{:064x}", 99),
-        contract: format!("{:#x}", address(0xee)),
-        event: ChainEvent::Deposited {
-            account: format!("{:#x}", address(9)),
-            asset: format!("{:#x}", address(0xa0)),
-            amount: U256::from(100),
-            balance: U256::from(100),
-        },
-    };
-    store
-        .apply(
-            CHAIN,
-            &BlockBatch {
-                first_block: 2,
-                last: block,
-                headers: vec![block],
-                events: vec![event],
-                finalized_block: 0,
-            },
-        )
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

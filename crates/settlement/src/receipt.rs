@@ -1,0 +1,121 @@
+//! A closed batch's receipt: an ANS-104 data item carrying everything the
+//! batch commits to, signed through a `Signer`, and the commitment that
+//! names it.
+
+use alloy_primitives::B256;
+use alloy_sol_types::{Eip712Domain, SolStruct};
+use cairn_arweave::{DataItem, ItemError, Tag, UnsignedItem};
+use cairn_core::{eip712::BatchCommitment, netting::ClosedBatch};
+use cairn_signer::{Signer, sign_typed};
+use cairn_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// Value of the `App-Name` tag on every Cairn receipt.
+pub const APP_NAME: &str = "Cairn";
+/// Version of the receipt's JSON layout (`Receipt-Version` tag).
+pub const RECEIPT_VERSION: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("cannot sign the receipt: {0}")]
+    Item(#[from] ItemError),
+    #[error("cannot sign the commitment: {0}")]
+    Signer(#[from] cairn_signer::SignerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot encode the receipt: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// What a receipt's data holds (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBody {
+    pub version: String,
+    /// CAIP-2 chain of the settlement contract.
+    pub chain: String,
+    pub settlement: alloy_primitives::Address,
+    pub batch: ClosedBatch,
+}
+
+/// A receipt and the commitment that names it.
+#[derive(Debug, Clone)]
+pub struct WrittenReceipt {
+    pub item: DataItem,
+    pub commitment: BatchCommitment,
+    /// EIP-712 digest of the commitment: the next batch's `prevHash`.
+    pub commitment_hash: B256,
+    /// The settlement signer's signature over the commitment.
+    pub commitment_signature: [u8; 65],
+}
+
+fn hex(hash: &B256) -> String {
+    format!("{hash:#x}")
+}
+
+/// Builds and signs the receipt of `batch` and the commitment naming it.
+/// The same inputs always give the same bytes.
+pub async fn build_receipt(
+    chain: &str,
+    domain: &Eip712Domain,
+    batch: &ClosedBatch,
+    receipt_signer: &dyn Signer,
+    settlement_signer: &dyn Signer,
+) -> Result<WrittenReceipt, ReceiptError> {
+    let settlement = domain.verifying_contract.unwrap_or_default();
+    let body = ReceiptBody {
+        version: RECEIPT_VERSION.to_owned(),
+        chain: chain.to_owned(),
+        settlement,
+        batch: batch.clone(),
+    };
+    let tags = vec![
+        Tag::new("App-Name", APP_NAME),
+        Tag::new("Receipt-Version", RECEIPT_VERSION),
+        Tag::new("Content-Type", "application/json"),
+        Tag::new("Type", "batch-receipt"),
+        Tag::new("Chain", chain),
+        Tag::new("Settlement", format!("{settlement:#x}")),
+        Tag::new("Batch-Id", batch.body.batch_id.to_string()),
+        Tag::new("Prev-Hash", hex(&batch.body.prev_hash)),
+        Tag::new("Intents-Root", hex(&batch.body.intents_root)),
+        Tag::new("Deltas-Root", hex(&batch.body.deltas_root)),
+    ];
+    let item = UnsignedItem { data: serde_json::to_vec(&body)?, tags, target: None, anchor: None }
+        .sign_ethereum(receipt_signer)
+        .await?;
+    let commitment = batch.body.commit(B256::from(item.id()));
+    let commitment_hash = commitment.eip712_signing_hash(domain);
+    let commitment_signature = sign_typed(settlement_signer, &commitment, domain).await?.to_bytes();
+    Ok(WrittenReceipt { item, commitment, commitment_hash, commitment_signature })
+}
+
+/// Builds the receipt of the closed batch `batch_id` and records it in the
+/// outbox with the batch's new stage, in one transaction. A batch whose
+/// receipt is already written is left as it is and its record returned.
+pub async fn write_receipt(
+    store: &Store,
+    chain: &str,
+    domain: &Eip712Domain,
+    batch_id: u64,
+    receipt_signer: &dyn Signer,
+    settlement_signer: &dyn Signer,
+) -> Result<Option<WrittenReceipt>, ReceiptError> {
+    let Some((batch, _stage)) = store.closed_batch(chain, batch_id).await? else {
+        return Ok(None);
+    };
+    let written = build_receipt(chain, domain, &batch, receipt_signer, settlement_signer).await?;
+    store
+        .record_receipt(
+            chain,
+            batch_id,
+            &cairn_store::ReceiptRecord {
+                item_id: written.item.id_base64url(),
+                item: written.item.encode(),
+                commitment: serde_json::to_string(&written.commitment)?,
+                commitment_hash: written.commitment_hash,
+                commitment_signature: written.commitment_signature,
+            },
+        )
+        .await?;
+    Ok(Some(written))
+}

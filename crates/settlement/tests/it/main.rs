@@ -1,0 +1,4 @@
+//! The settlement steps against real stores (a SQLite file and a fresh
+//! PostgreSQL database).
+
+mod receipt;
