@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod receipt;
+pub mod submit;
 
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, write_receipt};
+pub use submit::{SubmitError, Submitted, submit_batch};

@@ -1,4 +1,5 @@
 //! The settlement steps against real stores (a SQLite file and a fresh
 //! PostgreSQL database).
 
+mod pipeline;
 mod receipt;

@@ -1,0 +1,172 @@
+//! The settlement path on a real chain: deposits on anvil are indexed,
+//! intents are reserved against them, the batch closes, its receipt and
+//! commitment are written, `settleBatch` runs, and the indexed settlement
+//! releases the reservations, on both backends.
+
+use std::sync::Arc;
+
+use alloy::providers::Provider;
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolStruct;
+use cairn_bindings::Settlement;
+use cairn_core::{
+    eip712::{PaymentIntent, settlement_domain},
+    netting::BatchPolicy,
+};
+use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_settlement::{SubmitError, Submitted, submit_batch, write_receipt};
+use cairn_signer::LocalSigner;
+use cairn_store::{Acceptance, CloseOutcome, NewIntent, Store};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev,
+    fund_dev_token, stores, wallet,
+};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+const CHAIN: &str = "eip155:31337";
+
+async fn index(
+    store: &Store,
+    anvil: &alloy::node_bindings::AnvilInstance,
+    deployment: &cairn_bindings::Deployment,
+) {
+    let settings = IndexerSettings {
+        chain: CHAIN.into(),
+        contracts: Contracts { registry: deployment.registry, settlement: deployment.settlement },
+        start_block: deployment.start_block,
+        finality_depth: 0,
+        tuning: cairn_config::IndexerConfig::default(),
+    };
+    Indexer::new(store.clone(), &[anvil.endpoint_url()], settings, Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .expect("indexed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_backends() {
+    let stores = stores().await;
+    for store in stores.both() {
+        let anvil = anvil();
+        let rpc = anvil.endpoint();
+        let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+        let asset = deployment.stake_token;
+        let payers = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
+        for key in payers {
+            fund_dev_token(&rpc, key, asset, U256::from(1_000 * TOKEN), &[deployment.settlement])
+                .await;
+            Settlement::new(deployment.settlement, wallet(&rpc, key))
+                .deposit(asset, U256::from(1_000 * TOKEN))
+                .mined()
+                .await;
+        }
+        index(store, &anvil, &deployment).await;
+
+        let domain = settlement_domain(31337, deployment.settlement);
+        let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x60 + i)).collect();
+        let intents: Vec<NewIntent> = (0..60u64)
+            .map(|n| {
+                let intent = PaymentIntent {
+                    payer: address_of(payers[(n % 3) as usize]),
+                    payee: payees[(n % 5) as usize],
+                    asset,
+                    amount: U256::from(TOKEN / 100 * u128::from(n + 1)),
+                    nonce: U256::from(n),
+                    validUntil: u64::MAX,
+                };
+                NewIntent {
+                    hash: intent.eip712_signing_hash(&domain),
+                    payer: intent.payer,
+                    payee: intent.payee,
+                    asset,
+                    amount: intent.amount,
+                    nonce: intent.nonce,
+                    valid_until: intent.validUntil,
+                    signature: [0; 65],
+                }
+            })
+            .collect();
+        let accepted = store.accept_intents(CHAIN, &intents, 1_000).await.unwrap();
+        assert!(accepted.iter().all(|a| *a == Acceptance::Accepted { batch_id: 1 }));
+
+        let policy = BatchPolicy { min_intents: 1, max_intents: 50, window_seconds: 60 };
+        let CloseOutcome::Closed(batch) =
+            store.close_open_batch(CHAIN, &policy, 1_010).await.unwrap()
+        else {
+            panic!("60 intents reach max_intents");
+        };
+        let key = LocalSigner::from_hex(DEV_KEY_0).unwrap();
+        let written = write_receipt(store, CHAIN, &domain, 1, &key, &key).await.unwrap().unwrap();
+
+        let submitted = submit_batch(
+            &deployer,
+            deployment.settlement,
+            &written.commitment,
+            written.commitment_hash,
+            &batch.deltas,
+            &written.commitment_signature,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(submitted, Submitted::Settled { .. }), "{submitted:?}");
+        // After a crash the submitter runs again: nothing is sent twice.
+        let again = submit_batch(
+            &deployer,
+            deployment.settlement,
+            &written.commitment,
+            written.commitment_hash,
+            &batch.deltas,
+            &written.commitment_signature,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, Submitted::AlreadySettled);
+        let mut forged = written.commitment.clone();
+        forged.intentsRoot = B256::repeat_byte(1);
+        let conflict = submit_batch(
+            &deployer,
+            deployment.settlement,
+            &forged,
+            B256::repeat_byte(2),
+            &batch.deltas,
+            &written.commitment_signature,
+        )
+        .await;
+        assert!(matches!(conflict, Err(SubmitError::Conflict { batch_id: 1, .. })), "{conflict:?}");
+        let mut ahead = written.commitment.clone();
+        ahead.batchId = 3;
+        let gap = submit_batch(
+            &deployer,
+            deployment.settlement,
+            &ahead,
+            B256::ZERO,
+            &batch.deltas,
+            &written.commitment_signature,
+        )
+        .await;
+        assert!(matches!(gap, Err(SubmitError::Gap { batch_id: 3, last_settled: 1 })), "{gap:?}");
+
+        // Indexed: the batch is settled and its reservations no longer count.
+        index(store, &anvil, &deployment).await;
+        assert_eq!(store.last_batch_id(CHAIN).await.unwrap(), 1);
+        let vault = Settlement::new(deployment.settlement, &deployer);
+        assert_eq!(vault.lastCommitmentHash().call().await.unwrap(), written.commitment_hash);
+        for key in payers {
+            let payer = address_of(key);
+            assert_eq!(store.reserved(CHAIN, &payer, &asset).await.unwrap(), U256::ZERO);
+            let paid: U256 = intents.iter().filter(|i| i.payer == payer).map(|i| i.amount).sum();
+            let on_chain = vault.balanceOf(payer, asset).call().await.unwrap();
+            assert_eq!(on_chain, U256::from(1_000 * TOKEN) - paid);
+            assert_eq!(
+                store.balance(CHAIN, &format!("{payer:#x}"), &format!("{asset:#x}")).await.unwrap(),
+                on_chain
+            );
+        }
+        for payee in &payees {
+            let owed: U256 = intents.iter().filter(|i| i.payee == *payee).map(|i| i.amount).sum();
+            assert_eq!(vault.balanceOf(*payee, asset).call().await.unwrap(), owed, "payee {payee}");
+        }
+        assert!(deployer.get_block_number().await.unwrap() > 0);
+    }
+    stores.cleanup().await;
+}
