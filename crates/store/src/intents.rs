@@ -44,18 +44,12 @@ pub enum Acceptance {
     InsufficientBalance { available: U256 },
 }
 
+/// An accepted intent and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntentRecord {
-    pub hash: B256,
-    pub payer: Address,
-    pub payee: Address,
-    pub asset: Address,
-    pub amount: U256,
-    pub nonce: U256,
-    pub valid_until: u64,
-    pub signature: [u8; 65],
+    pub intent: NewIntent,
     pub batch_id: u64,
-    /// `accepted` until its batch closes.
+    /// `accepted` until its batch closes, then `closed`.
     pub status: String,
     pub accepted_at: i64,
 }
@@ -174,14 +168,16 @@ impl Store {
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| StoreError::Corrupt(signature_text.clone()))?;
             Ok(IntentRecord {
-                hash: parse_hash(&r.try_get::<String, _>(0)?)?,
-                payer: parse_address(&r.try_get::<String, _>(1)?)?,
-                payee: parse_address(&r.try_get::<String, _>(2)?)?,
-                asset: parse_address(&r.try_get::<String, _>(3)?)?,
-                amount: parse_amount(&r.try_get::<String, _>(4)?)?,
-                nonce: parse_amount(&r.try_get::<String, _>(5)?)?,
-                valid_until: r.try_get::<i64, _>(6)? as u64,
-                signature,
+                intent: NewIntent {
+                    hash: parse_hash(&r.try_get::<String, _>(0)?)?,
+                    payer: parse_address(&r.try_get::<String, _>(1)?)?,
+                    payee: parse_address(&r.try_get::<String, _>(2)?)?,
+                    asset: parse_address(&r.try_get::<String, _>(3)?)?,
+                    amount: parse_amount(&r.try_get::<String, _>(4)?)?,
+                    nonce: parse_amount(&r.try_get::<String, _>(5)?)?,
+                    valid_until: r.try_get::<i64, _>(6)? as u64,
+                    signature,
+                },
                 batch_id: r.try_get::<i64, _>(8)? as u64,
                 status: r.try_get(9)?,
                 accepted_at: r.try_get(10)?,

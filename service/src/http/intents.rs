@@ -424,14 +424,15 @@ pub(crate) async fn intent(
     })?;
     for chain in &state.chains {
         if let Some(record) = state.store.intent(&chain.caip2(), &hash).await? {
+            let intent = &record.intent;
             return Ok(Json(IntentView {
-                intent_hash: format!("{:#x}", record.hash),
-                payer: record.payer.to_checksum(None),
-                payee: record.payee.to_checksum(None),
-                asset: record.asset.to_checksum(None),
-                amount: record.amount.to_string(),
-                nonce: record.nonce.to_string(),
-                valid_until: record.valid_until,
+                intent_hash: format!("{:#x}", intent.hash),
+                payer: intent.payer.to_checksum(None),
+                payee: intent.payee.to_checksum(None),
+                asset: intent.asset.to_checksum(None),
+                amount: intent.amount.to_string(),
+                nonce: intent.nonce.to_string(),
+                valid_until: intent.valid_until,
                 batch_id: record.batch_id,
                 status: record.status,
                 accepted_at: record.accepted_at,

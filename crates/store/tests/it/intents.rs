@@ -106,11 +106,10 @@ async fn acceptance_checks_duplicates_nonces_and_balances(store: &Store) {
     );
     let record = store.intent(CHAIN, &intent(1, 4, 10).hash).await.unwrap().unwrap();
     assert_eq!(
-        (record.amount, record.batch_id, record.status.as_str()),
+        (record.intent.amount, record.batch_id, record.status.as_str()),
         (U256::from(10), 1, "accepted")
     );
-    assert_eq!(record.signature, [7; 65]);
-    assert_eq!(record.payer, address(1));
+    assert_eq!(record.intent, intent(1, 4, 10));
     assert_eq!(store.intent(CHAIN, &B256::ZERO).await.unwrap(), None);
     assert_eq!(store.open_batch(CHAIN).await.unwrap(), 1);
 }
