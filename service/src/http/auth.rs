@@ -277,8 +277,7 @@ pub(crate) async fn sign_in_with_ethereum(
             ApiError::bad_request("malformed_message", e.to_string())
         }
     })?;
-    let uri = state.check_domain(&message.domain, Some(&message.uri))?;
-    debug_assert_eq!(uri, message.uri);
+    state.check_domain(&message.domain, Some(&message.uri))?;
     let chain = state.chain(&format!("eip155:{}", message.chain_id)).ok_or_else(|| {
         ApiError::bad_request(
             "chain_not_supported",
