@@ -277,3 +277,65 @@ impl Store {
         row.map(|r| Ok((r.try_get(0)?, parse_hash(&r.try_get::<String, _>(1)?)?))).transpose()
     }
 }
+
+/// Where a closed batch stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchStatus {
+    pub batch_id: u64,
+    /// `closed`, `receipt_written`, or `settled` once the chain's
+    /// `BatchSettled` is indexed.
+    pub stage: String,
+    pub intent_count: u64,
+    pub delta_count: u64,
+    pub intents_root: B256,
+    pub deltas_root: B256,
+    pub closed_at: i64,
+    pub receipt_id: Option<String>,
+    pub commitment_hash: Option<B256>,
+    pub settled_tx: Option<String>,
+    pub settled_block: Option<u64>,
+}
+
+impl Store {
+    /// Closed batches, newest first, below `before` (exclusive) if given.
+    pub async fn batch_statuses(
+        &self,
+        chain: &str,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<BatchStatus>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.batch_id, c.stage, c.intent_count, c.delta_count, c.intents_root, \
+             c.deltas_root, c.closed_at, c.receipt_id, c.commitment_hash, b.tx_hash, b.block_number \
+             FROM closed_batches c LEFT JOIN batches b ON b.chain = c.chain AND b.batch_id = c.batch_id \
+             WHERE c.chain = $1 AND c.batch_id < $2 ORDER BY c.batch_id DESC LIMIT $3",
+        )
+        .bind(chain.to_owned())
+        .bind(before.map_or(i64::MAX, |b| b as i64))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let settled_tx: Option<String> = r.try_get(9)?;
+                let stage: String = r.try_get(1)?;
+                Ok(BatchStatus {
+                    batch_id: r.try_get::<i64, _>(0)? as u64,
+                    stage: if settled_tx.is_some() { "settled".to_owned() } else { stage },
+                    intent_count: r.try_get::<i64, _>(2)? as u64,
+                    delta_count: r.try_get::<i64, _>(3)? as u64,
+                    intents_root: parse_hash(&r.try_get::<String, _>(4)?)?,
+                    deltas_root: parse_hash(&r.try_get::<String, _>(5)?)?,
+                    closed_at: r.try_get(6)?,
+                    receipt_id: r.try_get(7)?,
+                    commitment_hash: r
+                        .try_get::<Option<String>, _>(8)?
+                        .map(|h| parse_hash(&h))
+                        .transpose()?,
+                    settled_tx,
+                    settled_block: r.try_get::<Option<i64>, _>(10)?.map(|b| b as u64),
+                })
+            })
+            .collect()
+    }
+}

@@ -15,7 +15,7 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
-pub use batches::{CloseOutcome, OutboxEntry, ReceiptRecord};
+pub use batches::{BatchStatus, CloseOutcome, OutboxEntry, ReceiptRecord};
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};

@@ -95,6 +95,20 @@ pub struct IntentView {
     pub batch_id: u64,
     pub status: String,
     pub accepted_at: i64,
+    /// Once the batch is closed: the intent's inclusion in its intents root.
+    pub inclusion: Option<Inclusion>,
+}
+
+/// A Merkle inclusion proof of an intent in its batch's intents root
+/// (leaf = `keccak256(0x00 ‖ digest)`, node = `keccak256(0x01 ‖ left ‖ right)`,
+/// an odd node carried up).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Inclusion {
+    pub intents_root: String,
+    pub leaf: String,
+    pub index: u64,
+    pub leaf_count: u64,
+    pub siblings: Vec<String>,
 }
 
 /// Allow-listed assets per settlement contract, as last read from the chain.
@@ -410,7 +424,7 @@ struct SubmissionBody {
     get, path = "/v1/intents/{hash}", tag = "settlement",
     params(("hash" = String, Path, description = "The intent's EIP-712 digest")),
     responses(
-        (status = 200, description = "The intent", body = IntentView),
+        (status = 200, description = "The intent, with its inclusion proof once its batch is closed", body = IntentView),
         (status = 400, description = "Not a hash", body = Problem),
         (status = 404, description = "No such intent", body = Problem),
     )
@@ -425,6 +439,10 @@ pub(crate) async fn intent(
     for chain in &state.chains {
         if let Some(record) = state.store.intent(&chain.caip2(), &hash).await? {
             let intent = &record.intent;
+            let inclusion = match record.status.as_str() {
+                "accepted" => None,
+                _ => inclusion(&state, &chain.caip2(), record.batch_id, &intent.hash).await?,
+            };
             return Ok(Json(IntentView {
                 intent_hash: format!("{:#x}", intent.hash),
                 payer: intent.payer.to_checksum(None),
@@ -436,8 +454,36 @@ pub(crate) async fn intent(
                 batch_id: record.batch_id,
                 status: record.status,
                 accepted_at: record.accepted_at,
+                inclusion,
             }));
         }
     }
     Err(ApiError::not_found("intent_not_found", "no intent with that hash was accepted here"))
+}
+
+/// The intent's proof against its closed batch's intents root.
+async fn inclusion(
+    state: &AppState,
+    chain: &str,
+    batch_id: u64,
+    digest: &B256,
+) -> Result<Option<Inclusion>, ApiError> {
+    let Some((batch, _)) = state.store.closed_batch(chain, batch_id).await? else {
+        return Ok(None);
+    };
+    // Intents are sorted by digest in a closed batch.
+    let Ok(index) = batch.intents.binary_search_by_key(digest, |i| i.digest) else {
+        return Err(ApiError::internal(format!(
+            "intent {digest} missing from closed batch {batch_id}"
+        )));
+    };
+    let tree = batch.intents_tree();
+    let proof = tree.proof(index).ok_or_else(|| ApiError::internal("proof index out of range"))?;
+    Ok(Some(Inclusion {
+        intents_root: format!("{:#x}", batch.body.intents_root),
+        leaf: format!("{:#x}", cairn_core::netting::ClosedBatch::intent_leaf(digest)),
+        index: proof.index,
+        leaf_count: proof.leaf_count,
+        siblings: proof.siblings.iter().map(|s| format!("{s:#x}")).collect(),
+    }))
 }

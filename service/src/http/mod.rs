@@ -1,6 +1,7 @@
 //! The HTTP service: `app(state)` builds the router, `serve` runs it.
 
 mod auth;
+mod batches;
 mod discovery;
 pub(crate) mod extract;
 mod intents;
@@ -27,12 +28,13 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::{
     MeResponse, NonceRequest, NonceResponse, SessionResponse, SiweRequest, SiwsRequest,
 };
+pub use batches::{BatchList, BatchView};
 pub use discovery::{
     ChainSummary, ChainsResponse, EndpointView, Metadata, OnChainRef, ProviderDetail, ProviderList,
     ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,
 };
 pub use intents::{
-    BatchSubmissionResponse, IntentReceipt, IntentResult, IntentSubmission, IntentView,
+    BatchSubmissionResponse, Inclusion, IntentReceipt, IntentResult, IntentSubmission, IntentView,
     MAX_INTENTS_PER_REQUEST, SignedDomain,
 };
 pub use limits::ClientAddr;
@@ -146,7 +148,9 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(discovery::services))
         .routes(utoipa_axum::routes!(providers::set_metadata))
         .routes(utoipa_axum::routes!(intents::submit))
-        .routes(utoipa_axum::routes!(intents::intent));
+        .routes(utoipa_axum::routes!(intents::intent))
+        .routes(utoipa_axum::routes!(batches::batches))
+        .routes(utoipa_axum::routes!(batches::batch));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))

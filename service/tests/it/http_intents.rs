@@ -66,6 +66,7 @@ async fn intents_are_accepted_reserved_and_refused_by_name_on_both_backends() {
         accepted_once_and_replayed_idempotently(&app, &fixture, &backend).await;
         refusals_are_named(&app, &fixture, &backend).await;
         batches_answer_per_intent(&app, &fixture, &backend).await;
+        closed_batches_prove_their_intents(&app, store, &fixture, &backend).await;
     }
     stores.cleanup().await;
 }
@@ -239,5 +240,64 @@ async fn batches_answer_per_intent(app: &axum::Router, f: &Fixture, backend: &st
             assert_eq!(result["batch_id"], 1, "{result}");
             assert!(result["intent_hash"].is_string());
         }
+    }
+}
+
+async fn closed_batches_prove_their_intents(
+    app: &axum::Router,
+    store: &cairn_store::Store,
+    f: &Fixture,
+    backend: &str,
+) {
+    let listed = get(app, "/v1/batches").await;
+    assert_eq!(listed.body["items"], json!([]), "{backend}: nothing closed yet");
+    let policy =
+        cairn_core::netting::BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+    let cairn_store::CloseOutcome::Closed(batch) =
+        store.close_open_batch("eip155:31337", &policy, now() as i64).await.unwrap()
+    else {
+        panic!("{backend}: batch 1 closes");
+    };
+    let key = cairn_signer::LocalSigner::from_hex(cairn_test_utils::DEV_KEY_0).unwrap();
+    let written = cairn_settlement::write_receipt(store, "eip155:31337", &f.domain, 1, &key, &key)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let one = get(app, "/v1/batches/1").await;
+    assert_eq!(one.status, StatusCode::OK, "{backend}: {one:?}");
+    assert_eq!(one.body["stage"], "receipt_written");
+    assert_eq!(one.body["intent_count"], batch.body.intent_count);
+    assert_eq!(one.body["receipt_id"], written.item.id_base64url());
+    assert_eq!(one.body["settled_tx"], Value::Null);
+    let listed = get(app, "/v1/batches?limit=1").await;
+    assert_eq!(listed.body["items"][0]["batch_id"], 1);
+    let missing = get(app, "/v1/batches/9").await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "batch_not_found"));
+    let bad = get(app, "/v1/batches/x").await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "invalid_batch_id"));
+
+    // Every intent of the batch proves its inclusion in the intents root.
+    for intent in batch.intents.iter().step_by(3) {
+        let view = get(app, &format!("/v1/intents/{:#x}", intent.digest)).await;
+        assert_eq!(view.body["status"], "closed", "{backend}: {view:?}");
+        let inclusion = &view.body["inclusion"];
+        let proof = cairn_core::merkle::MerkleProof {
+            index: inclusion["index"].as_u64().unwrap(),
+            leaf_count: inclusion["leaf_count"].as_u64().unwrap(),
+            siblings: inclusion["siblings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().parse().unwrap())
+                .collect(),
+        };
+        let leaf = cairn_core::netting::ClosedBatch::intent_leaf(&intent.digest);
+        assert!(
+            proof.verify(leaf, batch.body.intents_root),
+            "{backend}: proof of {}",
+            intent.digest
+        );
+        assert_eq!(inclusion["intents_root"], format!("{:#x}", batch.body.intents_root));
     }
 }

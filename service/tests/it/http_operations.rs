@@ -19,6 +19,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/openapi.json"),
     ("get", "/readyz"),
+    ("get", "/v1/batches"),
+    ("get", "/v1/batches/{id}"),
     ("get", "/v1/chains"),
     ("get", "/v1/intents/{hash}"),
     ("get", "/v1/me"),
