@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod pipeline;
 pub mod receipt;
 pub mod submit;
 
+pub use pipeline::{Pipeline, PipelineError, Step};
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, write_receipt};
 pub use submit::{SubmitError, Submitted, submit_batch};

@@ -339,3 +339,93 @@ impl Store {
             .collect()
     }
 }
+
+/// What the submitter needs of a batch whose receipt is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSubmission {
+    pub batch: ClosedBatch,
+    /// The commitment (JSON, as recorded with the receipt).
+    pub commitment: String,
+    pub commitment_hash: B256,
+    pub commitment_signature: [u8; 65],
+}
+
+impl Store {
+    /// The oldest closed batch the chain has not settled, and its stage.
+    pub async fn unfinished_batch(&self, chain: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.batch_id, c.stage FROM closed_batches c \
+             WHERE c.chain = $1 AND NOT EXISTS \
+             (SELECT 1 FROM batches b WHERE b.chain = c.chain AND b.batch_id = c.batch_id) \
+             ORDER BY c.batch_id LIMIT 1",
+        )
+        .bind(chain.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get::<i64, _>(0)? as u64, r.try_get(1)?))).transpose()
+    }
+
+    pub async fn pending_submission(
+        &self,
+        chain: &str,
+        batch_id: u64,
+    ) -> Result<Option<PendingSubmission>, StoreError> {
+        let row = sqlx::query(
+            "SELECT body, commitment, commitment_hash, commitment_signature FROM closed_batches \
+             WHERE chain = $1 AND batch_id = $2 AND commitment IS NOT NULL",
+        )
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let body: String = r.try_get(0)?;
+            let signature_text: String = r.try_get(3)?;
+            Ok(PendingSubmission {
+                batch: serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                commitment: r.try_get(1)?,
+                commitment_hash: parse_hash(&r.try_get::<String, _>(2)?)?,
+                commitment_signature: alloy_primitives::hex::decode(&signature_text)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(StoreError::Corrupt(signature_text))?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// Held by the one process that closes and settles a chain's batches.
+/// Dropping it gives the role up.
+#[derive(Debug)]
+pub struct Leadership {
+    /// PostgreSQL: the session holding the advisory lock (closing it
+    /// releases the lock). SQLite: nothing; one process owns the file.
+    _session: Option<sqlx::AnyConnection>,
+}
+
+impl Store {
+    /// Tries to become the batch leader for `role` (e.g. the chain). On
+    /// PostgreSQL an advisory lock held by a dedicated session, so exactly
+    /// one of any number of replicas leads, and a crashed leader's lock goes
+    /// with its connection. On SQLite the embedded store belongs to one
+    /// process, which always leads.
+    pub async fn try_lead(&self, role: &str) -> Result<Option<Leadership>, StoreError> {
+        if self.backend == crate::Backend::Sqlite {
+            return Ok(Some(Leadership { _session: None }));
+        }
+        let key = i64::from_be_bytes(
+            alloy_primitives::keccak256(format!("cairn-leader:{role}"))[..8]
+                .try_into()
+                .expect("8 bytes"),
+        );
+        let mut session = self.pool.acquire().await?.detach();
+        let locked: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut session)
+            .await?
+            .try_get(0)?;
+        Ok(locked.then_some(Leadership { _session: Some(session) }))
+    }
+}

@@ -15,7 +15,9 @@ use sqlx::{
     any::{AnyPoolOptions, install_default_drivers},
 };
 
-pub use batches::{BatchStatus, CloseOutcome, OutboxEntry, ReceiptRecord};
+pub use batches::{
+    BatchStatus, CloseOutcome, Leadership, OutboxEntry, PendingSubmission, ReceiptRecord,
+};
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};

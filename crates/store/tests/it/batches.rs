@@ -210,3 +210,29 @@ async fn the_open_batch_closes_whole_on_both_backends() {
     }
     stores.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_leader_per_role_on_postgres_and_the_lock_goes_with_it() {
+    let stores = backends().await;
+    let leader = stores.postgres.try_lead("eip155:31337").await.unwrap();
+    assert!(leader.is_some(), "the first candidate leads");
+    assert!(stores.postgres.try_lead("eip155:31337").await.unwrap().is_none(), "a second does not");
+    assert!(
+        stores.postgres.try_lead("eip155:10").await.unwrap().is_some(),
+        "another chain has its own"
+    );
+    drop(leader);
+    // The dropped session closes in the background; the role frees up.
+    let mut again = None;
+    for _ in 0..50 {
+        again = stores.postgres.try_lead("eip155:31337").await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the role is free once its holder is gone");
+    assert!(stores.sqlite.try_lead("eip155:31337").await.unwrap().is_some());
+    drop(again);
+    stores.cleanup().await;
+}

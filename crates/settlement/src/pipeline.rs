@@ -1,0 +1,113 @@
+//! One step of the settlement pipeline at a time, each picking up where the
+//! store says the last one left off: close the open batch, write its
+//! receipt, submit it. Every step is idempotent, so a process that dies
+//! anywhere and restarts ends in the same place.
+//!
+//! Only one process may drive a chain's pipeline (the batch leader); the
+//! caller chooses it (`Store::try_lead`).
+
+use std::sync::Arc;
+
+use alloy::providers::DynProvider;
+use alloy_sol_types::Eip712Domain;
+use cairn_core::{eip712::BatchCommitment, netting::BatchPolicy};
+use cairn_signer::Signer;
+use cairn_store::{CloseOutcome, Store, StoreError};
+
+use crate::{ReceiptError, SubmitError, Submitted, submit_batch, write_receipt};
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Closed(u64),
+    ReceiptWritten(u64),
+    Submitted(u64, Submitted),
+    /// Nothing to do now, and why.
+    Idle(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error("batch {0} has a receipt but no recorded commitment")]
+    MissingCommitment(u64),
+    #[error("recorded commitment of batch {0} does not parse: {1}")]
+    BadCommitment(u64, serde_json::Error),
+}
+
+/// Drives one chain's batches.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub store: Store,
+    /// CAIP-2 chain of the settlement contract.
+    pub chain: String,
+    pub domain: Eip712Domain,
+    pub policy: BatchPolicy,
+    pub receipt_signer: Arc<dyn Signer>,
+    pub settlement_signer: Arc<dyn Signer>,
+    /// Where `settleBatch` is sent; `None` turns on-chain settlement off
+    /// (batches stop at their written receipt).
+    pub submitter: Option<DynProvider>,
+}
+
+impl Pipeline {
+    pub async fn step(&self, now: i64) -> Result<Step, PipelineError> {
+        if let Some((batch_id, stage)) = self.store.unfinished_batch(&self.chain).await? {
+            return match stage.as_str() {
+                "closed" => {
+                    write_receipt(
+                        &self.store,
+                        &self.chain,
+                        &self.domain,
+                        batch_id,
+                        self.receipt_signer.as_ref(),
+                        self.settlement_signer.as_ref(),
+                    )
+                    .await?;
+                    Ok(Step::ReceiptWritten(batch_id))
+                }
+                _ => self.submit(batch_id).await,
+            };
+        }
+        Ok(match self.store.close_open_batch(&self.chain, &self.policy, now).await? {
+            CloseOutcome::Closed(batch) => Step::Closed(batch.body.batch_id),
+            CloseOutcome::NotYet { batch_id, pending } => {
+                Step::Idle(format!("batch {batch_id} holds {pending} intents; the policy waits"))
+            }
+            CloseOutcome::AwaitingSettlement { batch_id } => {
+                Step::Idle(format!("batch {batch_id} awaits its settlement being indexed"))
+            }
+        })
+    }
+
+    async fn submit(&self, batch_id: u64) -> Result<Step, PipelineError> {
+        let Some(rpc) = &self.submitter else {
+            return Ok(Step::Idle(format!(
+                "batch {batch_id} has its receipt; on-chain settlement is off"
+            )));
+        };
+        let pending = self
+            .store
+            .pending_submission(&self.chain, batch_id)
+            .await?
+            .ok_or(PipelineError::MissingCommitment(batch_id))?;
+        let commitment: BatchCommitment = serde_json::from_str(&pending.commitment)
+            .map_err(|e| PipelineError::BadCommitment(batch_id, e))?;
+        let settlement = self.domain.verifying_contract.unwrap_or_default();
+        let submitted = submit_batch(
+            rpc,
+            settlement,
+            &commitment,
+            pending.commitment_hash,
+            &pending.batch.deltas,
+            &pending.commitment_signature,
+        )
+        .await?;
+        Ok(Step::Submitted(batch_id, submitted))
+    }
+}
