@@ -71,6 +71,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     ready=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$service_port/readyz" 2>/dev/null) ||
         fail "the service is not ready on port $service_port"
     grep -q '"ready"' <<<"$ready" || fail "the service's /readyz says: $ready"
+    grep -q 'batcher on' "$work/service.log" || fail "the service does not run the batcher"
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do

@@ -105,9 +105,29 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
     let local = listener.local_addr().map_err(|source| CliError::Listen { address, source })?;
     eprintln!("serving on http://{local} (API description at http://{local}/openapi.json)");
     let store = state.store.clone();
-    crate::http::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|source| CliError::Listen { address, source })?;
+    let (stop_batcher, batcher_stopped) = tokio::sync::oneshot::channel::<()>();
+    let batcher = match batcher(config, &state)? {
+        Some(pipeline) => {
+            eprintln!(
+                "batcher on: close at {} intents or every {} s with at least {}; on-chain settlement {}",
+                config.settlement.max_intents,
+                config.settlement.window_seconds,
+                config.settlement.min_intents,
+                if config.settlement.onchain { "on" } else { "off" }
+            );
+            let tick = std::time::Duration::from_millis(config.settlement.tick_ms);
+            Some(tokio::spawn(cairn_settlement::run(pipeline, tick, async {
+                let _ = batcher_stopped.await;
+            })))
+        }
+        None => None,
+    };
+    let served = crate::http::serve(listener, state, shutdown_signal()).await;
+    let _ = stop_batcher.send(());
+    if let Some(batcher) = batcher {
+        let _ = batcher.await;
+    }
+    served.map_err(|source| CliError::Listen { address, source })?;
     store.close().await;
     eprintln!("service stopped");
     Ok(())
@@ -127,4 +147,47 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// The settlement pipeline `cairn serve` runs when `settlement.enabled`.
+fn batcher(
+    config: &Config,
+    state: &AppState,
+) -> Result<Option<cairn_settlement::Pipeline>, CliError> {
+    if !config.settlement.enabled {
+        return Ok(None);
+    }
+    let chain = state.chains.first().ok_or_else(|| CliError::BadArgument {
+        flag: "settlement.enabled",
+        message: "no chain to settle on".into(),
+    })?;
+    let key_path = config
+        .settlement
+        .signer_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("settlement.key"));
+    let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_file(&key_path)?);
+    let submitter = if config.settlement.onchain {
+        let wallet = alloy::signers::local::PrivateKeySigner::from_bytes(
+            &alloy::primitives::B256::from(cairn_signer::read_key_file(&key_path)?),
+        )
+        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))?;
+        let url = crate::rpc_url(config, None)?;
+        Some(ProviderBuilder::new().wallet(wallet).connect_http(url).erased())
+    } else {
+        None
+    };
+    Ok(Some(cairn_settlement::Pipeline {
+        store: state.store.clone(),
+        chain: chain.caip2(),
+        domain: cairn_core::eip712::settlement_domain(chain.chain_id, chain.settlement),
+        policy: cairn_core::netting::BatchPolicy {
+            min_intents: config.settlement.min_intents,
+            max_intents: config.settlement.max_intents,
+            window_seconds: config.settlement.window_seconds,
+        },
+        receipt_signer: signer.clone(),
+        settlement_signer: signer,
+        submitter,
+    }))
 }

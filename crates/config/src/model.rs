@@ -22,6 +22,7 @@ pub struct Config {
     pub indexer: IndexerConfig,
     pub auth: AuthConfig,
     pub client: ClientConfig,
+    pub settlement: SettlementConfig,
 }
 
 impl Default for Config {
@@ -35,6 +36,7 @@ impl Default for Config {
             indexer: IndexerConfig::default(),
             auth: AuthConfig::default(),
             client: ClientConfig::default(),
+            settlement: SettlementConfig::default(),
         }
     }
 }
@@ -286,5 +288,43 @@ impl Config {
     /// Path of the deployment file with `data_dir` applied.
     pub fn deployment_path(&self) -> PathBuf {
         self.data_dir.join(&self.evm.deployment_file)
+    }
+}
+
+/// The batcher `cairn serve` runs: when batches close and whether they
+/// settle on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SettlementConfig {
+    /// Run the batcher in this process (it takes the batch leader role for
+    /// the chain; other replicas wait).
+    pub enabled: bool,
+    /// Close once this many intents are waiting…
+    pub max_intents: usize,
+    /// …or once `window_seconds` have passed with at least `min_intents`.
+    pub min_intents: usize,
+    pub window_seconds: u64,
+    /// Send `settleBatch`; off, batches stop at their written receipt.
+    pub onchain: bool,
+    /// Key that signs receipts and commitments (hex, mode 600); it must be
+    /// the contract's settlement signer. Unset: `settlement.key` in
+    /// `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_key_file: Option<PathBuf>,
+    /// Pause between batcher steps when there is nothing to do.
+    pub tick_ms: u64,
+}
+
+impl Default for SettlementConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_intents: 10_000,
+            min_intents: 1,
+            window_seconds: 60,
+            onchain: true,
+            signer_key_file: None,
+            tick_ms: 1_000,
+        }
     }
 }

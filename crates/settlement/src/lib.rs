@@ -4,6 +4,6 @@ pub mod pipeline;
 pub mod receipt;
 pub mod submit;
 
-pub use pipeline::{Pipeline, PipelineError, Step};
+pub use pipeline::{Pipeline, PipelineError, Step, run};
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, write_receipt};
 pub use submit::{SubmitError, Submitted, submit_batch};

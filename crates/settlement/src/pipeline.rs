@@ -111,3 +111,54 @@ impl Pipeline {
         Ok(Step::Submitted(batch_id, submitted))
     }
 }
+
+/// Runs the pipeline until `stop` resolves: takes the chain's batch leader
+/// role (waiting while another process holds it), then steps, resting
+/// `tick` whenever there is nothing to do or a step failed (it is retried:
+/// every step is idempotent).
+pub async fn run(
+    pipeline: Pipeline,
+    tick: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let work = async {
+        loop {
+            let leadership = match pipeline.store.try_lead(&pipeline.chain).await {
+                Ok(Some(leadership)) => leadership,
+                Ok(None) => {
+                    tracing::debug!(chain = %pipeline.chain, "another process leads the batches");
+                    tokio::time::sleep(tick).await;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot take the batch leader role");
+                    tokio::time::sleep(tick).await;
+                    continue;
+                }
+            };
+            tracing::info!(chain = %pipeline.chain, "leading the batches");
+            loop {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                match pipeline.step(now).await {
+                    Ok(Step::Idle(why)) => {
+                        tracing::debug!(%why, "batcher idle");
+                        tokio::time::sleep(tick).await;
+                    }
+                    Ok(step) => tracing::info!(?step, "batcher step"),
+                    Err(error) => {
+                        tracing::warn!(%error, "batcher step failed; retrying");
+                        tokio::time::sleep(tick).await;
+                    }
+                }
+                // Keep the role for as long as this loop runs.
+                let _ = &leadership;
+            }
+        }
+    };
+    tokio::select! {
+        () = stop => {}
+        () = work => {}
+    }
+}

@@ -1,0 +1,172 @@
+//! `cairn serve` with the batcher on, against anvil and `cairn index`:
+//! signed intents submitted over HTTP close into a batch, its receipt and
+//! commitment are written, `settleBatch` is sent, the indexer sees it, and
+//! every payee's on-chain balance is the sum of its intents.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use alloy::primitives::{Address, U256};
+use cairn_bindings::Settlement;
+use cairn_core::eip712::{PaymentIntent, settlement_domain};
+use cairn_signer::{LocalSigner, sign_typed};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, Mined, address_of, anvil, fund_dev_token, wallet,
+};
+
+use crate::{cairn_with_dir, stderr};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
+    let anvil = anvil();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let key_file = dir.join("settlement.key");
+    {
+        use std::{io::Write, os::unix::fs::OpenOptionsExt};
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_file)
+            .unwrap();
+        file.write_all(DEV_KEY_0.as_bytes()).unwrap();
+    }
+    let port = free_port();
+    let (data_dir, rpc_urls) = (dir.display().to_string(), format!("[\"{}\"]", anvil.endpoint()));
+    let (listen, metrics) =
+        (format!("\"127.0.0.1:{port}\""), format!("\"127.0.0.1:{}\"", free_port()));
+    let key_path = format!("\"{}\"", key_file.display());
+    let env = [
+        ("CAIRN_DATA_DIR", data_dir.as_str()),
+        ("CAIRN_EVM__RPC_URLS", rpc_urls.as_str()),
+        ("CAIRN_EVM__FINALITY_DEPTH", "2"),
+        ("CAIRN_INDEXER__POLL_INTERVAL_MS", "100"),
+        ("CAIRN_INDEXER__METRICS_LISTEN", metrics.as_str()),
+        ("CAIRN_SERVICE__LISTEN", listen.as_str()),
+        ("CAIRN_SERVICE__RATE_LIMIT__ANONYMOUS_PER_SECOND", "0"),
+        ("CAIRN_SETTLEMENT__ENABLED", "true"),
+        ("CAIRN_SETTLEMENT__WINDOW_SECONDS", "0"),
+        ("CAIRN_SETTLEMENT__TICK_MS", "100"),
+        ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", key_path.as_str()),
+    ];
+    let mut deploy_env = env.to_vec();
+    deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
+    let deployed = cairn_with_dir(dir, &["deploy", "evm", "--dev-token"], &deploy_env);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let deployment = cairn_bindings::Deployment::read(&dir.join("deployment.json")).unwrap();
+    let asset = deployment.stake_token;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for key in [DEV_KEY_1, DEV_KEY_2] {
+        runtime.block_on(async {
+            fund_dev_token(
+                &anvil.endpoint(),
+                key,
+                asset,
+                U256::from(50 * TOKEN),
+                &[deployment.settlement],
+            )
+            .await;
+            Settlement::new(deployment.settlement, wallet(&anvil.endpoint(), key))
+                .deposit(asset, U256::from(50 * TOKEN))
+                .mined()
+                .await;
+        });
+    }
+
+    let spawn = |args: &[&str]| {
+        Running(
+            Command::new(env!("CARGO_BIN_EXE_cairn"))
+                .args(args)
+                .current_dir(dir)
+                .env_clear()
+                .envs(env)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let _indexer = spawn(&["index"]);
+    let _service = spawn(&["serve"]);
+
+    let domain = settlement_domain(31337, deployment.settlement);
+    let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x40 + i)).collect();
+    let mut owed = vec![U256::ZERO; payees.len()];
+    let body = runtime.block_on(async {
+        let mut intents = Vec::new();
+        for n in 0..20u64 {
+            let key = if n % 2 == 0 { DEV_KEY_1 } else { DEV_KEY_2 };
+            let intent = PaymentIntent {
+                payer: address_of(key),
+                payee: payees[(n % 5) as usize],
+                asset,
+                amount: U256::from(TOKEN / 10 * u128::from(n + 1)),
+                nonce: U256::from(n),
+                validUntil: u64::MAX,
+            };
+            owed[(n % 5) as usize] += intent.amount;
+            let signer = LocalSigner::from_hex(key).unwrap();
+            let signature = sign_typed(&signer, &intent, &domain).await.unwrap();
+            intents.push(serde_json::json!({
+                "intent": intent,
+                "signature": format!("0x{}", alloy::hex::encode(signature.to_bytes())),
+            }));
+        }
+        serde_json::json!({ "intents": intents })
+    });
+
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Until the indexer has the deposits, the intents are refused for balance.
+    let mut accepted = 0;
+    while accepted < 20 {
+        assert!(Instant::now() < deadline, "intents never accepted");
+        if let Ok(response) =
+            runtime.block_on(http.post(format!("{base}/v1/intents")).json(&body).send())
+        {
+            let answer: serde_json::Value = runtime.block_on(response.json()).unwrap_or_default();
+            accepted = answer["accepted"].as_u64().unwrap_or(0) as usize
+                + answer["results"]
+                    .as_array()
+                    .map_or(0, |r| r.iter().filter(|x| x["duplicate"] == true).count());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut stage = String::new();
+    while stage != "settled" {
+        assert!(Instant::now() < deadline, "batch 1 did not settle; last stage {stage:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        if let Ok(response) = runtime.block_on(http.get(format!("{base}/v1/batches/1")).send()) {
+            let view: serde_json::Value = runtime.block_on(response.json()).unwrap_or_default();
+            stage = view["stage"].as_str().unwrap_or_default().to_owned();
+        }
+    }
+    let vault = Settlement::new(deployment.settlement, wallet(&anvil.endpoint(), DEV_KEY_0));
+    for (payee, owed) in payees.iter().zip(owed) {
+        let balance =
+            runtime.block_on(async { vault.balanceOf(*payee, asset).call().await }).unwrap();
+        assert_eq!(balance, owed, "payee {payee} is paid the sum of its intents");
+    }
+    assert_eq!(runtime.block_on(async { vault.lastBatchId().call().await }).unwrap(), 1);
+}
