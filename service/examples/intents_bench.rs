@@ -33,7 +33,8 @@ use cairn_service::http::{AppState, EvmChain, serve};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_store::Store;
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, anvil, deploy_dev, fund_dev_token, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev,
+    fund_dev_token, wallet,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -181,5 +182,46 @@ async fn main() {
         "ratio: {:.2} of raw recovery; {:.1}x the 1,000 intents/s reference",
         rate / recovery_rate,
         rate / 1_000.0
+    );
+
+    // Settle what was accepted, through the pipeline's own steps, and price
+    // it against one plain token transfer per intent on the same chain.
+    let key = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
+    let deployer = wallet(&rpc, DEV_KEY_0);
+    let pipeline = cairn_settlement::Pipeline {
+        store: store.clone(),
+        chain: "eip155:31337".into(),
+        domain: domain.clone(),
+        policy: cairn_core::netting::BatchPolicy {
+            min_intents: 1,
+            max_intents: 1,
+            window_seconds: 0,
+        },
+        receipt_signer: key.clone(),
+        settlement_signer: key,
+        submitter: Some(deployer.clone()),
+    };
+    let mut settled_tx = None;
+    for _ in 0..3 {
+        match pipeline.step(i64::MAX / 2).await.expect("pipeline step") {
+            cairn_settlement::Step::Submitted(
+                _,
+                cairn_settlement::Submitted::Settled { tx_hash, .. },
+            ) => settled_tx = Some(tx_hash),
+            step => eprintln!("{step:?}"),
+        }
+    }
+    let tx = settled_tx.expect("the batch settled");
+    use alloy::providers::Provider;
+    let settle_gas = deployer.get_transaction_receipt(tx).await.unwrap().expect("receipt").gas_used;
+    let token = cairn_bindings::DevToken::new(deployment.stake_token, wallet(&rpc, DEV_KEY_1));
+    token.mint(address_of(DEV_KEY_1), U256::from(TOKEN)).mined().await;
+    let transfer = token.transfer(Address::repeat_byte(0x09), U256::from(1)).mined().await;
+    let per_intent = settle_gas as f64 / total as f64;
+    println!(
+        "settleBatch: {settle_gas} gas for {total} intents = {per_intent:.2} gas per intent; \
+         one ERC-20 transfer: {} gas ({:.0}x)",
+        transfer.gas_used,
+        transfer.gas_used as f64 / per_intent
     );
 }
