@@ -1,6 +1,7 @@
 //! Writes data items signed by this crate into a directory, one `.bin` per
-//! item plus `expected.json` (id per file), for `fixtures/verify.mjs` to
-//! check with arbundles' own verifier.
+//! item plus `expected.json` (id per file) and `bundle.bundle` (all of them
+//! as one ANS-104 bundle), for `fixtures/verify.mjs` to check with arbundles'
+//! own code.
 //!
 //!   cargo run -p cairn-arweave --example write-items -- OUT_DIR
 
@@ -32,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut manifest = String::from("{\n");
     let mut count = 0;
+    let mut all = Vec::new();
     for (i, case) in cases.into_iter().enumerate() {
         for (scheme, item) in [
             ("ed25519", case.clone().sign_ed25519(&ed25519)?),
@@ -44,10 +46,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             write!(manifest, "  \"{name}\": \"{}\"", item.id_base64url())?;
             count += 1;
+            all.push(item);
         }
     }
     manifest.push_str("\n}\n");
     std::fs::write(out.join("expected.json"), manifest)?;
+    // All of them as one ANS-104 bundle, in the manifest's order.
+    std::fs::write(out.join("bundle.bundle"), cairn_arweave::encode_bundle(&all))?;
     println!("wrote {count} items to {}", out.display());
     Ok(())
 }

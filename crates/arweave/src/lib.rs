@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod bundle;
 mod deep_hash;
 mod item;
 mod tags;
 
+pub use bundle::{BundleError, decode_bundle, encode_bundle};
 pub use deep_hash::{Chunk, deep_hash};
 pub use item::{DEFAULT_MAX_ITEM_BYTES, DataItem, SignatureType, UnsignedItem};
 pub use tags::{

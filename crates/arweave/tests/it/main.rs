@@ -1,6 +1,7 @@
 //! Tests of cairn-arweave, one module per behaviour.
 
 mod arbundles_vectors;
+mod bundles;
 mod decoder_fuzz;
 mod malformed_items;
 
