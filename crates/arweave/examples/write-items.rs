@@ -53,6 +53,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out.join("expected.json"), manifest)?;
     // All of them as one ANS-104 bundle, in the manifest's order.
     std::fs::write(out.join("bundle.bundle"), cairn_arweave::encode_bundle(&all))?;
+    // Arweave transaction data roots for sizes around the chunking edges,
+    // over bytes i % 251.
+    let sizes = [0usize, 1, 1000, 262_144, 262_145, 294_911, 294_912, 600_000, 1_048_583];
+    let mut roots = String::from("{\n");
+    for (i, size) in sizes.iter().enumerate() {
+        let data: Vec<u8> = (0..*size).map(|b| (b % 251) as u8).collect();
+        let root = cairn_arweave::base64url(&cairn_arweave::chunks::data_root(&data));
+        write!(roots, "{}  \"{size}\": \"{root}\"", if i > 0 { ",\n" } else { "" })?;
+    }
+    roots.push_str("\n}\n");
+    std::fs::write(out.join("data-roots.json"), roots)?;
     println!("wrote {count} items to {}", out.display());
     Ok(())
 }

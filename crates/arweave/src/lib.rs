@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod bundle;
+pub mod chunks;
 mod deep_hash;
 mod item;
 mod tags;

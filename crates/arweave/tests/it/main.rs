@@ -2,6 +2,7 @@
 
 mod arbundles_vectors;
 mod bundles;
+mod chunks;
 mod decoder_fuzz;
 mod malformed_items;
 
