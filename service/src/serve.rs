@@ -166,10 +166,11 @@ fn batcher(
         .signer_key_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join("settlement.key"));
-    let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_file(&key_path)?);
+    let secret = cairn_signer::read_key_file(&key_path)?;
+    let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?);
     let submitter = if config.settlement.onchain {
         let wallet = alloy::signers::local::PrivateKeySigner::from_bytes(
-            &alloy::primitives::B256::from(cairn_signer::read_key_file(&key_path)?),
+            &alloy::primitives::B256::from(secret),
         )
         .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))?;
         let url = crate::rpc_url(config, None)?;
