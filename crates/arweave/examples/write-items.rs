@@ -64,6 +64,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     roots.push_str("\n}\n");
     std::fs::write(out.join("data-roots.json"), roots)?;
+    // The bundle as the data of an L1 transaction signed by the test wallet.
+    let wallet =
+        cairn_arweave::transaction::Wallet::from_jwk(include_str!("../fixtures/test-wallet.json"))?;
+    let bundle = cairn_arweave::encode_bundle(&all);
+    let tx = cairn_arweave::transaction::Transaction::sign_data(
+        &wallet,
+        &bundle,
+        &[("Bundle-Format", "binary"), ("Bundle-Version", "2.0.0")],
+        &cairn_arweave::base64url(&[7u8; 48]),
+        "1000",
+    )?;
+    std::fs::write(out.join("transaction.json"), serde_json::to_string_pretty(&tx)?)?;
     println!("wrote {count} items to {}", out.display());
     Ok(())
 }

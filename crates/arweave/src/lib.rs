@@ -5,6 +5,7 @@ pub mod chunks;
 mod deep_hash;
 mod item;
 mod tags;
+pub mod transaction;
 
 pub use bundle::{BundleError, decode_bundle, encode_bundle};
 pub use deep_hash::{Chunk, deep_hash};

@@ -5,6 +5,7 @@ mod bundles;
 mod chunks;
 mod decoder_fuzz;
 mod malformed_items;
+mod transactions;
 
 use cairn_arweave::{DataItem, Tag, UnsignedItem};
 
