@@ -3,7 +3,9 @@
 pub mod pipeline;
 pub mod receipt;
 pub mod submit;
+pub mod upload;
 
 pub use pipeline::{Pipeline, PipelineError, Step, run};
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, write_receipt};
 pub use submit::{SubmitError, Submitted, submit_batch};
+pub use upload::{Gateway, UploadError};

@@ -246,3 +246,77 @@ pub async fn index_deposit(
     };
     store.apply(chain, &batch).await.expect("deposit indexed");
 }
+
+/// A local Arweave gateway (npm `arlocal`, installed by `scripts/bootstrap`)
+/// on a free loopback port, stopped when the value drops.
+#[derive(Debug)]
+pub struct Arlocal {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Arlocal {
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// Gives `address` a balance (winston) to pay for transactions.
+    pub fn mint(&self, address: &str, winston: u64) {
+        http_get(self.port, &format!("/mint/{address}/{winston}")).expect("arlocal mints");
+    }
+
+    /// Mines a block: posted transactions (and their bundles) become readable.
+    pub fn mine(&self) {
+        http_get(self.port, "/mine").expect("arlocal mines");
+    }
+}
+
+impl Drop for Arlocal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 200").then_some(response)
+}
+
+/// Starts arlocal and waits until it answers `/info`.
+pub fn arlocal() -> Arlocal {
+    let binary = repo_root().join("node_modules/.bin/arlocal");
+    assert!(binary.exists(), "arlocal not found at {}; run scripts/bootstrap", binary.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    // arlocal writes a `logs` file into its working directory.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let child = std::process::Command::new(binary)
+        .arg(port.to_string())
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("arlocal starts");
+    let instance = Arlocal { child, port, _dir: dir };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while http_get(port, "/info").is_none() {
+        assert!(std::time::Instant::now() < deadline, "arlocal did not answer within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    instance
+}

@@ -4,3 +4,4 @@
 mod pipeline;
 mod receipt;
 mod restarts;
+mod upload;

@@ -1,0 +1,166 @@
+//! Getting receipts onto Arweave and proving they are there.
+//!
+//! The path to a plain gateway (arlocal in tests and `scripts/dev`): the
+//! items go into an ANS-104 bundle, the bundle into a format-2 L1
+//! transaction signed by the uploader's JWK wallet, posted to `/tx`. An
+//! item counts as stored only once it reads back from the gateway: its data
+//! from `/<id>`, and its signature, owner and tags from GraphQL, all equal
+//! to the item that was signed (whose id is the hash of that signature).
+
+use cairn_arweave::{
+    DataItem, base64url, encode_bundle,
+    transaction::{Transaction, Wallet},
+};
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("gateway {url}: {message}")]
+    Gateway { url: String, message: String },
+    #[error("cannot sign the transaction: {0}")]
+    Wallet(#[from] cairn_arweave::transaction::WalletError),
+    #[error("item {id} is not readable from the gateway yet")]
+    NotYetVisible { id: String },
+    #[error("item {id} reads back different from what was signed: {what}")]
+    Mismatch { id: String, what: &'static str },
+}
+
+/// An Arweave gateway's HTTP API.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    base: url::Url,
+    http: reqwest::Client,
+}
+
+impl Gateway {
+    pub fn new(base: url::Url) -> Self {
+        Self { base, http: reqwest::Client::new() }
+    }
+
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// Where an item's data is served.
+    pub fn item_url(&self, item_id: &str) -> String {
+        format!("{}{item_id}", self.base)
+    }
+
+    fn fail(&self, path: &str, message: impl std::fmt::Display) -> UploadError {
+        UploadError::Gateway { url: format!("{}{path}", self.base), message: message.to_string() }
+    }
+
+    async fn get_text(&self, path: &str) -> Result<(u16, String), UploadError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| self.fail(path, e))?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await.map_err(|e| self.fail(path, e))?))
+    }
+
+    /// Posts `items` as one bundle in a transaction signed by `wallet`;
+    /// returns the transaction id.
+    pub async fn post_bundle(
+        &self,
+        wallet: &Wallet,
+        items: &[DataItem],
+    ) -> Result<String, UploadError> {
+        let bundle = encode_bundle(items);
+        let (_, anchor) = self.get_text("tx_anchor").await?;
+        let (_, price) = self.get_text(&format!("price/{}", bundle.len())).await?;
+        let tx = Transaction::sign_data(
+            wallet,
+            &bundle,
+            &[("Bundle-Format", "binary"), ("Bundle-Version", "2.0.0")],
+            anchor.trim(),
+            price.trim(),
+        )?;
+        let response = self
+            .http
+            .post(format!("{}tx", self.base))
+            .json(&tx)
+            .send()
+            .await
+            .map_err(|e| self.fail("tx", e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(self.fail(
+                "tx",
+                format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()),
+            ));
+        }
+        Ok(tx.id)
+    }
+
+    /// Reads `item` back and checks it is the item that was signed.
+    pub async fn confirm(&self, item: &DataItem) -> Result<(), UploadError> {
+        let id = item.id_base64url();
+        let response =
+            self.http.get(self.item_url(&id)).send().await.map_err(|e| self.fail(&id, e))?;
+        if !response.status().is_success() {
+            return Err(UploadError::NotYetVisible { id });
+        }
+        let data = response.bytes().await.map_err(|e| self.fail(&id, e))?;
+        if data.as_ref() != item.data() {
+            return Err(UploadError::Mismatch { id, what: "data" });
+        }
+        let query = json!({
+            "query": "query($ids: [ID!]) { transactions(ids: $ids) { edges { node { id signature owner { key } tags { name value } } } } }",
+            "variables": { "ids": [id] },
+        });
+        let answer: Value = self
+            .http
+            .post(format!("{}graphql", self.base))
+            .json(&query)
+            .send()
+            .await
+            .map_err(|e| self.fail("graphql", e))?
+            .json()
+            .await
+            .map_err(|e| self.fail("graphql", e))?;
+        let node = &answer["data"]["transactions"]["edges"][0]["node"];
+        if node.is_null() {
+            return Err(UploadError::NotYetVisible { id });
+        }
+        if node["signature"].as_str() != Some(base64url(item.signature()).as_str()) {
+            return Err(UploadError::Mismatch { id, what: "signature" });
+        }
+        if node["owner"]["key"].as_str() != Some(base64url(item.owner()).as_str()) {
+            return Err(UploadError::Mismatch { id, what: "owner" });
+        }
+        let tags: Vec<(String, String)> = node["tags"]
+            .as_array()
+            .map(|tags| {
+                tags.iter()
+                    .map(|t| {
+                        (
+                            t["name"].as_str().unwrap_or_default().to_owned(),
+                            t["value"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let signed: Vec<(String, String)> = item
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    String::from_utf8_lossy(&t.name).into_owned(),
+                    String::from_utf8_lossy(&t.value).into_owned(),
+                )
+            })
+            .collect();
+        if tags != signed {
+            return Err(UploadError::Mismatch { id, what: "tags" });
+        }
+        // The data, signature, owner and tags are the signed item's, and its
+        // id is the hash of that signature: the item is stored as signed.
+        item.verify()
+            .map_err(|_| UploadError::Mismatch { id: item.id_base64url(), what: "signature" })
+    }
+}
