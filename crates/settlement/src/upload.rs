@@ -164,3 +164,123 @@ impl Gateway {
             .map_err(|_| UploadError::Mismatch { id: item.id_base64url(), what: "signature" })
     }
 }
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    pub posted: usize,
+    pub confirmed: usize,
+    /// Attempts that failed and will be retried after a backoff.
+    pub retrying: usize,
+}
+
+/// Drains the store's outbox: posts pending items through the first gateway
+/// that takes them, confirms posted ones by reading them back, and backs
+/// off (doubling, up to `max_backoff_secs`) on every failure. Nothing is
+/// ever marked stored without the read-back.
+#[derive(Debug)]
+pub struct Uploader {
+    pub store: cairn_store::Store,
+    /// Tried in order for posting; the first is asked for confirmations.
+    pub gateways: Vec<Gateway>,
+    pub wallet: Wallet,
+    pub initial_backoff_secs: i64,
+    pub max_backoff_secs: i64,
+    /// Read-backs that may fail before the item is posted again.
+    pub confirm_attempts: u64,
+}
+
+impl Uploader {
+    fn backoff(&self, attempts: u64) -> i64 {
+        let doubled = self.initial_backoff_secs.saturating_mul(1 << attempts.min(20));
+        doubled.min(self.max_backoff_secs)
+    }
+
+    pub async fn drain_once(&self, now: i64) -> Result<DrainReport, cairn_store::StoreError> {
+        let mut report = DrainReport::default();
+        let due = self.store.due_outbox(now, 100).await?;
+        let mut to_post = Vec::new();
+        for entry in due {
+            let item = match DataItem::decode(&entry.payload) {
+                Ok(item) => item,
+                Err(error) => {
+                    // A corrupt payload cannot be stored anywhere; say so and
+                    // keep it visible (never dropped, never "stored").
+                    self.store
+                        .update_outbox(
+                            &entry.item_id,
+                            &entry.state,
+                            None,
+                            Some(&error.to_string()),
+                            now + self.max_backoff_secs,
+                        )
+                        .await?;
+                    report.retrying += 1;
+                    continue;
+                }
+            };
+            if entry.state == "posted" {
+                match self.gateways[0].confirm(&item).await {
+                    Ok(()) => {
+                        self.store
+                            .update_outbox(&entry.item_id, "confirmed", None, None, now)
+                            .await?;
+                        report.confirmed += 1;
+                    }
+                    Err(error) => {
+                        let state = if entry.attempts + 1 >= self.confirm_attempts {
+                            "pending"
+                        } else {
+                            "posted"
+                        };
+                        self.store
+                            .update_outbox(
+                                &entry.item_id,
+                                state,
+                                None,
+                                Some(&error.to_string()),
+                                now + self.backoff(entry.attempts),
+                            )
+                            .await?;
+                        report.retrying += 1;
+                    }
+                }
+            } else {
+                to_post.push((entry, item));
+            }
+        }
+        if to_post.is_empty() {
+            return Ok(report);
+        }
+        let items: Vec<DataItem> = to_post.iter().map(|(_, item)| item.clone()).collect();
+        let mut errors = Vec::new();
+        for gateway in &self.gateways {
+            match gateway.post_bundle(&self.wallet, &items).await {
+                Ok(tx_id) => {
+                    for (entry, _) in &to_post {
+                        self.store
+                            .update_outbox(&entry.item_id, "posted", Some(&tx_id), None, now)
+                            .await?;
+                    }
+                    report.posted += to_post.len();
+                    return Ok(report);
+                }
+                Err(error) => errors.push(error.to_string()),
+            }
+        }
+        let error = errors.join("; ");
+        for (entry, _) in &to_post {
+            self.store
+                .update_outbox(
+                    &entry.item_id,
+                    "pending",
+                    None,
+                    Some(&error),
+                    now + self.backoff(entry.attempts),
+                )
+                .await?;
+            report.retrying += 1;
+        }
+        Ok(report)
+    }
+}

@@ -429,3 +429,52 @@ impl Store {
         Ok(locked.then_some(Leadership { _session: Some(session) }))
     }
 }
+
+impl Store {
+    /// Outbox entries not yet confirmed whose next attempt is due at `now`,
+    /// oldest first.
+    pub async fn due_outbox(&self, now: i64, limit: u64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT item_id FROM outbox WHERE state <> 'confirmed' AND next_attempt_at <= $1 \
+             ORDER BY created_at, item_id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get(0)?;
+            if let Some(entry) = self.outbox_entry(&id).await? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Moves an outbox entry to `state` (`pending`, `posted`, `confirmed`),
+    /// counting an attempt, with the carrying transaction (if posted) and
+    /// the last error (if the attempt failed).
+    pub async fn update_outbox(
+        &self,
+        item_id: &str,
+        state: &str,
+        tx_id: Option<&str>,
+        error: Option<&str>,
+        next_attempt_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = $1, tx_id = COALESCE($2, tx_id), last_error = $3, \
+             attempts = attempts + 1, next_attempt_at = $4, updated_at = $5 WHERE item_id = $6",
+        )
+        .bind(state.to_owned())
+        .bind(tx_id.map(str::to_owned))
+        .bind(error.map(str::to_owned))
+        .bind(next_attempt_at)
+        .bind(crate::now_secs())
+        .bind(item_id.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -15,7 +15,7 @@ const CHAIN: &str = "eip155:31337";
 const SETTLEMENT: Address = Address::repeat_byte(0x5e);
 
 /// Two payers' intents accepted and closed into batch 1.
-async fn closed_batch(store: &Store) -> ClosedBatch {
+pub(crate) async fn closed_batch(store: &Store) -> ClosedBatch {
     let asset = Address::repeat_byte(0xa0);
     for payer in [1u8, 2] {
         index_deposit(store, CHAIN, Address::repeat_byte(payer), asset, U256::from(1_000)).await;
