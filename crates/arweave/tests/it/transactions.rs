@@ -9,14 +9,17 @@ fn transactions_carry_their_data_root_and_an_id_from_the_signature() {
     let wallet = Wallet::from_jwk(WALLET).unwrap();
     assert_eq!(wallet.owner().len(), 512, "4096-bit modulus");
     assert_eq!(wallet.address(), cairn_arweave::base64url(&Sha256::digest(wallet.owner())));
-    let tx = Transaction::sign_data(
-        &wallet,
-        b"bundle bytes",
-        &[("Bundle-Format", "binary")],
-        "AAAA",
-        "10",
-    )
-    .unwrap();
+    let sign = || {
+        Transaction::sign_data(
+            &wallet,
+            b"bundle bytes",
+            &[("Bundle-Format", "binary")],
+            "AAAA",
+            "10",
+        )
+        .unwrap()
+    };
+    let tx = sign();
     let signature = URL_SAFE_NO_PAD.decode(&tx.signature).unwrap();
     assert_eq!(tx.id, cairn_arweave::base64url(&Sha256::digest(&signature)));
     assert_eq!(
@@ -26,15 +29,7 @@ fn transactions_carry_their_data_root_and_an_id_from_the_signature() {
     assert_eq!((tx.format, tx.data_size.as_str(), tx.quantity.as_str()), (2, "12", "0"));
     assert_eq!(tx.tags[0].name, cairn_arweave::base64url(b"Bundle-Format"));
     // RSA-PSS is salted: two signatures differ, so do the ids.
-    let again = Transaction::sign_data(
-        &wallet,
-        b"bundle bytes",
-        &[("Bundle-Format", "binary")],
-        "AAAA",
-        "10",
-    )
-    .unwrap();
-    assert_ne!(again.id, tx.id);
+    assert_ne!(sign().id, tx.id);
 }
 
 #[test]
