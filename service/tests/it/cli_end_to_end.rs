@@ -5,57 +5,17 @@
 //! operator signs in with `cairn login` and sets its metadata; with the
 //! service gone, discovery falls back to the registry on chain.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::process::{Command, Stdio};
 
 use alloy::primitives::U256;
 use cairn_service::exit;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, fund_dev_token};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, free_port, fund_dev_token,
+};
 
-use crate::{cairn_with_dir, stderr, stdout};
+use crate::{cairn_with_dir, spawn_cairn, stderr, stdout, wait_for};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A long-running `cairn` process, killed if the test ends early.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 #[test]
 fn a_provider_registers_with_the_cli_and_clients_discover_it() {
@@ -137,8 +97,8 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     assert_eq!(no_key.status.code(), Some(i32::from(exit::USAGE)));
     assert!(stderr(&no_key).contains("CAIRN_PROVIDER_KEY"), "{}", stderr(&no_key));
 
-    let _indexer = spawn(dir, &["index"], &env);
-    let mut serve = spawn(dir, &["serve"], &env);
+    let _indexer = spawn_cairn(dir, &["index"], &env, Stdio::null());
+    let mut serve = spawn_cairn(dir, &["serve"], &env, Stdio::piped());
     wait_for("the service", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
 
     let registered = cairn_with_dir(

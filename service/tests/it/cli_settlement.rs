@@ -4,7 +4,7 @@
 //! every payee's on-chain balance is the sum of its intents.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -13,25 +13,12 @@ use cairn_bindings::Settlement;
 use cairn_core::eip712::{PaymentIntent, settlement_domain};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, Mined, address_of, anvil, fund_dev_token, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, Mined, address_of, anvil, free_port, fund_dev_token, wallet,
 };
 
-use crate::{cairn_with_dir, stderr};
+use crate::{cairn_with_dir, spawn_cairn, stderr};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[test]
 fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
@@ -92,21 +79,8 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
         });
     }
 
-    let spawn = |args: &[&str]| {
-        Running(
-            Command::new(env!("CARGO_BIN_EXE_cairn"))
-                .args(args)
-                .current_dir(dir)
-                .env_clear()
-                .envs(env)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let _indexer = spawn(&["index"]);
-    let _service = spawn(&["serve"]);
+    let _indexer = spawn_cairn(dir, &["index"], &env, Stdio::null());
+    let _service = spawn_cairn(dir, &["serve"], &env, Stdio::null());
 
     let domain = settlement_domain(31337, deployment.settlement);
     let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x40 + i)).collect();

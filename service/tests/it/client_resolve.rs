@@ -29,7 +29,7 @@ async fn start_service(
 }
 
 fn dead_service() -> url::Url {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = cairn_test_utils::free_port();
     format!("http://127.0.0.1:{port}/").parse().unwrap()
 }
 

@@ -27,7 +27,7 @@ fn following_indexer_serves_prometheus_metrics() {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().display().to_string();
     let rpc_urls = format!("[\"{}\"]", anvil.endpoint());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = cairn_test_utils::free_port();
     let listen = format!("\"127.0.0.1:{port}\"");
     let env = [
         ("CAIRN_DATA_DIR", data_dir.as_str()),

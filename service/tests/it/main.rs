@@ -17,7 +17,10 @@ mod index_once;
 mod support;
 mod unavailable_commands;
 
-use std::process::{Command, Output};
+use std::{
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
 
 /// Runs `cairn` with `args` in an empty directory and an environment that
 /// holds only `env`, so no stray `cairn.toml` or `CAIRN_*` variable leaks in.
@@ -43,4 +46,47 @@ pub(crate) fn stdout(output: &Output) -> String {
 
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A long-running `cairn` process, killed when the test ends.
+pub(crate) struct Running(pub(crate) Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cairn` in `dir` with only `env` set; stdout is dropped, stderr
+/// goes to `stderr` (`Stdio::piped()` to read it after the process ends).
+pub(crate) fn spawn_cairn(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("cairn starts"),
+    )
+}
+
+/// Polls `check` every 100 ms for up to 30 s.
+pub(crate) fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
 }

@@ -14,7 +14,7 @@ const WALLET: &str = include_str!("../../../arweave/fixtures/test-wallet.json");
 const CHAIN: &str = "eip155:31337";
 
 fn dead_gateway() -> Gateway {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = cairn_test_utils::free_port();
     Gateway::new(format!("http://127.0.0.1:{port}/").parse().unwrap())
 }
 
