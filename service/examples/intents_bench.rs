@@ -22,7 +22,6 @@ use std::{
 
 use alloy::primitives::{Address, U256};
 use cairn_auth::JwtKey;
-use cairn_bindings::Settlement;
 use cairn_config::{AuthConfig, IndexerConfig, ServiceConfig};
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
@@ -33,8 +32,8 @@ use cairn_service::http::{AppState, EvmChain, serve};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_store::Store;
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev,
-    fund_dev_token, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev, deposit_dev,
+    wallet,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -51,12 +50,7 @@ async fn main() {
     let (_, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
     let payers = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
     for key in payers {
-        let amount = U256::from(1_000_000_000 * TOKEN);
-        fund_dev_token(&rpc, key, deployment.stake_token, amount, &[deployment.settlement]).await;
-        Settlement::new(deployment.settlement, wallet(&rpc, key))
-            .deposit(deployment.stake_token, amount)
-            .mined()
-            .await;
+        deposit_dev(&rpc, &deployment, key, U256::from(1_000_000_000 * TOKEN)).await;
     }
 
     let data = tempfile::tempdir().expect("temp dir");

@@ -329,3 +329,18 @@ pub fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// Mints `amount` of the deployment's `DevToken` to `key`'s account and
+/// deposits it into the settlement vault.
+pub async fn deposit_dev(
+    rpc: &str,
+    deployment: &cairn_bindings::Deployment,
+    key: &str,
+    amount: alloy::primitives::U256,
+) {
+    fund_dev_token(rpc, key, deployment.stake_token, amount, &[deployment.settlement]).await;
+    cairn_bindings::Settlement::new(deployment.settlement, wallet(rpc, key))
+        .deposit(deployment.stake_token, amount)
+        .mined()
+        .await;
+}

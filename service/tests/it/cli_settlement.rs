@@ -13,7 +13,7 @@ use cairn_bindings::Settlement;
 use cairn_core::eip712::{PaymentIntent, settlement_domain};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, Mined, address_of, anvil, free_port, fund_dev_token, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, deposit_dev, free_port, wallet,
 };
 
 use crate::{cairn_with_dir, spawn_cairn, stderr};
@@ -63,20 +63,7 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for key in [DEV_KEY_1, DEV_KEY_2] {
-        runtime.block_on(async {
-            fund_dev_token(
-                &anvil.endpoint(),
-                key,
-                asset,
-                U256::from(50 * TOKEN),
-                &[deployment.settlement],
-            )
-            .await;
-            Settlement::new(deployment.settlement, wallet(&anvil.endpoint(), key))
-                .deposit(asset, U256::from(50 * TOKEN))
-                .mined()
-                .await;
-        });
+        runtime.block_on(deposit_dev(&anvil.endpoint(), &deployment, key, U256::from(50 * TOKEN)));
     }
 
     let _indexer = spawn_cairn(dir, &["index"], &env, Stdio::null());

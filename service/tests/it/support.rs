@@ -370,19 +370,7 @@ impl Chain {
     /// Mints `amount` of the dev token to `key`'s account and deposits it
     /// into the settlement vault.
     pub(crate) async fn deposit(&self, key: &str, amount: u128) {
-        let rpc = self.rpc();
-        fund_dev_token(
-            &rpc,
-            key,
-            self.deployment.stake_token,
-            U256::from(amount),
-            &[self.deployment.settlement],
-        )
-        .await;
-        cairn_bindings::Settlement::new(self.deployment.settlement, wallet(&rpc, key))
-            .deposit(self.deployment.stake_token, U256::from(amount))
-            .mined()
-            .await;
+        cairn_test_utils::deposit_dev(&self.rpc(), &self.deployment, key, U256::from(amount)).await;
     }
 }
 

@@ -3,8 +3,6 @@
 //! commitment are written, `settleBatch` runs, and the indexed settlement
 //! releases the reservations, on both backends.
 
-use std::sync::Arc;
-
 use alloy::providers::Provider;
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolStruct;
@@ -13,35 +11,15 @@ use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
-use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_settlement::{SubmitError, Submitted, submit_batch, write_receipt};
 use cairn_signer::LocalSigner;
-use cairn_store::{Acceptance, CloseOutcome, NewIntent, Store};
+use cairn_store::{Acceptance, CloseOutcome, NewIntent};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev,
-    fund_dev_token, stores, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, deploy_dev, deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 const CHAIN: &str = "eip155:31337";
-
-async fn index(
-    store: &Store,
-    anvil: &alloy::node_bindings::AnvilInstance,
-    deployment: &cairn_bindings::Deployment,
-) {
-    let settings = IndexerSettings {
-        chain: CHAIN.into(),
-        contracts: Contracts { registry: deployment.registry, settlement: deployment.settlement },
-        start_block: deployment.start_block,
-        finality_depth: 0,
-        tuning: cairn_config::IndexerConfig::default(),
-    };
-    Indexer::new(store.clone(), &[anvil.endpoint_url()], settings, Arc::new(Metrics::default()))
-        .catch_up()
-        .await
-        .expect("indexed");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_backends() {
@@ -53,14 +31,9 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
         let asset = deployment.stake_token;
         let payers = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
         for key in payers {
-            fund_dev_token(&rpc, key, asset, U256::from(1_000 * TOKEN), &[deployment.settlement])
-                .await;
-            Settlement::new(deployment.settlement, wallet(&rpc, key))
-                .deposit(asset, U256::from(1_000 * TOKEN))
-                .mined()
-                .await;
+            deposit_dev(&rpc, &deployment, key, U256::from(1_000 * TOKEN)).await;
         }
-        index(store, &anvil, &deployment).await;
+        crate::index(store, &anvil, &deployment).await;
 
         let domain = settlement_domain(31337, deployment.settlement);
         let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x60 + i)).collect();
@@ -147,7 +120,7 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
         assert!(matches!(gap, Err(SubmitError::Gap { batch_id: 3, last_settled: 1 })), "{gap:?}");
 
         // Indexed: the batch is settled and its reservations no longer count.
-        index(store, &anvil, &deployment).await;
+        crate::index(store, &anvil, &deployment).await;
         assert_eq!(store.last_batch_id(CHAIN).await.unwrap(), 1);
         let vault = Settlement::new(deployment.settlement, &deployer);
         assert_eq!(vault.lastCommitmentHash().call().await.unwrap(), written.commitment_hash);

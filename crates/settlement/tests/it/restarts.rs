@@ -12,13 +12,11 @@ use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
-use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_settlement::{Pipeline, Step, Submitted};
 use cairn_signer::LocalSigner;
 use cairn_store::{Acceptance, NewIntent};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, Mined, address_of, anvil, deploy_dev, fund_dev_token, stores,
-    wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, deploy_dev, deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -33,34 +31,9 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
         let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
         let asset = deployment.stake_token;
         for key in [DEV_KEY_1, DEV_KEY_2] {
-            fund_dev_token(&rpc, key, asset, U256::from(100 * TOKEN), &[deployment.settlement])
-                .await;
-            Settlement::new(deployment.settlement, wallet(&rpc, key))
-                .deposit(asset, U256::from(100 * TOKEN))
-                .mined()
-                .await;
+            deposit_dev(&rpc, &deployment, key, U256::from(100 * TOKEN)).await;
         }
-        let index = || async {
-            let settings = IndexerSettings {
-                chain: CHAIN.into(),
-                contracts: Contracts {
-                    registry: deployment.registry,
-                    settlement: deployment.settlement,
-                },
-                start_block: deployment.start_block,
-                finality_depth: 0,
-                tuning: cairn_config::IndexerConfig::default(),
-            };
-            Indexer::new(
-                store.clone(),
-                &[anvil.endpoint_url()],
-                settings,
-                Arc::new(Metrics::default()),
-            )
-            .catch_up()
-            .await
-            .unwrap();
-        };
+        let index = || crate::index(store, &anvil, &deployment);
         index().await;
         let domain = settlement_domain(31337, deployment.settlement);
         let key: Arc<LocalSigner> = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
