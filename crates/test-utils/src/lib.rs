@@ -206,8 +206,44 @@ impl TestStores {
     }
 }
 
-/// Indexes a `Deposited` event (balance = `amount`) for `account` in a new
-/// block after the store's cursor on `chain`, as the indexer would.
+/// Indexes `event` alone in a new block after the store's cursor on
+/// `chain`, as the indexer would; returns the block's number.
+pub async fn index_event(
+    store: &cairn_store::Store,
+    chain: &str,
+    event: cairn_store::ChainEvent,
+) -> u64 {
+    use alloy::primitives::{B256, keccak256};
+    let cursor = store.cursor(chain).await.expect("cursor");
+    let (number, parent) = cursor.map_or((1, B256::ZERO), |c| (c.block_number + 1, c.block_hash));
+    let body = serde_json::to_vec(&event).expect("events serialize");
+    let block = cairn_store::BlockRecord {
+        number,
+        hash: keccak256([parent.as_slice(), &body].concat()),
+        parent_hash: parent,
+        time: number * 12,
+    };
+    let record = cairn_store::EventRecord {
+        block_number: number,
+        log_index: 0,
+        block_hash: block.hash,
+        tx_hash: format!("{:#x}", keccak256(block.hash)),
+        contract: format!("{:#x}", alloy::primitives::Address::repeat_byte(0xee)),
+        event,
+    };
+    let batch = cairn_store::BlockBatch {
+        first_block: number,
+        last: block,
+        headers: vec![block],
+        events: vec![record],
+        finalized_block: 0,
+    };
+    store.apply(chain, &batch).await.expect("event indexed");
+    number
+}
+
+/// Indexes a `Deposited` event (balance = `amount`) for `account`, as
+/// [`index_event`] does.
 pub async fn index_deposit(
     store: &cairn_store::Store,
     chain: &str,
@@ -215,36 +251,13 @@ pub async fn index_deposit(
     asset: alloy::primitives::Address,
     amount: alloy::primitives::U256,
 ) {
-    use alloy::primitives::{B256, keccak256};
-    let cursor = store.cursor(chain).await.expect("cursor");
-    let (number, parent) = cursor.map_or((1, B256::ZERO), |c| (c.block_number + 1, c.block_hash));
-    let block = cairn_store::BlockRecord {
-        number,
-        hash: keccak256([parent.as_slice(), account.as_slice()].concat()),
-        parent_hash: parent,
-        time: number * 12,
+    let event = cairn_store::ChainEvent::Deposited {
+        account: format!("{account:#x}"),
+        asset: format!("{asset:#x}"),
+        amount,
+        balance: amount,
     };
-    let event = cairn_store::EventRecord {
-        block_number: number,
-        log_index: 0,
-        block_hash: block.hash,
-        tx_hash: format!("{:#x}", keccak256(block.hash)),
-        contract: format!("{:#x}", alloy::primitives::Address::repeat_byte(0xee)),
-        event: cairn_store::ChainEvent::Deposited {
-            account: format!("{account:#x}"),
-            asset: format!("{asset:#x}"),
-            amount,
-            balance: amount,
-        },
-    };
-    let batch = cairn_store::BlockBatch {
-        first_block: number,
-        last: block,
-        headers: vec![block],
-        events: vec![event],
-        finalized_block: 0,
-    };
-    store.apply(chain, &batch).await.expect("deposit indexed");
+    index_event(store, chain, event).await;
 }
 
 /// A local Arweave gateway (npm `arlocal`, installed by `scripts/bootstrap`)

@@ -1,8 +1,6 @@
 use alloy_primitives::{B256, keccak256};
 use cairn_core::netting::{BatchIntent, BatchPolicy, ClosedBatch};
-use cairn_store::{
-    Acceptance, BlockBatch, BlockRecord, ChainEvent, CloseOutcome, EventRecord, Store,
-};
+use cairn_store::{Acceptance, ChainEvent, CloseOutcome, Store};
 use cairn_test_utils::stores as backends;
 
 use crate::intents::{CHAIN, deposit, intent};
@@ -10,46 +8,20 @@ use crate::intents::{CHAIN, deposit, intent};
 const CLOSE_AT_THREE: BatchPolicy =
     BatchPolicy { min_intents: 1, max_intents: 3, window_seconds: 3600 };
 
-/// Indexes `BatchSettled` for `batch_id` in block `number`.
-async fn settled(store: &Store, number: u64, batch_id: u64, commitment: B256) {
-    let parent = store.cursor(CHAIN).await.unwrap().unwrap().block_hash;
-    let block = BlockRecord {
-        number,
-        hash: keccak256(number.to_be_bytes()),
-        parent_hash: parent,
-        time: number * 12,
+/// Indexes `BatchSettled` for `batch_id` in the block after the cursor.
+async fn settled(store: &Store, batch_id: u64, commitment: B256) {
+    let event = ChainEvent::BatchSettled {
+        batch_id,
+        commitment_hash: commitment,
+        intents_root: B256::ZERO,
+        deltas_root: B256::ZERO,
+        receipt_id: B256::ZERO,
+        window_start: 0,
+        window_end: 0,
+        intent_count: 0,
+        delta_count: 0,
     };
-    let event = EventRecord {
-        block_number: number,
-        log_index: 0,
-        block_hash: block.hash,
-        tx_hash: format!("0x{:064x}", number),
-        contract: format!("{:#x}", alloy_primitives::Address::repeat_byte(0xee)),
-        event: ChainEvent::BatchSettled {
-            batch_id,
-            commitment_hash: commitment,
-            intents_root: B256::ZERO,
-            deltas_root: B256::ZERO,
-            receipt_id: B256::ZERO,
-            window_start: 0,
-            window_end: 0,
-            intent_count: 0,
-            delta_count: 0,
-        },
-    };
-    store
-        .apply(
-            CHAIN,
-            &BlockBatch {
-                first_block: number,
-                last: block,
-                headers: vec![block],
-                events: vec![event],
-                finalized_block: 0,
-            },
-        )
-        .await
-        .unwrap();
+    cairn_test_utils::index_event(store, CHAIN, event).await;
 }
 
 async fn batches_close_whole_and_in_order(store: &Store) {
@@ -110,13 +82,13 @@ async fn batches_close_whole_and_in_order(store: &Store) {
         "20 + 40 + 1 + 1"
     );
     let commitment = keccak256("commitment 1");
-    settled(store, 2, 1, commitment).await;
+    settled(store, 1, commitment).await;
     // Settled on chain: batch 1's reservations stop counting (the balance
     // now carries it); a reorg that undoes the settlement brings them back.
     assert_eq!(store.reserved(CHAIN, &payer, &asset).await.unwrap(), reserved(2));
     store.rollback_to(CHAIN, 1).await.unwrap();
     assert_eq!(store.reserved(CHAIN, &payer, &asset).await.unwrap(), reserved(62));
-    settled(store, 2, 1, commitment).await;
+    settled(store, 1, commitment).await;
     let CloseOutcome::Closed(second) =
         store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 160).await.unwrap()
     else {
@@ -141,8 +113,7 @@ async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
     )
     .await;
     // Batch 2 (closed above) settles, so batch 3 may close during the race.
-    let next = store.cursor(CHAIN).await.unwrap().unwrap().block_number + 1;
-    settled(store, next, 2, keccak256("commitment 2")).await;
+    settled(store, 2, keccak256("commitment 2")).await;
     let mut tasks = Vec::new();
     for worker in 0..6u64 {
         let store = store.clone();
