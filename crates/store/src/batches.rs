@@ -191,7 +191,7 @@ impl Store {
         .bind(receipt.item_id.clone())
         .bind(receipt.commitment.clone())
         .bind(hash_text(&receipt.commitment_hash))
-        .bind(alloy_primitives::hex::encode(receipt.commitment_signature))
+        .bind(crate::signature_text(&receipt.commitment_signature))
         .bind(chain.to_owned())
         .bind(batch_id as i64)
         .execute(&mut *tx)
@@ -380,16 +380,12 @@ impl Store {
         .await?;
         row.map(|r| {
             let body: String = r.try_get(0)?;
-            let signature_text: String = r.try_get(3)?;
             Ok(PendingSubmission {
                 batch: serde_json::from_str(&body)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 commitment: r.try_get(1)?,
                 commitment_hash: parse_hash(&r.try_get::<String, _>(2)?)?,
-                commitment_signature: alloy_primitives::hex::decode(&signature_text)
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or(StoreError::Corrupt(signature_text))?,
+                commitment_signature: crate::parse_signature(&r.try_get::<String, _>(3)?)?,
             })
         })
         .transpose()

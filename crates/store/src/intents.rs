@@ -162,11 +162,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            let signature_text: String = r.try_get(7)?;
-            let signature: [u8; 65] = alloy_primitives::hex::decode(&signature_text)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| StoreError::Corrupt(signature_text.clone()))?;
+            let signature = crate::parse_signature(&r.try_get::<String, _>(7)?)?;
             Ok(IntentRecord {
                 intent: NewIntent {
                     hash: parse_hash(&r.try_get::<String, _>(0)?)?,
@@ -403,7 +399,7 @@ async fn insert_intents(
             .bind(amount_text(&intent.amount))
             .bind(amount_text(&intent.nonce))
             .bind(intent.valid_until as i64)
-            .bind(alloy_primitives::hex::encode(intent.signature))
+            .bind(crate::signature_text(&intent.signature))
             .bind(batch_id as i64)
             .bind("accepted".to_owned())
             .bind(now);

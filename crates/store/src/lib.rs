@@ -77,6 +77,18 @@ pub fn hash_text(hash: &B256) -> String {
     format!("{hash:#x}")
 }
 
+/// A 65-byte ECDSA signature (`r ‖ s ‖ v`) as stored: hex without `0x`.
+pub fn signature_text(signature: &[u8; 65]) -> String {
+    alloy_primitives::hex::encode(signature)
+}
+
+pub fn parse_signature(text: &str) -> Result<[u8; 65], StoreError> {
+    alloy_primitives::hex::decode(text)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt(text.to_owned()))
+}
+
 pub fn parse_hash(text: &str) -> Result<B256, StoreError> {
     B256::from_str(text).map_err(|_| StoreError::Corrupt(text.to_owned()))
 }
