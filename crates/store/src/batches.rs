@@ -160,6 +160,22 @@ pub struct ReceiptRecord {
     pub commitment_signature: [u8; 65],
 }
 
+const OUTBOX_COLUMNS: &str = "item_id, kind, payload, state, attempts";
+
+fn outbox_entry(row: &sqlx::any::AnyRow) -> Result<OutboxEntry, StoreError> {
+    use base64::Engine as _;
+    let payload: String = row.try_get(2)?;
+    Ok(OutboxEntry {
+        item_id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        payload: base64::engine::general_purpose::STANDARD
+            .decode(&payload)
+            .map_err(|_| StoreError::Corrupt("outbox payload".into()))?,
+        state: row.try_get(3)?,
+        attempts: row.try_get::<i64, _>(4)? as u64,
+    })
+}
+
 /// An outbox entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
@@ -238,26 +254,11 @@ impl Store {
     }
 
     pub async fn outbox_entry(&self, item_id: &str) -> Result<Option<OutboxEntry>, StoreError> {
-        use base64::Engine as _;
-        let row = sqlx::query(
-            "SELECT item_id, kind, payload, state, attempts FROM outbox WHERE item_id = $1",
-        )
-        .bind(item_id.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            let payload: String = r.try_get(2)?;
-            Ok(OutboxEntry {
-                item_id: r.try_get(0)?,
-                kind: r.try_get(1)?,
-                payload: base64::engine::general_purpose::STANDARD
-                    .decode(&payload)
-                    .map_err(|_| StoreError::Corrupt("outbox payload".into()))?,
-                state: r.try_get(3)?,
-                attempts: r.try_get::<i64, _>(4)? as u64,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE item_id = $1"))
+            .bind(item_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(outbox_entry).transpose()
     }
 
     /// The receipt id and commitment digest recorded for a batch, if any.
@@ -430,22 +431,15 @@ impl Store {
     /// Outbox entries not yet confirmed whose next attempt is due at `now`,
     /// oldest first.
     pub async fn due_outbox(&self, now: i64, limit: u64) -> Result<Vec<OutboxEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT item_id FROM outbox WHERE state <> 'confirmed' AND next_attempt_at <= $1 \
-             ORDER BY created_at, item_id LIMIT $2",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state <> 'confirmed' \
+             AND next_attempt_at <= $1 ORDER BY created_at, item_id LIMIT $2"
+        ))
         .bind(now)
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.try_get(0)?;
-            if let Some(entry) = self.outbox_entry(&id).await? {
-                entries.push(entry);
-            }
-        }
-        Ok(entries)
+        rows.iter().map(outbox_entry).collect()
     }
 
     /// Moves an outbox entry to `state` (`pending`, `posted`, `confirmed`),
