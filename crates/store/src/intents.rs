@@ -257,24 +257,12 @@ async fn lock_funds(
     .fetch_optional(&mut **tx)
     .await?
     .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
-    let balance = sqlx::query(
-        "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3",
-    )
-    .bind(chain.to_owned())
-    .bind(payer_text.clone())
-    .bind(asset_text.clone())
-    .fetch_optional(&mut **tx)
-    .await?
-    .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
-    let withdrawing = sqlx::query(
-        "SELECT amount FROM pending_withdrawals WHERE chain = $1 AND account = $2 AND asset = $3",
-    )
-    .bind(chain.to_owned())
-    .bind(payer_text)
-    .bind(asset_text)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))?;
+    let balance =
+        crate::account_amount(&mut **tx, crate::BALANCE_SQL, chain, &payer_text, &asset_text)
+            .await?;
+    let withdrawing =
+        crate::account_amount(&mut **tx, crate::WITHDRAWING_SQL, chain, &payer_text, &asset_text)
+            .await?;
     let available = balance.saturating_sub(unsettled).saturating_sub(withdrawing);
     Ok(PayerFunds { reserved: open, available, changed: false })
 }

@@ -469,15 +469,7 @@ impl Store {
         account: &str,
         asset: &str,
     ) -> Result<U256, StoreError> {
-        let row = sqlx::query(
-            "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3",
-        )
-        .bind(chain.to_owned())
-        .bind(account.to_owned())
-        .bind(asset.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
+        account_amount(&self.pool, BALANCE_SQL, chain, account, asset).await
     }
 
     /// How many events of `contract` the store holds for `chain`.
@@ -498,6 +490,33 @@ impl Store {
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) as u64)
     }
+}
+
+/// An account's settlement balance of an asset.
+pub(crate) const BALANCE_SQL: &str =
+    "SELECT balance FROM balances WHERE chain = $1 AND account = $2 AND asset = $3";
+/// What an account has announced for withdrawal of an asset.
+pub(crate) const WITHDRAWING_SQL: &str =
+    "SELECT amount FROM pending_withdrawals WHERE chain = $1 AND account = $2 AND asset = $3";
+
+/// The amount `sql` (bound to chain, account, asset) reads, zero without a row.
+pub(crate) async fn account_amount<'e, E>(
+    executor: E,
+    sql: &'static str,
+    chain: &str,
+    account: &str,
+    asset: &str,
+) -> Result<U256, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query(sql)
+        .bind(chain.to_owned())
+        .bind(account.to_owned())
+        .bind(asset.to_owned())
+        .fetch_optional(executor)
+        .await?
+        .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
 }
 
 async fn read_cursor<'e, E>(executor: E, chain: &str) -> Result<Option<Cursor>, StoreError>
