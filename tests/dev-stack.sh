@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/dev must start its services on loopback with the contracts
-# deployed and the indexer following them, and stop every one of them when
+# deployed, arlocal for receipts and the indexer following the contracts, and stop every one of them when
 # interrupted, as Ctrl-C does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +10,7 @@ work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 metrics_port=$((port + 1))
 service_port=$((port + 2))
+arweave_port=$((port + 3))
 log=$work/dev.log
 cleanup() {
     [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
@@ -32,7 +33,7 @@ run_case() {
     # A job started with & has SIGINT ignored, which no trap can undo; the
     # launcher restores the default and gives scripts/dev its own process
     # group, as a terminal would.
-    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port python3 -c '
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port CAIRN_DEV_ARWEAVE_PORT=$arweave_port python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
@@ -72,6 +73,13 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
         fail "the service is not ready on port $service_port"
     grep -q '"ready"' <<<"$ready" || fail "the service's /readyz says: $ready"
     grep -q 'batcher on' "$work/service.log" || fail "the service does not run the batcher"
+    grep -q "receipts go to http://127.0.0.1:$arweave_port/" "$work/service.log" ||
+        fail "the service does not upload receipts to the local arlocal"
+    local arweave_pid
+    arweave_pid=$(sed -n 's/.*arweave .* pid \([0-9]*\) .*/\1/p' "$log")
+    [[ -n $arweave_pid ]] || fail "scripts/dev did not report arlocal's pid"
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "http://127.0.0.1:$arweave_port/info" ||
+        fail "arlocal does not answer on port $arweave_port"
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do
@@ -82,6 +90,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     kill -0 "$anvil_pid" 2>/dev/null && fail "anvil (pid $anvil_pid) still runs after SIG$signal to the $target"
     kill -0 "$indexer_pid" 2>/dev/null && fail "the indexer (pid $indexer_pid) still runs after SIG$signal to the $target"
     kill -0 "$service_pid" 2>/dev/null && fail "the service (pid $service_pid) still runs after SIG$signal to the $target"
+    kill -0 "$arweave_pid" 2>/dev/null && fail "arlocal (pid $arweave_pid) still runs after SIG$signal to the $target"
     cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "port $port still answers after SIG$signal"
     grep -q 'dev: stopped' "$log" || fail "scripts/dev did not report that it stopped"
     dev_pid=

@@ -193,15 +193,42 @@ async fn main() {
         },
         receipt_signer: key.clone(),
         settlement_signer: key,
-        submitter: Some(deployer.clone()),
+        submitter: Some(cairn_settlement::Submitter::connect(
+            rpc.parse().unwrap(),
+            DEV_KEY_0.parse().unwrap(),
+            31337,
+            deployment.settlement,
+            cairn_settlement::FeePolicy::default(),
+        )),
+    };
+    // The receipt must read back from Arweave before the batch may settle.
+    let node = cairn_test_utils::arlocal();
+    let arweave_wallet = cairn_arweave::transaction::Wallet::from_jwk(include_str!(
+        "../../crates/arweave/fixtures/test-wallet.json"
+    ))
+    .unwrap();
+    node.mint(&arweave_wallet.address(), 1_000_000_000_000_000);
+    let uploader = cairn_settlement::Uploader {
+        store: store.clone(),
+        gateways: vec![cairn_settlement::Gateway::new(node.url().parse().unwrap())],
+        wallet: arweave_wallet,
+        initial_backoff_secs: 1,
+        max_backoff_secs: 1,
+        confirm_attempts: 5,
     };
     let mut settled_tx = None;
-    for _ in 0..3 {
-        match pipeline.step(i64::MAX / 2).await.expect("pipeline step") {
+    for _ in 0..6 {
+        let now = i64::MAX / 2;
+        uploader.drain_once(now).await.expect("upload pass");
+        node.mine();
+        match pipeline.step(now).await.expect("pipeline step") {
             cairn_settlement::Step::Submitted(
                 _,
-                cairn_settlement::Submitted::Settled { tx_hash, .. },
-            ) => settled_tx = Some(tx_hash),
+                cairn_settlement::Submitted::Sent { tx_hash, .. },
+            ) => {
+                settled_tx = Some(tx_hash);
+                break;
+            }
             step => eprintln!("{step:?}"),
         }
     }

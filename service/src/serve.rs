@@ -107,7 +107,7 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
     let store = state.store.clone();
     let (stop_batcher, batcher_stopped) = tokio::sync::oneshot::channel::<()>();
     let batcher = match batcher(config, &state)? {
-        Some(pipeline) => {
+        Some((pipeline, uploader)) => {
             eprintln!(
                 "batcher on: close at {} intents or every {} s with at least {}; on-chain settlement {}",
                 config.settlement.max_intents,
@@ -115,8 +115,13 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
                 config.settlement.min_intents,
                 if config.settlement.onchain { "on" } else { "off" }
             );
+            eprintln!(
+                "receipts go to {} (wallet {})",
+                uploader.gateways.iter().map(|g| g.base().as_str()).collect::<Vec<_>>().join(", "),
+                uploader.wallet.address()
+            );
             let tick = std::time::Duration::from_millis(config.settlement.tick_ms);
-            Some(tokio::spawn(cairn_settlement::run(pipeline, tick, async {
+            Some(tokio::spawn(cairn_settlement::run(pipeline, Some(uploader), tick, async {
                 let _ = batcher_stopped.await;
             })))
         }
@@ -149,11 +154,12 @@ async fn shutdown_signal() {
     }
 }
 
-/// The settlement pipeline `cairn serve` runs when `settlement.enabled`.
+/// The settlement pipeline and receipt uploader `cairn serve` runs when
+/// `settlement.enabled`.
 fn batcher(
     config: &Config,
     state: &AppState,
-) -> Result<Option<cairn_settlement::Pipeline>, CliError> {
+) -> Result<Option<(cairn_settlement::Pipeline, cairn_settlement::Uploader)>, CliError> {
     if !config.settlement.enabled {
         return Ok(None);
     }
@@ -161,6 +167,7 @@ fn batcher(
         flag: "settlement.enabled",
         message: "no chain to settle on".into(),
     })?;
+    let uploader = uploader(config, &state.store)?;
     let key_path = config
         .settlement
         .signer_key_file
@@ -169,16 +176,26 @@ fn batcher(
     let secret = cairn_signer::read_key_file(&key_path)?;
     let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?);
     let submitter = if config.settlement.onchain {
-        let wallet = alloy::signers::local::PrivateKeySigner::from_bytes(
+        let key = alloy::signers::local::PrivateKeySigner::from_bytes(
             &alloy::primitives::B256::from(secret),
         )
         .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))?;
         let url = crate::rpc_url(config, None)?;
-        Some(ProviderBuilder::new().wallet(wallet).connect_http(url).erased())
+        Some(cairn_settlement::Submitter::connect(
+            url,
+            key,
+            chain.chain_id,
+            chain.settlement,
+            cairn_settlement::FeePolicy {
+                bump_after_secs: i64::try_from(config.settlement.bump_after_secs)
+                    .unwrap_or(i64::MAX),
+                bump_percent: u128::from(config.settlement.bump_percent),
+            },
+        ))
     } else {
         None
     };
-    Ok(Some(cairn_settlement::Pipeline {
+    let pipeline = cairn_settlement::Pipeline {
         store: state.store.clone(),
         chain: chain.caip2(),
         domain: cairn_core::eip712::settlement_domain(chain.chain_id, chain.settlement),
@@ -190,5 +207,36 @@ fn batcher(
         receipt_signer: signer.clone(),
         settlement_signer: signer,
         submitter,
-    }))
+    };
+    Ok(Some((pipeline, uploader)))
+}
+
+/// The receipt uploader: a batch settles only once its receipt is stored,
+/// so the batcher does not start without somewhere to store it.
+fn uploader(config: &Config, store: &Store) -> Result<cairn_settlement::Uploader, CliError> {
+    let arweave = &config.arweave;
+    if arweave.gateways.is_empty() {
+        return Err(CliError::BadArgument {
+            flag: "arweave.gateways",
+            message: "settlement.enabled needs at least one Arweave gateway: a batch settles \
+                      only once its receipt is stored"
+                .into(),
+        });
+    }
+    let path =
+        arweave.wallet_file.clone().unwrap_or_else(|| config.data_dir.join("arweave-wallet.json"));
+    let bad = |message: String| CliError::BadArgument { flag: "arweave.wallet_file", message };
+    let jwk = std::fs::read_to_string(&path)
+        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let wallet = cairn_arweave::transaction::Wallet::from_jwk(&jwk)
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let seconds = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+    Ok(cairn_settlement::Uploader {
+        store: store.clone(),
+        gateways: arweave.gateways.iter().cloned().map(cairn_settlement::Gateway::new).collect(),
+        wallet,
+        initial_backoff_secs: seconds(arweave.initial_backoff_secs),
+        max_backoff_secs: seconds(arweave.max_backoff_secs),
+        confirm_attempts: arweave.confirm_attempts,
+    })
 }

@@ -23,6 +23,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub client: ClientConfig,
     pub settlement: SettlementConfig,
+    pub arweave: ArweaveConfig,
 }
 
 impl Default for Config {
@@ -37,6 +38,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             client: ClientConfig::default(),
             settlement: SettlementConfig::default(),
+            arweave: ArweaveConfig::default(),
         }
     }
 }
@@ -304,7 +306,7 @@ pub struct SettlementConfig {
     /// …or once `window_seconds` have passed with at least `min_intents`.
     pub min_intents: usize,
     pub window_seconds: u64,
-    /// Send `settleBatch`; off, batches stop at their written receipt.
+    /// Send `settleBatch`; off, batches stop once their receipt is stored.
     pub onchain: bool,
     /// Key that signs receipts and commitments (hex, mode 600); it must be
     /// the contract's settlement signer. Unset: `settlement.key` in
@@ -313,6 +315,11 @@ pub struct SettlementConfig {
     pub signer_key_file: Option<PathBuf>,
     /// Pause between batcher steps when there is nothing to do.
     pub tick_ms: u64,
+    /// Seconds a settlement transaction may wait unmined before it is
+    /// replaced at the same nonce with higher fees.
+    pub bump_after_secs: u64,
+    /// Percent added to both fees on such a replacement (nodes want ≥ 10).
+    pub bump_percent: u64,
 }
 
 impl Default for SettlementConfig {
@@ -325,6 +332,41 @@ impl Default for SettlementConfig {
             onchain: true,
             signer_key_file: None,
             tick_ms: 1_000,
+            bump_after_secs: 60,
+            bump_percent: 25,
+        }
+    }
+}
+
+/// Where batch receipts are stored: the uploader posts each through the
+/// first gateway that takes it and counts it stored only once it reads
+/// back. A batch settles on chain only after its receipt is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArweaveConfig {
+    /// Arweave gateways, tried in order (`http://127.0.0.1:1984/` for a
+    /// local arlocal).
+    pub gateways: Vec<Url>,
+    /// JWK wallet (RSA) that signs and pays for the upload transactions;
+    /// unset: `arweave-wallet.json` in `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wallet_file: Option<PathBuf>,
+    /// First retry delay after a failed upload; it doubles per attempt…
+    pub initial_backoff_secs: u64,
+    /// …up to this.
+    pub max_backoff_secs: u64,
+    /// Failed read-backs of a posted item before it is posted again.
+    pub confirm_attempts: u64,
+}
+
+impl Default for ArweaveConfig {
+    fn default() -> Self {
+        Self {
+            gateways: Vec::new(),
+            wallet_file: None,
+            initial_backoff_secs: 1,
+            max_backoff_secs: 300,
+            confirm_attempts: 30,
         }
     }
 }

@@ -7,5 +7,5 @@ pub mod upload;
 
 pub use pipeline::{Pipeline, PipelineError, Step, run};
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, write_receipt};
-pub use submit::{SubmitError, Submitted, submit_batch};
+pub use submit::{FeePolicy, SubmitError, Submitted, Submitter};
 pub use upload::{DrainReport, Gateway, UploadError, Uploader};

@@ -1,20 +1,20 @@
 //! One step of the settlement pipeline at a time, each picking up where the
 //! store says the last one left off: close the open batch, write its
-//! receipt, submit it. Every step is idempotent, so a process that dies
-//! anywhere and restarts ends in the same place.
+//! receipt, wait for the uploader to store it on Arweave, submit it and see
+//! the transaction through. Every step is idempotent, so a process that
+//! dies anywhere and restarts ends in the same place.
 //!
 //! Only one process may drive a chain's pipeline (the batch leader); the
 //! caller chooses it (`Store::try_lead`).
 
 use std::sync::Arc;
 
-use alloy::providers::DynProvider;
 use alloy_sol_types::Eip712Domain;
-use cairn_core::{eip712::BatchCommitment, netting::BatchPolicy};
+use cairn_core::netting::BatchPolicy;
 use cairn_signer::Signer;
 use cairn_store::{CloseOutcome, Store, StoreError};
 
-use crate::{ReceiptError, SubmitError, Submitted, submit_batch, write_receipt};
+use crate::{ReceiptError, SubmitError, Submitted, Submitter, Uploader, write_receipt};
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,17 @@ pub enum Step {
     Submitted(u64, Submitted),
     /// Nothing to do now, and why.
     Idle(String),
+}
+
+impl Step {
+    /// Whether the step changed something, so the next may follow at once.
+    pub fn acted(&self) -> bool {
+        match self {
+            Self::Closed(_) | Self::ReceiptWritten(_) => true,
+            Self::Submitted(_, submitted) => submitted.acted(),
+            Self::Idle(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +47,6 @@ pub enum PipelineError {
     Submit(#[from] SubmitError),
     #[error("batch {0} has a receipt but no recorded commitment")]
     MissingCommitment(u64),
-    #[error("recorded commitment of batch {0} does not parse: {1}")]
-    BadCommitment(u64, serde_json::Error),
 }
 
 /// Drives one chain's batches.
@@ -50,9 +59,9 @@ pub struct Pipeline {
     pub policy: BatchPolicy,
     pub receipt_signer: Arc<dyn Signer>,
     pub settlement_signer: Arc<dyn Signer>,
-    /// Where `settleBatch` is sent; `None` turns on-chain settlement off
-    /// (batches stop at their written receipt).
-    pub submitter: Option<DynProvider>,
+    /// Sends `settleBatch`; `None` turns on-chain settlement off (batches
+    /// stop once their receipt is stored).
+    pub submitter: Option<Submitter>,
 }
 
 impl Pipeline {
@@ -71,7 +80,10 @@ impl Pipeline {
                     .await?;
                     Ok(Step::ReceiptWritten(batch_id))
                 }
-                _ => self.submit(batch_id).await,
+                "receipt_written" => Ok(Step::Idle(format!(
+                    "batch {batch_id}'s receipt awaits its upload to Arweave"
+                ))),
+                _ => self.submit(batch_id, now).await,
             };
         }
         Ok(match self.store.close_open_batch(&self.chain, &self.policy, now).await? {
@@ -85,10 +97,10 @@ impl Pipeline {
         })
     }
 
-    async fn submit(&self, batch_id: u64) -> Result<Step, PipelineError> {
-        let Some(rpc) = &self.submitter else {
+    async fn submit(&self, batch_id: u64, now: i64) -> Result<Step, PipelineError> {
+        let Some(submitter) = &self.submitter else {
             return Ok(Step::Idle(format!(
-                "batch {batch_id} has its receipt; on-chain settlement is off"
+                "batch {batch_id}'s receipt is stored; on-chain settlement is off"
             )));
         };
         let pending = self
@@ -96,28 +108,19 @@ impl Pipeline {
             .pending_submission(&self.chain, batch_id)
             .await?
             .ok_or(PipelineError::MissingCommitment(batch_id))?;
-        let commitment: BatchCommitment = serde_json::from_str(&pending.commitment)
-            .map_err(|e| PipelineError::BadCommitment(batch_id, e))?;
-        let settlement = self.domain.verifying_contract.unwrap_or_default();
-        let submitted = submit_batch(
-            rpc,
-            settlement,
-            &commitment,
-            pending.commitment_hash,
-            &pending.batch.deltas,
-            &pending.commitment_signature,
-        )
-        .await?;
+        let submitted =
+            submitter.advance(&self.store, &self.chain, batch_id, &pending, now).await?;
         Ok(Step::Submitted(batch_id, submitted))
     }
 }
 
-/// Runs the pipeline until `stop` resolves: takes the chain's batch leader
-/// role (waiting while another process holds it), then steps, resting
-/// `tick` whenever there is nothing to do or a step failed (it is retried:
-/// every step is idempotent).
+/// Runs the pipeline and the receipt uploader until `stop` resolves: takes
+/// the chain's batch leader role (waiting while another process holds it),
+/// then drains the outbox and steps, resting `tick` whenever neither did
+/// anything or a step failed (it is retried: every step is idempotent).
 pub async fn run(
     pipeline: Pipeline,
+    uploader: Option<Uploader>,
     tick: std::time::Duration,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -141,16 +144,27 @@ pub async fn run(
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
+                let mut acted = false;
+                if let Some(uploader) = &uploader {
+                    match uploader.drain_once(now).await {
+                        Ok(report) if report == crate::DrainReport::default() => {}
+                        Ok(report) => {
+                            tracing::info!(?report, "receipt upload");
+                            acted = report.posted + report.confirmed > 0;
+                        }
+                        Err(error) => tracing::warn!(%error, "receipt upload pass failed"),
+                    }
+                }
                 match pipeline.step(now).await {
-                    Ok(Step::Idle(why)) => {
-                        tracing::debug!(%why, "batcher idle");
-                        tokio::time::sleep(tick).await;
+                    Ok(Step::Idle(why)) => tracing::debug!(%why, "batcher idle"),
+                    Ok(step) => {
+                        tracing::info!(?step, "batcher step");
+                        acted |= step.acted();
                     }
-                    Ok(step) => tracing::info!(?step, "batcher step"),
-                    Err(error) => {
-                        tracing::warn!(%error, "batcher step failed; retrying");
-                        tokio::time::sleep(tick).await;
-                    }
+                    Err(error) => tracing::warn!(%error, "batcher step failed; retrying"),
+                }
+                if !acted {
+                    tokio::time::sleep(tick).await;
                 }
                 // Keep the role for as long as this loop runs.
                 let _ = &leadership;

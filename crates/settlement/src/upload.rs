@@ -11,6 +11,7 @@ use cairn_arweave::{
     DataItem, base64url, encode_bundle,
     transaction::{Transaction, Wallet},
 };
+use cairn_store::{OutboxEntry, OutboxUpdate};
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -196,8 +197,21 @@ impl Uploader {
         doubled.min(self.max_backoff_secs)
     }
 
+    /// The gateway an item was posted to, if it is still configured; else
+    /// the first.
+    fn gateway_for(&self, entry: &OutboxEntry) -> &Gateway {
+        entry
+            .gateway
+            .as_deref()
+            .and_then(|posted| self.gateways.iter().find(|g| g.base().as_str() == posted))
+            .unwrap_or(&self.gateways[0])
+    }
+
     pub async fn drain_once(&self, now: i64) -> Result<DrainReport, cairn_store::StoreError> {
         let mut report = DrainReport::default();
+        if self.gateways.is_empty() {
+            return Ok(report);
+        }
         let due = self.store.due_outbox(now, 100).await?;
         let mut to_post = Vec::new();
         for entry in due {
@@ -206,28 +220,33 @@ impl Uploader {
                 Err(error) => {
                     // A corrupt payload cannot be stored anywhere; say so and
                     // keep it visible (never dropped, never "stored").
-                    self.store
-                        .update_outbox(
-                            &entry.item_id,
-                            &entry.state,
-                            None,
-                            Some(&error.to_string()),
-                            now + self.max_backoff_secs,
-                        )
-                        .await?;
+                    let update = OutboxUpdate {
+                        state: &entry.state,
+                        tx_id: None,
+                        gateway: None,
+                        error: Some(&error.to_string()),
+                        next_attempt_at: now + self.max_backoff_secs,
+                    };
+                    self.store.update_outbox(&entry.item_id, &update).await?;
                     report.retrying += 1;
                     continue;
                 }
             };
             if entry.state == "posted" {
-                match self.gateways[0].confirm(&item).await {
+                let update = match self.gateway_for(&entry).confirm(&item).await {
                     Ok(()) => {
-                        self.store
-                            .update_outbox(&entry.item_id, "confirmed", None, None, now)
-                            .await?;
                         report.confirmed += 1;
+                        OutboxUpdate {
+                            state: "confirmed",
+                            tx_id: None,
+                            gateway: None,
+                            error: None,
+                            next_attempt_at: now,
+                        }
                     }
                     Err(error) => {
+                        report.retrying += 1;
+                        // Posted but never readable: post again.
                         let state = if entry.attempts + 1 >= self.confirm_attempts {
                             "pending"
                         } else {
@@ -236,15 +255,19 @@ impl Uploader {
                         self.store
                             .update_outbox(
                                 &entry.item_id,
-                                state,
-                                None,
-                                Some(&error.to_string()),
-                                now + self.backoff(entry.attempts),
+                                &OutboxUpdate {
+                                    state,
+                                    tx_id: None,
+                                    gateway: None,
+                                    error: Some(&error.to_string()),
+                                    next_attempt_at: now + self.backoff(entry.attempts),
+                                },
                             )
                             .await?;
-                        report.retrying += 1;
+                        continue;
                     }
-                }
+                };
+                self.store.update_outbox(&entry.item_id, &update).await?;
             } else {
                 to_post.push((entry, item));
             }
@@ -257,10 +280,15 @@ impl Uploader {
         for gateway in &self.gateways {
             match gateway.post_bundle(&self.wallet, &items).await {
                 Ok(tx_id) => {
+                    let update = OutboxUpdate {
+                        state: "posted",
+                        tx_id: Some(&tx_id),
+                        gateway: Some(gateway.base().as_str()),
+                        error: None,
+                        next_attempt_at: now,
+                    };
                     for (entry, _) in &to_post {
-                        self.store
-                            .update_outbox(&entry.item_id, "posted", Some(&tx_id), None, now)
-                            .await?;
+                        self.store.update_outbox(&entry.item_id, &update).await?;
                     }
                     report.posted += to_post.len();
                     return Ok(report);
@@ -270,15 +298,14 @@ impl Uploader {
         }
         let error = errors.join("; ");
         for (entry, _) in &to_post {
-            self.store
-                .update_outbox(
-                    &entry.item_id,
-                    "pending",
-                    None,
-                    Some(&error),
-                    now + self.backoff(entry.attempts),
-                )
-                .await?;
+            let update = OutboxUpdate {
+                state: "pending",
+                tx_id: None,
+                gateway: None,
+                error: Some(&error),
+                next_attempt_at: now + self.backoff(entry.attempts),
+            };
+            self.store.update_outbox(&entry.item_id, &update).await?;
             report.retrying += 1;
         }
         Ok(report)

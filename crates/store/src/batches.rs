@@ -160,7 +160,7 @@ pub struct ReceiptRecord {
     pub commitment_signature: [u8; 65],
 }
 
-const OUTBOX_COLUMNS: &str = "item_id, kind, payload, state, attempts";
+const OUTBOX_COLUMNS: &str = "item_id, kind, payload, state, attempts, tx_id, gateway, last_error, next_attempt_at, updated_at";
 
 fn outbox_entry(row: &sqlx::any::AnyRow) -> Result<OutboxEntry, StoreError> {
     use base64::Engine as _;
@@ -173,6 +173,11 @@ fn outbox_entry(row: &sqlx::any::AnyRow) -> Result<OutboxEntry, StoreError> {
             .map_err(|_| StoreError::Corrupt("outbox payload".into()))?,
         state: row.try_get(3)?,
         attempts: row.try_get::<i64, _>(4)? as u64,
+        tx_id: row.try_get(5)?,
+        gateway: row.try_get(6)?,
+        last_error: row.try_get(7)?,
+        next_attempt_at: row.try_get(8)?,
+        updated_at: row.try_get(9)?,
     })
 }
 
@@ -182,8 +187,30 @@ pub struct OutboxEntry {
     pub item_id: String,
     pub kind: String,
     pub payload: Vec<u8>,
+    /// `pending` (to post), `posted` (to read back) or `confirmed`.
     pub state: String,
     pub attempts: u64,
+    /// The Arweave transaction that carried the item, once posted.
+    pub tx_id: Option<String>,
+    /// The gateway it was last posted to.
+    pub gateway: Option<String>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub updated_at: i64,
+}
+
+/// One attempt's outcome for an outbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxUpdate<'a> {
+    /// `pending`, `posted` or `confirmed`.
+    pub state: &'a str,
+    /// Set when posted; kept otherwise.
+    pub tx_id: Option<&'a str>,
+    /// Set when posted; kept otherwise.
+    pub gateway: Option<&'a str>,
+    /// Why the attempt failed, if it did.
+    pub error: Option<&'a str>,
+    pub next_attempt_at: i64,
 }
 
 impl Store {
@@ -283,8 +310,9 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchStatus {
     pub batch_id: u64,
-    /// `closed`, `receipt_written`, or `settled` once the chain's
-    /// `BatchSettled` is indexed.
+    /// `closed`, `receipt_written`, `uploaded` (the receipt reads back from
+    /// Arweave), `submitted` (the settlement transaction is sent), or
+    /// `settled` once the chain's `BatchSettled` is indexed.
     pub stage: String,
     pub intent_count: u64,
     pub delta_count: u64,
@@ -293,8 +321,23 @@ pub struct BatchStatus {
     pub closed_at: i64,
     pub receipt_id: Option<String>,
     pub commitment_hash: Option<B256>,
+    /// The receipt's way onto Arweave, once it is written.
+    pub upload: Option<UploadStatus>,
+    /// The settlement transaction last sent (it may be replaced by a bump).
+    pub submitted_tx: Option<String>,
     pub settled_tx: Option<String>,
     pub settled_block: Option<u64>,
+}
+
+/// A receipt's upload, as the outbox has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadStatus {
+    pub state: String,
+    pub attempts: u64,
+    pub tx_id: Option<String>,
+    pub gateway: Option<String>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
 }
 
 impl Store {
@@ -307,8 +350,10 @@ impl Store {
     ) -> Result<Vec<BatchStatus>, StoreError> {
         let rows = sqlx::query(
             "SELECT c.batch_id, c.stage, c.intent_count, c.delta_count, c.intents_root, \
-             c.deltas_root, c.closed_at, c.receipt_id, c.commitment_hash, b.tx_hash, b.block_number \
+             c.deltas_root, c.closed_at, c.receipt_id, c.commitment_hash, b.tx_hash, b.block_number, \
+             c.settle_tx, o.state, o.attempts, o.tx_id, o.gateway, o.last_error, o.next_attempt_at \
              FROM closed_batches c LEFT JOIN batches b ON b.chain = c.chain AND b.batch_id = c.batch_id \
+             LEFT JOIN outbox o ON o.item_id = c.receipt_id \
              WHERE c.chain = $1 AND c.batch_id < $2 ORDER BY c.batch_id DESC LIMIT $3",
         )
         .bind(chain.to_owned())
@@ -320,6 +365,17 @@ impl Store {
             .map(|r| {
                 let settled_tx: Option<String> = r.try_get(9)?;
                 let stage: String = r.try_get(1)?;
+                let upload = match r.try_get::<Option<String>, _>(12)? {
+                    Some(state) => Some(UploadStatus {
+                        state,
+                        attempts: r.try_get::<i64, _>(13)? as u64,
+                        tx_id: r.try_get(14)?,
+                        gateway: r.try_get(15)?,
+                        last_error: r.try_get(16)?,
+                        next_attempt_at: r.try_get(17)?,
+                    }),
+                    None => None,
+                };
                 Ok(BatchStatus {
                     batch_id: r.try_get::<i64, _>(0)? as u64,
                     stage: if settled_tx.is_some() { "settled".to_owned() } else { stage },
@@ -333,6 +389,8 @@ impl Store {
                         .try_get::<Option<String>, _>(8)?
                         .map(|h| parse_hash(&h))
                         .transpose()?,
+                    upload,
+                    submitted_tx: r.try_get(11)?,
                     settled_tx,
                     settled_block: r.try_get::<Option<i64>, _>(10)?.map(|b| b as u64),
                 })
@@ -349,6 +407,20 @@ pub struct PendingSubmission {
     pub commitment: String,
     pub commitment_hash: B256,
     pub commitment_signature: [u8; 65],
+    /// The settlement transaction already signed for it, if any.
+    pub sent: Option<SettlementTx>,
+}
+
+/// A signed settlement transaction, recorded before it is broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementTx {
+    pub hash: B256,
+    /// The signed transaction (EIP-2718 bytes).
+    pub raw: Vec<u8>,
+    pub nonce: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+    pub sent_at: i64,
 }
 
 impl Store {
@@ -372,8 +444,9 @@ impl Store {
         batch_id: u64,
     ) -> Result<Option<PendingSubmission>, StoreError> {
         let row = sqlx::query(
-            "SELECT body, commitment, commitment_hash, commitment_signature FROM closed_batches \
-             WHERE chain = $1 AND batch_id = $2 AND commitment IS NOT NULL",
+            "SELECT body, commitment, commitment_hash, commitment_signature, settle_tx, \
+             settle_raw, settle_nonce, settle_max_fee, settle_priority_fee, settle_sent_at \
+             FROM closed_batches WHERE chain = $1 AND batch_id = $2 AND commitment IS NOT NULL",
         )
         .bind(chain.to_owned())
         .bind(batch_id as i64)
@@ -387,10 +460,66 @@ impl Store {
                 commitment: r.try_get(1)?,
                 commitment_hash: parse_hash(&r.try_get::<String, _>(2)?)?,
                 commitment_signature: crate::parse_signature(&r.try_get::<String, _>(3)?)?,
+                sent: settlement_tx(&r)?,
             })
         })
         .transpose()
     }
+
+    /// Records the signed settlement transaction of an uploaded (or already
+    /// submitted) batch before it is broadcast; a bump replaces the record.
+    pub async fn record_settlement_tx(
+        &self,
+        chain: &str,
+        batch_id: u64,
+        sent: &SettlementTx,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE closed_batches SET stage = 'submitted', settle_tx = $1, settle_raw = $2, \
+             settle_nonce = $3, settle_max_fee = $4, settle_priority_fee = $5, settle_sent_at = $6 \
+             WHERE chain = $7 AND batch_id = $8 AND stage IN ('uploaded', 'submitted')",
+        )
+        .bind(hash_text(&sent.hash))
+        .bind(alloy_primitives::hex::encode(&sent.raw))
+        .bind(sent.nonce as i64)
+        .bind(sent.max_fee_per_gas.to_string())
+        .bind(sent.max_priority_fee_per_gas.to_string())
+        .bind(sent.sent_at)
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::Inconsistent {
+                block: batch_id,
+                log: 0,
+                what: format!(
+                    "a settlement transaction for batch {batch_id}, whose receipt is not uploaded"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn settlement_tx(row: &sqlx::any::AnyRow) -> Result<Option<SettlementTx>, StoreError> {
+    let Some(hash) = row.try_get::<Option<String>, _>(4)? else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| StoreError::Corrupt(format!("settlement transaction {what}"));
+    let raw: String = row.try_get(5)?;
+    let fee = |index: usize| -> Result<u128, StoreError> {
+        row.try_get::<String, _>(index)?.parse().map_err(|_| corrupt("fee"))
+    };
+    Ok(Some(SettlementTx {
+        hash: parse_hash(&hash)?,
+        raw: alloy_primitives::hex::decode(raw).map_err(|_| corrupt("bytes"))?,
+        nonce: row.try_get::<i64, _>(6)? as u64,
+        max_fee_per_gas: fee(7)?,
+        max_priority_fee_per_gas: fee(8)?,
+        sent_at: row.try_get(9)?,
+    }))
 }
 
 /// Held by the one process that closes and settles a chain's batches.
@@ -442,29 +571,39 @@ impl Store {
         rows.iter().map(outbox_entry).collect()
     }
 
-    /// Moves an outbox entry to `state` (`pending`, `posted`, `confirmed`),
-    /// counting an attempt, with the carrying transaction (if posted) and
-    /// the last error (if the attempt failed).
+    /// Records one attempt on an outbox entry. Confirming a batch receipt
+    /// moves its batch to `uploaded` in the same transaction: only a stored
+    /// receipt lets the batch settle.
     pub async fn update_outbox(
         &self,
         item_id: &str,
-        state: &str,
-        tx_id: Option<&str>,
-        error: Option<&str>,
-        next_attempt_at: i64,
+        update: &OutboxUpdate<'_>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE outbox SET state = $1, tx_id = COALESCE($2, tx_id), last_error = $3, \
-             attempts = attempts + 1, next_attempt_at = $4, updated_at = $5 WHERE item_id = $6",
+            "UPDATE outbox SET state = $1, tx_id = COALESCE($2, tx_id), \
+             gateway = COALESCE($3, gateway), last_error = $4, attempts = attempts + 1, \
+             next_attempt_at = $5, updated_at = $6 WHERE item_id = $7",
         )
-        .bind(state.to_owned())
-        .bind(tx_id.map(str::to_owned))
-        .bind(error.map(str::to_owned))
-        .bind(next_attempt_at)
+        .bind(update.state.to_owned())
+        .bind(update.tx_id.map(str::to_owned))
+        .bind(update.gateway.map(str::to_owned))
+        .bind(update.error.map(str::to_owned))
+        .bind(update.next_attempt_at)
         .bind(crate::now_secs())
         .bind(item_id.to_owned())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if update.state == "confirmed" {
+            sqlx::query(
+                "UPDATE closed_batches SET stage = 'uploaded' \
+                 WHERE receipt_id = $1 AND stage = 'receipt_written'",
+            )
+            .bind(item_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -16,7 +16,8 @@ use sqlx::{
 };
 
 pub use batches::{
-    BatchStatus, CloseOutcome, Leadership, OutboxEntry, PendingSubmission, ReceiptRecord,
+    BatchStatus, CloseOutcome, Leadership, OutboxEntry, OutboxUpdate, PendingSubmission,
+    ReceiptRecord, SettlementTx, UploadStatus,
 };
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
 pub use intents::{Acceptance, IntentRecord, NewIntent};

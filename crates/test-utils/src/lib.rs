@@ -261,12 +261,13 @@ pub async fn index_deposit(
 }
 
 /// A local Arweave gateway (npm `arlocal`, installed by `scripts/bootstrap`)
-/// on a free loopback port, stopped when the value drops.
+/// on a free loopback port, stopped when the value drops. It keeps its data
+/// in memory: a restart starts empty.
 #[derive(Debug)]
 pub struct Arlocal {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Arlocal {
@@ -284,12 +285,57 @@ impl Arlocal {
     pub fn mine(&self) {
         http_get(self.port, "/mine").expect("arlocal mines");
     }
+
+    /// Mines every `every` on a thread until the returned value drops
+    /// (attempts while the gateway is stopped are skipped).
+    pub fn keep_mining(&self, every: std::time::Duration) -> Miner {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let port = self.port;
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = http_get(port, "/mine");
+                std::thread::sleep(every);
+            }
+        });
+        Miner { stop, thread: Some(thread) }
+    }
+
+    /// Kills the gateway (the port stops answering).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn_arlocal(self.port, self.dir.path()));
+        wait_for_arlocal(self.port);
+    }
 }
 
 impl Drop for Arlocal {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
+    }
+}
+
+/// Mines an arlocal on a thread; stops when dropped.
+#[derive(Debug)]
+pub struct Miner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -307,30 +353,37 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     response.starts_with("HTTP/1.1 200").then_some(response)
 }
 
-/// Starts arlocal and waits until it answers `/info`.
-pub fn arlocal() -> Arlocal {
+fn spawn_arlocal(port: u16, dir: &std::path::Path) -> std::process::Child {
     let binary = repo_root().join("node_modules/.bin/arlocal");
     assert!(binary.exists(), "arlocal not found at {}; run scripts/bootstrap", binary.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    // arlocal writes a `logs` file into its working directory.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let child = std::process::Command::new(binary)
+    // arlocal writes a `logs` file into its working directory, and keeps
+    // its database in one per-user directory unless told otherwise, which
+    // each new instance deletes: concurrent instances would break each
+    // other (`SQLITE_READONLY`).
+    std::process::Command::new(binary)
         .arg(port.to_string())
-        .current_dir(dir.path())
+        .args(["--dbpath", "db", "--hidelogs"])
+        .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("arlocal starts");
-    let instance = Arlocal { child, port, _dir: dir };
+        .expect("arlocal starts")
+}
+
+fn wait_for_arlocal(port: u16) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while http_get(port, "/info").is_none() {
         assert!(std::time::Instant::now() < deadline, "arlocal did not answer within 30 s");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// Starts arlocal and waits until it answers `/info`.
+pub fn arlocal() -> Arlocal {
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let instance = Arlocal { child: Some(spawn_arlocal(port, dir.path())), port, dir };
+    wait_for_arlocal(port);
     instance
 }
 

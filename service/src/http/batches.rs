@@ -22,7 +22,9 @@ pub struct BatchView {
     /// CAIP-2 chain of the settlement contract.
     pub chain: String,
     pub batch_id: u64,
-    /// `closed` → `receipt_written` → `settled`.
+    /// `closed` → `receipt_written` → `uploaded` (the receipt reads back
+    /// from Arweave) → `submitted` (settlement transaction sent) → `settled`
+    /// (its `BatchSettled` is indexed).
     pub stage: String,
     pub intent_count: u64,
     pub delta_count: u64,
@@ -33,9 +35,32 @@ pub struct BatchView {
     /// ANS-104 id of the receipt (base64url), once written.
     pub receipt_id: Option<String>,
     pub commitment_hash: Option<String>,
+    /// The receipt's upload, once the receipt is written.
+    pub upload: Option<UploadView>,
+    /// The `settleBatch` transaction last sent (a fee bump replaces it).
+    pub submitted_tx: Option<String>,
     /// The `settleBatch` transaction, once indexed.
     pub settled_tx: Option<String>,
     pub settled_block: Option<u64>,
+}
+
+/// Where a receipt's upload to Arweave stands.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadView {
+    /// `pending` (to post), `posted` (to read back), `confirmed` (read back
+    /// and checked: id, signature, owner, tags, data).
+    pub state: String,
+    pub attempts: u64,
+    /// The Arweave transaction carrying the receipt's bundle.
+    pub arweave_tx: Option<String>,
+    /// The gateway it was posted to.
+    pub gateway: Option<String>,
+    /// Where the receipt's data is served, once posted.
+    pub url: Option<String>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// Unix seconds of the next attempt, while not confirmed.
+    pub next_attempt_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -64,8 +89,22 @@ fn view(chain: &str, status: BatchStatus) -> BatchView {
         intents_root: format!("{:#x}", status.intents_root),
         deltas_root: format!("{:#x}", status.deltas_root),
         closed_at: status.closed_at,
-        receipt_id: status.receipt_id,
+        receipt_id: status.receipt_id.clone(),
         commitment_hash: status.commitment_hash.map(|h| format!("{h:#x}")),
+        upload: status.upload.map(|upload| UploadView {
+            url: upload
+                .gateway
+                .as_ref()
+                .zip(status.receipt_id.as_ref())
+                .map(|(gateway, id)| format!("{}/{id}", gateway.trim_end_matches('/'))),
+            next_attempt_at: (upload.state != "confirmed").then_some(upload.next_attempt_at),
+            state: upload.state,
+            attempts: upload.attempts,
+            arweave_tx: upload.tx_id,
+            gateway: upload.gateway,
+            last_error: upload.last_error,
+        }),
+        submitted_tx: status.submitted_tx,
         settled_tx: status.settled_tx,
         settled_block: status.settled_block,
     }

@@ -28,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::{
     MeResponse, NonceRequest, NonceResponse, SessionResponse, SiweRequest, SiwsRequest,
 };
-pub use batches::{BatchList, BatchView};
+pub use batches::{BatchList, BatchView, UploadView};
 pub use discovery::{
     ChainSummary, ChainsResponse, EndpointView, Metadata, OnChainRef, ProviderDetail, ProviderList,
     ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,

@@ -5,7 +5,7 @@
 //! operator signs in with `cairn login` and sets its metadata; with the
 //! service gone, discovery falls back to the registry on chain.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use alloy::primitives::U256;
 use cairn_service::exit;
@@ -97,8 +97,8 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     assert_eq!(no_key.status.code(), Some(i32::from(exit::USAGE)));
     assert!(stderr(&no_key).contains("CAIRN_PROVIDER_KEY"), "{}", stderr(&no_key));
 
-    let _indexer = spawn_cairn(dir, &["index"], &env, Stdio::null());
-    let mut serve = spawn_cairn(dir, &["serve"], &env, Stdio::piped());
+    let _indexer = spawn_cairn(dir, &["index"], &env);
+    let mut serve = spawn_cairn(dir, &["serve"], &env);
     wait_for("the service", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
 
     let registered = cairn_with_dir(
@@ -207,12 +207,11 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     assert!(stderr(&wrong_domain).contains("domain_not_allowed"), "{}", stderr(&wrong_domain));
 
     // SIGTERM: the service finishes and says so.
-    let pid = serve.0.id();
+    let pid = serve.child.id();
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
-    let status = serve.0.wait().unwrap();
+    let status = serve.child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
-    let mut log = String::new();
-    std::io::Read::read_to_string(serve.0.stderr.as_mut().unwrap(), &mut log).unwrap();
+    let log = serve.log();
     assert!(log.contains("service stopped"), "{log}");
 
     // No service: the registry on chain answers.

@@ -1,19 +1,17 @@
-//! `cairn serve` with the batcher on, against anvil and `cairn index`:
-//! signed intents submitted over HTTP close into a batch, its receipt and
-//! commitment are written, `settleBatch` is sent, the indexer sees it, and
-//! every payee's on-chain balance is the sum of its intents.
+//! `cairn serve` with the batcher on, against anvil, arlocal and
+//! `cairn index`: signed intents submitted over HTTP close into a batch, its
+//! receipt and commitment are written, the receipt is stored on arlocal and
+//! read back, `settleBatch` is sent, the indexer sees it, and every payee's
+//! on-chain balance is the sum of its intents.
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use cairn_bindings::Settlement;
 use cairn_core::eip712::{PaymentIntent, settlement_domain};
 use cairn_signer::{LocalSigner, sign_typed};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, deposit_dev, free_port, wallet,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deposit_dev, free_port, wallet,
 };
 
 use crate::{cairn_with_dir, spawn_cairn, stderr};
@@ -36,6 +34,15 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
             .unwrap();
         file.write_all(DEV_KEY_0.as_bytes()).unwrap();
     }
+    let node = arlocal();
+    let _miner = node.keep_mining(Duration::from_millis(300));
+    let arweave_wallet = include_str!("../../../crates/arweave/fixtures/test-wallet.json");
+    node.mint(
+        &cairn_arweave::transaction::Wallet::from_jwk(arweave_wallet).unwrap().address(),
+        1_000_000_000_000_000,
+    );
+    std::fs::write(dir.join("arweave-wallet.json"), arweave_wallet).unwrap();
+    let gateways = format!("[\"{}\"]", node.url());
     let port = free_port();
     let (data_dir, rpc_urls) = (dir.display().to_string(), format!("[\"{}\"]", anvil.endpoint()));
     let (listen, metrics) =
@@ -53,6 +60,7 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
         ("CAIRN_SETTLEMENT__WINDOW_SECONDS", "0"),
         ("CAIRN_SETTLEMENT__TICK_MS", "100"),
         ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", key_path.as_str()),
+        ("CAIRN_ARWEAVE__GATEWAYS", gateways.as_str()),
     ];
     let mut deploy_env = env.to_vec();
     deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
@@ -66,8 +74,8 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
         runtime.block_on(deposit_dev(&anvil.endpoint(), &deployment, key, U256::from(50 * TOKEN)));
     }
 
-    let _indexer = spawn_cairn(dir, &["index"], &env, Stdio::null());
-    let _service = spawn_cairn(dir, &["serve"], &env, Stdio::null());
+    let _indexer = spawn_cairn(dir, &["index"], &env);
+    let _service = spawn_cairn(dir, &["serve"], &env);
 
     let domain = settlement_domain(31337, deployment.settlement);
     let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x40 + i)).collect();
@@ -99,30 +107,39 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     // Until the indexer has the deposits, the intents are refused for balance.
-    let mut accepted = 0;
-    while accepted < 20 {
-        assert!(Instant::now() < deadline, "intents never accepted");
+    // `accepted` counts resubmitted intents too (their receipts say `duplicate`).
+    let mut last_answer = serde_json::Value::Null;
+    while last_answer["accepted"].as_u64() != Some(20) {
+        assert!(Instant::now() < deadline, "intents never accepted; last answer {last_answer}");
         if let Ok(response) =
             runtime.block_on(http.post(format!("{base}/v1/intents")).json(&body).send())
         {
-            let answer: serde_json::Value = runtime.block_on(response.json()).unwrap_or_default();
-            accepted = answer["accepted"].as_u64().unwrap_or(0) as usize
-                + answer["results"]
-                    .as_array()
-                    .map_or(0, |r| r.iter().filter(|x| x["duplicate"] == true).count());
+            last_answer = runtime.block_on(response.json()).unwrap_or_default();
         }
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let mut stage = String::new();
-    while stage != "settled" {
-        assert!(Instant::now() < deadline, "batch 1 did not settle; last stage {stage:?}");
+    let mut view = serde_json::Value::Null;
+    while view["stage"] != "settled" {
+        assert!(Instant::now() < deadline, "batch 1 did not settle; last view {view}");
         std::thread::sleep(Duration::from_millis(200));
         if let Ok(response) = runtime.block_on(http.get(format!("{base}/v1/batches/1")).send()) {
-            let view: serde_json::Value = runtime.block_on(response.json()).unwrap_or_default();
-            stage = view["stage"].as_str().unwrap_or_default().to_owned();
+            view = runtime.block_on(response.json()).unwrap_or_default();
         }
     }
+    // The receipt was stored before the batch settled, and reads back from
+    // where the view says.
+    let receipt_id = view["receipt_id"].as_str().unwrap().to_owned();
+    assert_eq!(view["upload"]["state"], "confirmed", "{view}");
+    assert_eq!(view["upload"]["url"], format!("{}{receipt_id}", node.url()), "{view}");
+    assert!(view["submitted_tx"].is_string(), "{view}");
+    let stored = runtime
+        .block_on(async {
+            reqwest::get(format!("{}{receipt_id}", node.url())).await?.bytes().await
+        })
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(body["batch"]["body"]["batch_id"], 1, "{body}");
     let vault = Settlement::new(deployment.settlement, wallet(&anvil.endpoint(), DEV_KEY_0));
     for (payee, owed) in payees.iter().zip(owed) {
         let balance =

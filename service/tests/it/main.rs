@@ -18,6 +18,7 @@ mod support;
 mod unavailable_commands;
 
 use std::{
+    path::PathBuf,
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
 };
@@ -48,35 +49,45 @@ pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A long-running `cairn` process, killed when the test ends.
-pub(crate) struct Running(pub(crate) Child);
+/// A long-running `cairn` process, killed when the test ends. Its stderr
+/// goes to a log file, printed if the test fails so CI shows why.
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    log: PathBuf,
+}
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+impl Running {
+    /// What the process has written to stderr so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
-/// Starts `cairn` in `dir` with only `env` set; stdout is dropped, stderr
-/// goes to `stderr` (`Stdio::piped()` to read it after the process ends).
-pub(crate) fn spawn_cairn(
-    dir: &std::path::Path,
-    args: &[&str],
-    env: &[(&str, &str)],
-    stderr: Stdio,
-) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("cairn starts"),
-    )
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- {} ---\n{}", self.log.display(), self.log());
+        }
+    }
+}
+
+/// Starts `cairn` in `dir` with only `env` set; stdout is dropped, stderr is
+/// appended to `dir/cairn-<first arg>.log`.
+pub(crate) fn spawn_cairn(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let log = dir.join(format!("cairn-{}.log", args.first().copied().unwrap_or("none")));
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("cairn starts");
+    Running { child, log }
 }
 
 /// Polls `check` every 100 ms for up to 30 s.

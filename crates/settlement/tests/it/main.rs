@@ -5,6 +5,7 @@ mod outbox;
 mod pipeline;
 mod receipt;
 mod restarts;
+mod submitter;
 mod upload;
 
 /// Indexes `deployment` on `anvil` up to the head into `store`, every block
@@ -33,4 +34,51 @@ pub(crate) async fn index(
     .catch_up()
     .await
     .expect("indexed");
+}
+
+/// The throwaway JWK wallet the upload tests pay arlocal with.
+pub(crate) const ARWEAVE_WALLET: &str = include_str!("../../../arweave/fixtures/test-wallet.json");
+
+/// An uploader to `node` paying with the test wallet (minted a balance).
+pub(crate) fn uploader(
+    store: &cairn_store::Store,
+    node: &cairn_test_utils::Arlocal,
+) -> cairn_settlement::Uploader {
+    let wallet = cairn_arweave::transaction::Wallet::from_jwk(ARWEAVE_WALLET).expect("test wallet");
+    node.mint(&wallet.address(), 1_000_000_000_000_000);
+    cairn_settlement::Uploader {
+        store: store.clone(),
+        gateways: vec![cairn_settlement::Gateway::new(node.url().parse().expect("arlocal URL"))],
+        wallet,
+        initial_backoff_secs: 1,
+        max_backoff_secs: 1,
+        confirm_attempts: 5,
+    }
+}
+
+/// Posts every due receipt to `node`, mines, and reads them back: the
+/// batches they belong to become `uploaded`.
+pub(crate) async fn store_receipts(store: &cairn_store::Store, node: &cairn_test_utils::Arlocal) {
+    let uploader = uploader(store, node);
+    let far = i64::MAX / 2;
+    let posted = uploader.drain_once(far).await.expect("drain");
+    assert!(posted.posted > 0, "nothing to post: {posted:?}");
+    node.mine();
+    let confirmed = uploader.drain_once(far).await.expect("drain");
+    assert_eq!(confirmed.confirmed, posted.posted, "{confirmed:?}");
+}
+
+/// A submitter sending from dev key 0 (the dev deployment's settlement
+/// signer) through `anvil`.
+pub(crate) fn submitter(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    deployment: &cairn_bindings::Deployment,
+) -> cairn_settlement::Submitter {
+    cairn_settlement::Submitter::connect(
+        anvil.endpoint_url(),
+        cairn_test_utils::DEV_KEY_0.parse().expect("dev key"),
+        31337,
+        deployment.settlement,
+        cairn_settlement::FeePolicy::default(),
+    )
 }

@@ -1,6 +1,7 @@
 //! The settlement path on a real chain: deposits on anvil are indexed,
 //! intents are reserved against them, the batch closes, its receipt and
-//! commitment are written, `settleBatch` runs, and the indexed settlement
+//! commitment are written, the receipt is stored on arlocal, `settleBatch`
+//! runs, and the indexed settlement
 //! releases the reservations, on both backends.
 
 use alloy::providers::Provider;
@@ -11,11 +12,12 @@ use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
-use cairn_settlement::{SubmitError, Submitted, submit_batch, write_receipt};
+use cairn_settlement::{SubmitError, Submitted, write_receipt};
 use cairn_signer::LocalSigner;
 use cairn_store::{Acceptance, CloseOutcome, NewIntent};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, deploy_dev, deposit_dev, stores,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev,
+    deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -25,6 +27,8 @@ const CHAIN: &str = "eip155:31337";
 async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_backends() {
     let stores = stores().await;
     for store in stores.both() {
+        // Both backends settle identical batches: one gateway each.
+        let node = arlocal();
         let anvil = anvil();
         let rpc = anvil.endpoint();
         let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
@@ -63,60 +67,36 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
         assert!(accepted.iter().all(|a| *a == Acceptance::Accepted { batch_id: 1 }));
 
         let policy = BatchPolicy { min_intents: 1, max_intents: 50, window_seconds: 60 };
-        let CloseOutcome::Closed(batch) =
-            store.close_open_batch(CHAIN, &policy, 1_010).await.unwrap()
+        let CloseOutcome::Closed(_) = store.close_open_batch(CHAIN, &policy, 1_010).await.unwrap()
         else {
             panic!("60 intents reach max_intents");
         };
         let key = LocalSigner::from_hex(DEV_KEY_0).unwrap();
         let written = write_receipt(store, CHAIN, &domain, 1, &key, &key).await.unwrap().unwrap();
 
-        let submitted = submit_batch(
-            &deployer,
-            deployment.settlement,
-            &written.commitment,
-            written.commitment_hash,
-            &batch.deltas,
-            &written.commitment_signature,
-        )
-        .await
-        .unwrap();
-        assert!(matches!(submitted, Submitted::Settled { .. }), "{submitted:?}");
-        // After a crash the submitter runs again: nothing is sent twice.
-        let again = submit_batch(
-            &deployer,
-            deployment.settlement,
-            &written.commitment,
-            written.commitment_hash,
-            &batch.deltas,
-            &written.commitment_signature,
-        )
-        .await
-        .unwrap();
-        assert_eq!(again, Submitted::AlreadySettled);
-        let mut forged = written.commitment.clone();
-        forged.intentsRoot = B256::repeat_byte(1);
-        let conflict = submit_batch(
-            &deployer,
-            deployment.settlement,
-            &forged,
-            B256::repeat_byte(2),
-            &batch.deltas,
-            &written.commitment_signature,
-        )
-        .await;
+        // Not stored on Arweave yet: no transaction may be recorded.
+        let pending = store.pending_submission(CHAIN, 1).await.unwrap().unwrap();
+        let submitter = crate::submitter(&anvil, &deployment);
+        let early = submitter.advance(store, CHAIN, 1, &pending, 1_020).await;
+        assert!(matches!(early, Err(SubmitError::Store(_))), "{early:?}");
+        crate::store_receipts(store, &node).await;
+
+        let next_nonce = deployer.get_transaction_count(address_of(DEV_KEY_0)).await.unwrap();
+        let sent = submitter.advance(store, CHAIN, 1, &pending, 1_030).await.unwrap();
+        let Submitted::Sent { tx_hash, nonce } = sent else { panic!("{sent:?}") };
+        assert_eq!(nonce, next_nonce);
+        deployer.get_transaction_receipt(tx_hash).await.unwrap();
+        // After a crash the submitter runs again: it finds its mined
+        // transaction and sends nothing.
+        let pending = store.pending_submission(CHAIN, 1).await.unwrap().unwrap();
+        assert_eq!(pending.sent.as_ref().map(|s| s.hash), Some(tx_hash));
+        let again = submitter.advance(store, CHAIN, 1, &pending, 1_040).await.unwrap();
+        assert!(matches!(again, Submitted::Mined { tx_hash: mined, .. } if mined == tx_hash));
+        let mut forged = pending.clone();
+        forged.commitment_hash = B256::repeat_byte(2);
+        let conflict = submitter.advance(store, CHAIN, 1, &forged, 1_050).await;
         assert!(matches!(conflict, Err(SubmitError::Conflict { batch_id: 1, .. })), "{conflict:?}");
-        let mut ahead = written.commitment.clone();
-        ahead.batchId = 3;
-        let gap = submit_batch(
-            &deployer,
-            deployment.settlement,
-            &ahead,
-            B256::ZERO,
-            &batch.deltas,
-            &written.commitment_signature,
-        )
-        .await;
+        let gap = submitter.advance(store, CHAIN, 3, &pending, 1_060).await;
         assert!(matches!(gap, Err(SubmitError::Gap { batch_id: 3, last_settled: 1 })), "{gap:?}");
 
         // Indexed: the batch is settled and its reservations no longer count.

@@ -16,7 +16,7 @@ use cairn_settlement::{Pipeline, Step, Submitted};
 use cairn_signer::LocalSigner;
 use cairn_store::{Acceptance, NewIntent};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, deploy_dev, deposit_dev, stores,
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -26,6 +26,7 @@ const CHAIN: &str = "eip155:31337";
 async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
     let stores = stores().await;
     for store in stores.both() {
+        let node = arlocal();
         let anvil = anvil();
         let rpc = anvil.endpoint();
         let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
@@ -44,7 +45,7 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
             policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
             receipt_signer: key.clone(),
             settlement_signer: key.clone(),
-            submitter: Some(deployer.clone()),
+            submitter: Some(crate::submitter(&anvil, &deployment)),
         };
         let payee = Address::repeat_byte(0x77);
         let accept = |nonces: std::ops::Range<u64>| {
@@ -80,23 +81,29 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
         // Intents arriving now wait for batch 2.
         assert!(accept(10..16).await.iter().all(|a| *a == Acceptance::Accepted { batch_id: 2 }));
         assert_eq!(pipeline().step(21).await.unwrap(), Step::ReceiptWritten(1));
-        assert!(matches!(
-            pipeline().step(22).await.unwrap(),
-            Step::Submitted(1, Submitted::Settled { .. })
-        ));
-        // Restarted before the indexer saw the settlement: confirmed, not resent.
-        assert_eq!(
-            pipeline().step(23).await.unwrap(),
-            Step::Submitted(1, Submitted::AlreadySettled)
+        // Nothing is sent before the receipt reads back from Arweave.
+        assert!(
+            matches!(pipeline().step(22).await.unwrap(), Step::Idle(why) if why.contains("upload"))
         );
+        crate::store_receipts(store, &node).await;
+        assert!(matches!(
+            pipeline().step(23).await.unwrap(),
+            Step::Submitted(1, Submitted::Sent { .. })
+        ));
+        // Restarted before the indexer saw the settlement: found, not resent.
+        assert!(matches!(
+            pipeline().step(24).await.unwrap(),
+            Step::Submitted(1, Submitted::Mined { .. })
+        ));
         index().await;
 
         // Batch 2 follows, chained to batch 1.
         assert_eq!(pipeline().step(30).await.unwrap(), Step::Closed(2));
         assert_eq!(pipeline().step(31).await.unwrap(), Step::ReceiptWritten(2));
+        crate::store_receipts(store, &node).await;
         assert!(matches!(
             pipeline().step(32).await.unwrap(),
-            Step::Submitted(2, Submitted::Settled { .. })
+            Step::Submitted(2, Submitted::Sent { .. })
         ));
         index().await;
         assert!(matches!(pipeline().step(40).await.unwrap(), Step::Idle(_)), "nothing left");
