@@ -216,6 +216,14 @@ pub struct DiscoverArgs {
 pub struct VerifyBatchArgs {
     /// Batch id.
     pub id: u64,
+    /// Arweave gateway to read the receipt from (repeatable, tried in
+    /// order); default: `arweave.gateways`.
+    #[arg(long = "gateway", value_name = "URL")]
+    pub gateways: Vec<url::Url>,
+    /// JSON-RPC endpoint of the settlement chain; default: the first of
+    /// `evm.rpc_urls`.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

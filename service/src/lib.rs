@@ -8,6 +8,7 @@ mod index;
 mod login;
 mod provider;
 pub mod serve;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,10 @@ pub enum CliError {
     Rejected { action: &'static str, reason: String },
     #[error(transparent)]
     Client(#[from] cairn_client::ClientError),
+    #[error("batch {batch_id} failed {failed} of its checks")]
+    VerificationFailed { batch_id: u64, failed: usize },
+    #[error(transparent)]
+    Verify(#[from] cairn_settlement::VerifyBatchError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -86,6 +91,8 @@ impl CliError {
             | Self::Indexer(_)
             | Self::Rejected { .. }
             | Self::Client(_)
+            | Self::VerificationFailed { .. }
+            | Self::Verify(_)
             | Self::Listen { .. } => exit::FAILURE,
         }
     }
@@ -117,6 +124,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Provider(command) => block_on(provider::provider(&config, &command))?,
         Command::Discover(args) => block_on(discover::discover(&config, &args))?,
         Command::Login(args) => block_on(login::login(&config, &args))?,
+        Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
 }

@@ -199,6 +199,25 @@ impl UnsignedItem {
         item.verify().map_err(|_| ItemError::SignerMismatch)?;
         Ok(item)
     }
+
+    /// Puts back together an item signed elsewhere from its parts (as a
+    /// gateway's GraphQL and data endpoints serve them). Structure only:
+    /// call [`DataItem::verify`] to check the signature.
+    pub fn with_signature(
+        self,
+        signature_type: SignatureType,
+        owner: Vec<u8>,
+        signature: Vec<u8>,
+    ) -> Result<DataItem, ItemError> {
+        if signature.len() != signature_type.signature_len() {
+            return Err(ItemError::Signature);
+        }
+        if owner.len() != signature_type.owner_len() {
+            return Err(ItemError::Owner);
+        }
+        let tag_bytes = encode_tags(&self.tags)?;
+        Ok(self.into_item(signature_type, owner, signature, tag_bytes))
+    }
 }
 
 struct Cursor<'a> {

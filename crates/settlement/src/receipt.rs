@@ -5,7 +5,11 @@
 use alloy_primitives::B256;
 use alloy_sol_types::{Eip712Domain, SolStruct};
 use cairn_arweave::{DataItem, ItemError, Tag, UnsignedItem};
-use cairn_core::{eip712::BatchCommitment, netting::ClosedBatch};
+use cairn_core::{
+    eip712::{BatchCommitment, PaymentIntent},
+    intent::SignedIntent,
+    netting::ClosedBatch,
+};
 use cairn_signer::{Signer, sign_typed};
 use cairn_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -25,6 +29,8 @@ pub enum ReceiptError {
     Store(#[from] StoreError),
     #[error("cannot encode the receipt: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("batch {batch_id} holds {closed} intents but the store has {stored} for it")]
+    IntentsMissing { batch_id: u64, closed: usize, stored: usize },
 }
 
 /// What a receipt's data holds (JSON).
@@ -35,6 +41,9 @@ pub struct ReceiptBody {
     pub chain: String,
     pub settlement: alloy_primitives::Address,
     pub batch: ClosedBatch,
+    /// Every intent of the batch as its payer signed it, in the order of
+    /// `batch.intents`: anyone can check each payment was authorised.
+    pub signed_intents: Vec<SignedIntent>,
 }
 
 /// A receipt and the commitment that names it.
@@ -58,6 +67,7 @@ pub async fn build_receipt(
     chain: &str,
     domain: &Eip712Domain,
     batch: &ClosedBatch,
+    signed_intents: &[SignedIntent],
     receipt_signer: &dyn Signer,
     settlement_signer: &dyn Signer,
 ) -> Result<WrittenReceipt, ReceiptError> {
@@ -67,6 +77,7 @@ pub async fn build_receipt(
         chain: chain.to_owned(),
         settlement,
         batch: batch.clone(),
+        signed_intents: signed_intents.to_vec(),
     };
     let tags = vec![
         Tag::new("App-Name", APP_NAME),
@@ -89,6 +100,31 @@ pub async fn build_receipt(
     Ok(WrittenReceipt { item, commitment, commitment_hash, commitment_signature })
 }
 
+/// The intents of batch `batch_id` as their payers signed them, in the
+/// order of the closed batch's intents.
+pub async fn signed_intents(
+    store: &Store,
+    chain: &str,
+    batch_id: u64,
+) -> Result<Vec<SignedIntent>, StoreError> {
+    Ok(store
+        .batch_intents(chain, batch_id)
+        .await?
+        .into_iter()
+        .map(|stored| SignedIntent {
+            intent: PaymentIntent {
+                payer: stored.payer,
+                payee: stored.payee,
+                asset: stored.asset,
+                amount: stored.amount,
+                nonce: stored.nonce,
+                validUntil: stored.valid_until,
+            },
+            signature: stored.signature,
+        })
+        .collect())
+}
+
 /// Builds the receipt of the closed batch `batch_id` and records it in the
 /// outbox with the batch's new stage, in one transaction. A batch whose
 /// receipt is already written is left as it is and its record returned.
@@ -103,7 +139,16 @@ pub async fn write_receipt(
     let Some((batch, _stage)) = store.closed_batch(chain, batch_id).await? else {
         return Ok(None);
     };
-    let written = build_receipt(chain, domain, &batch, receipt_signer, settlement_signer).await?;
+    let signed = signed_intents(store, chain, batch_id).await?;
+    if signed.len() != batch.intents.len() {
+        return Err(ReceiptError::IntentsMissing {
+            batch_id,
+            closed: batch.intents.len(),
+            stored: signed.len(),
+        });
+    }
+    let written =
+        build_receipt(chain, domain, &batch, &signed, receipt_signer, settlement_signer).await?;
     store
         .record_receipt(
             chain,

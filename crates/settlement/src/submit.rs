@@ -166,9 +166,17 @@ impl Submitter {
             return self.sign_and_send(store, chain, pending, &commitment, nonce, None, now).await;
         };
         if let Some(receipt) = self.rpc.get_transaction_receipt(sent.hash).await.map_err(rpc)? {
-            // Mined, yet the contract has not moved: it reverted (say, out of
-            // gas). The pre-flight call below refuses what can never pass.
-            tracing::warn!(tx = %sent.hash, status = receipt.status(), "settlement transaction mined without settling; sending a new one");
+            if receipt.status() {
+                // Mined since `lastBatchId` was read: a successful
+                // `settleBatch` settled exactly this batch.
+                return Ok(Submitted::Mined {
+                    tx_hash: sent.hash,
+                    block: receipt.block_number.unwrap_or_default(),
+                });
+            }
+            // Reverted (say, out of gas) while the batch is still open; the
+            // pre-flight call refuses what can never pass.
+            tracing::warn!(tx = %sent.hash, "settlement transaction reverted; sending a new one");
             let nonce = self.next_nonce().await?;
             return self.sign_and_send(store, chain, pending, &commitment, nonce, None, now).await;
         }

@@ -8,7 +8,7 @@
 //! to the item that was signed (whose id is the hash of that signature).
 
 use cairn_arweave::{
-    DataItem, base64url, encode_bundle,
+    DataItem, SignatureType, Tag, UnsignedItem, encode_bundle, from_base64url,
     transaction::{Transaction, Wallet},
 };
 use cairn_store::{OutboxEntry, OutboxUpdate};
@@ -97,20 +97,18 @@ impl Gateway {
         Ok(tx.id)
     }
 
-    /// Reads `item` back and checks it is the item that was signed.
-    pub async fn confirm(&self, item: &DataItem) -> Result<(), UploadError> {
-        let id = item.id_base64url();
+    /// Reads item `id` back: its data from `/<id>`, its signature, owner,
+    /// tags, target and anchor from GraphQL, put back together. Not yet
+    /// verified: the caller checks the signature (and that `id` is its hash).
+    pub async fn fetch_item(&self, id: &str) -> Result<DataItem, UploadError> {
         let response =
-            self.http.get(self.item_url(&id)).send().await.map_err(|e| self.fail(&id, e))?;
+            self.http.get(self.item_url(id)).send().await.map_err(|e| self.fail(id, e))?;
         if !response.status().is_success() {
-            return Err(UploadError::NotYetVisible { id });
+            return Err(UploadError::NotYetVisible { id: id.to_owned() });
         }
-        let data = response.bytes().await.map_err(|e| self.fail(&id, e))?;
-        if data.as_ref() != item.data() {
-            return Err(UploadError::Mismatch { id, what: "data" });
-        }
+        let data = response.bytes().await.map_err(|e| self.fail(id, e))?;
         let query = json!({
-            "query": "query($ids: [ID!]) { transactions(ids: $ids) { edges { node { id signature owner { key } tags { name value } } } } }",
+            "query": "query($ids: [ID!]) { transactions(ids: $ids) { edges { node { id signature anchor recipient owner { key } tags { name value } } } } }",
             "variables": { "ids": [id] },
         });
         let answer: Value = self
@@ -125,44 +123,71 @@ impl Gateway {
             .map_err(|e| self.fail("graphql", e))?;
         let node = &answer["data"]["transactions"]["edges"][0]["node"];
         if node.is_null() {
-            return Err(UploadError::NotYetVisible { id });
+            return Err(UploadError::NotYetVisible { id: id.to_owned() });
         }
-        if node["signature"].as_str() != Some(base64url(item.signature()).as_str()) {
-            return Err(UploadError::Mismatch { id, what: "signature" });
-        }
-        if node["owner"]["key"].as_str() != Some(base64url(item.owner()).as_str()) {
-            return Err(UploadError::Mismatch { id, what: "owner" });
-        }
-        let tags: Vec<(String, String)> = node["tags"]
+        let mismatch = |what| UploadError::Mismatch { id: id.to_owned(), what };
+        let bytes = |field: &Value, what| {
+            field.as_str().and_then(from_base64url).ok_or_else(|| mismatch(what))
+        };
+        let fixed = |field: &Value, what| -> Result<Option<[u8; 32]>, UploadError> {
+            match field.as_str().unwrap_or_default() {
+                "" => Ok(None),
+                text => from_base64url(text)
+                    .and_then(|b| b.try_into().ok())
+                    .map(Some)
+                    .ok_or_else(|| mismatch(what)),
+            }
+        };
+        let signature = bytes(&node["signature"], "signature")?;
+        let owner = bytes(&node["owner"]["key"], "owner")?;
+        let signature_type = match (signature.len(), owner.len()) {
+            (65, 65) => SignatureType::Ethereum,
+            (64, 32) => SignatureType::Ed25519,
+            _ => return Err(mismatch("signature type")),
+        };
+        let tags = node["tags"]
             .as_array()
             .map(|tags| {
                 tags.iter()
                     .map(|t| {
-                        (
-                            t["name"].as_str().unwrap_or_default().to_owned(),
-                            t["value"].as_str().unwrap_or_default().to_owned(),
+                        Tag::new(
+                            t["name"].as_str().unwrap_or_default(),
+                            t["value"].as_str().unwrap_or_default(),
                         )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let signed: Vec<(String, String)> = item
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    String::from_utf8_lossy(&t.name).into_owned(),
-                    String::from_utf8_lossy(&t.value).into_owned(),
-                )
-            })
-            .collect();
-        if tags != signed {
-            return Err(UploadError::Mismatch { id, what: "tags" });
+        UnsignedItem {
+            data: data.to_vec(),
+            tags,
+            target: fixed(&node["recipient"], "target")?,
+            anchor: fixed(&node["anchor"], "anchor")?,
+        }
+        .with_signature(signature_type, owner, signature)
+        .map_err(|_| mismatch("item structure"))
+    }
+
+    /// Reads `item` back and checks it is the item that was signed.
+    pub async fn confirm(&self, item: &DataItem) -> Result<(), UploadError> {
+        let id = item.id_base64url();
+        let stored = self.fetch_item(&id).await?;
+        let mismatch = |what| Err(UploadError::Mismatch { id: id.clone(), what });
+        if stored.data() != item.data() {
+            return mismatch("data");
+        }
+        if stored.signature() != item.signature() {
+            return mismatch("signature");
+        }
+        if stored.owner() != item.owner() {
+            return mismatch("owner");
+        }
+        if stored.tags() != item.tags() {
+            return mismatch("tags");
         }
         // The data, signature, owner and tags are the signed item's, and its
         // id is the hash of that signature: the item is stored as signed.
-        item.verify()
-            .map_err(|_| UploadError::Mismatch { id: item.id_base64url(), what: "signature" })
+        stored.verify().or_else(|_| mismatch("signature"))
     }
 }
 

@@ -54,6 +54,22 @@ pub struct IntentRecord {
     pub accepted_at: i64,
 }
 
+const INTENT_COLUMNS: &str =
+    "intent_hash, payer, payee, asset, amount, nonce, valid_until, signature";
+
+fn new_intent(r: &sqlx::any::AnyRow) -> Result<NewIntent, StoreError> {
+    Ok(NewIntent {
+        hash: parse_hash(&r.try_get::<String, _>(0)?)?,
+        payer: parse_address(&r.try_get::<String, _>(1)?)?,
+        payee: parse_address(&r.try_get::<String, _>(2)?)?,
+        asset: parse_address(&r.try_get::<String, _>(3)?)?,
+        amount: parse_amount(&r.try_get::<String, _>(4)?)?,
+        nonce: parse_amount(&r.try_get::<String, _>(5)?)?,
+        valid_until: r.try_get::<i64, _>(6)? as u64,
+        signature: crate::parse_signature(&r.try_get::<String, _>(7)?)?,
+    })
+}
+
 fn account(address: &Address) -> String {
     format!("{address:#x}")
 }
@@ -153,33 +169,41 @@ impl Store {
         chain: &str,
         hash: &B256,
     ) -> Result<Option<IntentRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT intent_hash, payer, payee, asset, amount, nonce, valid_until, signature, \
-             batch_id, status, accepted_at FROM intents WHERE chain = $1 AND intent_hash = $2",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {INTENT_COLUMNS}, batch_id, status, accepted_at FROM intents \
+             WHERE chain = $1 AND intent_hash = $2"
+        ))
         .bind(chain.to_owned())
         .bind(hash_text(hash))
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            let signature = crate::parse_signature(&r.try_get::<String, _>(7)?)?;
             Ok(IntentRecord {
-                intent: NewIntent {
-                    hash: parse_hash(&r.try_get::<String, _>(0)?)?,
-                    payer: parse_address(&r.try_get::<String, _>(1)?)?,
-                    payee: parse_address(&r.try_get::<String, _>(2)?)?,
-                    asset: parse_address(&r.try_get::<String, _>(3)?)?,
-                    amount: parse_amount(&r.try_get::<String, _>(4)?)?,
-                    nonce: parse_amount(&r.try_get::<String, _>(5)?)?,
-                    valid_until: r.try_get::<i64, _>(6)? as u64,
-                    signature,
-                },
+                intent: new_intent(&r)?,
                 batch_id: r.try_get::<i64, _>(8)? as u64,
                 status: r.try_get(9)?,
                 accepted_at: r.try_get(10)?,
             })
         })
         .transpose()
+    }
+
+    /// The intents of batch `batch_id`, with their signatures, in digest
+    /// order (the order of the closed batch's intents).
+    pub async fn batch_intents(
+        &self,
+        chain: &str,
+        batch_id: u64,
+    ) -> Result<Vec<NewIntent>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE chain = $1 AND batch_id = $2 \
+             ORDER BY intent_hash"
+        ))
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(new_intent).collect()
     }
 
     /// What accepted intents of batches not yet settled hold back of

@@ -14,7 +14,7 @@ use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deposit_dev, free_port, wallet,
 };
 
-use crate::{cairn_with_dir, spawn_cairn, stderr};
+use crate::{cairn_with_dir, spawn_cairn, stderr, stdout};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 
@@ -140,6 +140,19 @@ fn the_batcher_in_cairn_serve_settles_submitted_intents_on_chain() {
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&stored).unwrap();
     assert_eq!(body["batch"]["body"]["batch_id"], 1, "{body}");
+    // Anyone can check it from the chain and Arweave alone.
+    let verified = cairn_with_dir(dir, &["verify-batch", "1", "--gateway", &node.url()], &env);
+    assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
+    assert!(stdout(&verified).contains("verified: batch 1"), "{}", stdout(&verified));
+    assert!(!stdout(&verified).contains("FAIL"), "{}", stdout(&verified));
+    let unsettled = cairn_with_dir(dir, &["verify-batch", "2"], &env);
+    assert_eq!(unsettled.status.code(), Some(1), "{}", stderr(&unsettled));
+    assert!(
+        stderr(&unsettled).contains("batch 2 is not settled on chain"),
+        "{}",
+        stderr(&unsettled)
+    );
+
     let vault = Settlement::new(deployment.settlement, wallet(&anvil.endpoint(), DEV_KEY_0));
     for (payee, owed) in payees.iter().zip(owed) {
         let balance =

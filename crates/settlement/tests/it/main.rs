@@ -7,6 +7,7 @@ mod receipt;
 mod restarts;
 mod submitter;
 mod upload;
+mod verify;
 
 /// Indexes `deployment` on `anvil` up to the head into `store`, every block
 /// final at once.

@@ -85,7 +85,9 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
         let sent = submitter.advance(store, CHAIN, 1, &pending, 1_030).await.unwrap();
         let Submitted::Sent { tx_hash, nonce } = sent else { panic!("{sent:?}") };
         assert_eq!(nonce, next_nonce);
-        deployer.get_transaction_receipt(tx_hash).await.unwrap();
+        while deployer.get_transaction_receipt(tx_hash).await.unwrap().is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         // After a crash the submitter runs again: it finds its mined
         // transaction and sends nothing.
         let pending = store.pending_submission(CHAIN, 1).await.unwrap().unwrap();

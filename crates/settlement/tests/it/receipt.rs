@@ -6,7 +6,7 @@ use cairn_core::{
     netting::{BatchPolicy, ClosedBatch},
     signature::recover_address,
 };
-use cairn_settlement::{build_receipt, receipt::ReceiptBody, write_receipt};
+use cairn_settlement::{build_receipt, receipt::ReceiptBody, signed_intents, write_receipt};
 use cairn_signer::{LocalSigner, Signer};
 use cairn_store::{CloseOutcome, NewIntent, Store};
 use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, index_deposit, stores};
@@ -108,8 +108,11 @@ async fn receipts_name_their_batch_and_are_written_once_on_both_backends() {
                 .unwrap()
                 .is_none()
         );
-        let rebuilt =
-            build_receipt(CHAIN, &domain, &batch, &receipt_key, &settlement_key).await.unwrap();
+        let signed = signed_intents(store, CHAIN, 1).await.unwrap();
+        assert_eq!(signed.len(), batch.intents.len());
+        let rebuilt = build_receipt(CHAIN, &domain, &batch, &signed, &receipt_key, &settlement_key)
+            .await
+            .unwrap();
         assert_eq!(rebuilt.item.id(), item.id());
     }
     stores.cleanup().await;

@@ -90,11 +90,10 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
             pipeline().step(23).await.unwrap(),
             Step::Submitted(1, Submitted::Sent { .. })
         ));
-        // Restarted before the indexer saw the settlement: found, not resent.
-        assert!(matches!(
-            pipeline().step(24).await.unwrap(),
-            Step::Submitted(1, Submitted::Mined { .. })
-        ));
+        // Restarted before the indexer saw the settlement: found, not resent
+        // (anvil mines on its own time; until then the transaction waits).
+        let step = until_mined(pipeline, 24).await;
+        assert!(matches!(step, Step::Submitted(1, Submitted::Mined { .. })), "{step:?}");
         index().await;
 
         // Batch 2 follows, chained to batch 1.
@@ -105,6 +104,8 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
             pipeline().step(32).await.unwrap(),
             Step::Submitted(2, Submitted::Sent { .. })
         ));
+        let step = until_mined(pipeline, 33).await;
+        assert!(matches!(step, Step::Submitted(2, Submitted::Mined { .. })), "{step:?}");
         index().await;
         assert!(matches!(pipeline().step(40).await.unwrap(), Step::Idle(_)), "nothing left");
 
@@ -125,4 +126,16 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
         assert!(deployer.get_block_number().await.unwrap() > 0);
     }
     stores.cleanup().await;
+}
+
+/// Steps a fresh pipeline until its transaction is no longer waiting to be
+/// mined (anvil mines on its own time).
+async fn until_mined(pipeline: impl Fn() -> Pipeline, now: i64) -> Step {
+    loop {
+        let step = pipeline().step(now).await.unwrap();
+        if !matches!(step, Step::Submitted(_, Submitted::Waiting { .. })) {
+            return step;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -1,0 +1,302 @@
+//! Checking a settled batch from the outside: what the chain recorded, the
+//! receipt Arweave serves under the id the chain names, and the intents in
+//! that receipt must all agree. Needs nothing of Cairn's own store.
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol_types::SolEvent,
+};
+use alloy_sol_types::SolStruct;
+use cairn_arweave::{DataItem, base64url};
+use cairn_bindings::Settlement;
+use cairn_core::{eip712::settlement_domain, intent::verify_intents, netting::ClosedBatch};
+
+use crate::{Gateway, receipt::ReceiptBody};
+
+/// One thing checked and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// Everything `verify_batch` found about one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchVerification {
+    pub batch_id: u64,
+    pub settled_tx: B256,
+    pub settled_block: u64,
+    /// base64url, as Arweave names it.
+    pub receipt_id: String,
+    /// Where the receipt was read.
+    pub receipt_url: String,
+    pub checks: Vec<Check>,
+}
+
+impl BatchVerification {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// Why a batch could not be checked at all (as opposed to a check failing).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyBatchError {
+    #[error("RPC error: {0}")]
+    Rpc(String),
+    #[error("batch {0} is not settled on chain (no BatchSettled event)")]
+    NotSettled(u64),
+    #[error("no gateway serves receipt {id}: {errors}")]
+    ReceiptUnavailable { id: String, errors: String },
+}
+
+fn rpc(error: impl std::fmt::Display) -> VerifyBatchError {
+    VerifyBatchError::Rpc(error.to_string())
+}
+
+/// The contract's `BatchSettled` event for `batch_id`, if any.
+async fn settled_event<P: Provider>(
+    rpc_provider: &P,
+    settlement: Address,
+    from_block: u64,
+    batch_id: u64,
+) -> Result<Option<(Settlement::BatchSettled, Log)>, VerifyBatchError> {
+    let filter = Filter::new()
+        .address(settlement)
+        .event_signature(Settlement::BatchSettled::SIGNATURE_HASH)
+        .topic1(B256::from(U256::from(batch_id)))
+        .from_block(from_block);
+    let logs = rpc_provider.get_logs(&filter).await.map_err(rpc)?;
+    let Some(log) = logs.into_iter().next_back() else {
+        return Ok(None);
+    };
+    let event = Settlement::BatchSettled::decode_log(&log.inner).map_err(rpc)?.data;
+    Ok(Some((event, log)))
+}
+
+fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+    Check { name, passed, detail: detail.into() }
+}
+
+/// Checks settled batch `batch_id` of the settlement contract at
+/// `settlement` on chain `chain_id` against its receipt, read from the first
+/// of `gateways` that serves it.
+pub async fn verify_batch<P: Provider>(
+    rpc_provider: &P,
+    chain_id: u64,
+    settlement: Address,
+    from_block: u64,
+    gateways: &[Gateway],
+    batch_id: u64,
+) -> Result<BatchVerification, VerifyBatchError> {
+    let (event, log) = settled_event(rpc_provider, settlement, from_block, batch_id)
+        .await?
+        .ok_or(VerifyBatchError::NotSettled(batch_id))?;
+    let receipt_id = base64url(event.receiptId.as_slice());
+    let mut errors = Vec::new();
+    let mut fetched = None;
+    for gateway in gateways {
+        match gateway.fetch_item(&receipt_id).await {
+            Ok(item) => {
+                fetched = Some((item, gateway.item_url(&receipt_id)));
+                break;
+            }
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    let (item, receipt_url) = fetched.ok_or_else(|| VerifyBatchError::ReceiptUnavailable {
+        id: receipt_id.clone(),
+        errors: errors.join("; "),
+    })?;
+    let mut checks = Vec::new();
+    let vault = Settlement::new(settlement, rpc_provider);
+    let settlement_signer = vault.settlementSigner().call().await.map_err(rpc)?;
+    receipt_checks(&item, &event, settlement_signer, &mut checks);
+    if let Some(body) = body_checks(&item, chain_id, settlement, batch_id, &mut checks) {
+        content_checks(&body, &event, chain_id, settlement, &mut checks);
+        if batch_id > 1 {
+            let previous =
+                settled_event(rpc_provider, settlement, from_block, batch_id - 1).await?;
+            let expected = previous.map(|(e, _)| e.commitmentHash);
+            checks.push(check(
+                "chained",
+                expected == Some(body.batch.body.prev_hash),
+                match expected {
+                    Some(hash) => format!(
+                        "prevHash {} {} batch {}'s commitment {hash}",
+                        body.batch.body.prev_hash,
+                        if hash == body.batch.body.prev_hash { "is" } else { "is not" },
+                        batch_id - 1
+                    ),
+                    None => format!("batch {} is not settled", batch_id - 1),
+                },
+            ));
+        }
+    }
+    Ok(BatchVerification {
+        batch_id,
+        settled_tx: log.transaction_hash.unwrap_or_default(),
+        settled_block: log.block_number.unwrap_or_default(),
+        receipt_id,
+        receipt_url,
+        checks,
+    })
+}
+
+/// The item is the one the chain names, and signed by the settlement signer.
+fn receipt_checks(
+    item: &DataItem,
+    event: &Settlement::BatchSettled,
+    settlement_signer: Address,
+    checks: &mut Vec<Check>,
+) {
+    let id = B256::from(item.id());
+    checks.push(check(
+        "receipt id",
+        id == event.receiptId,
+        format!("sha256 of the served signature is {id}; the chain recorded {}", event.receiptId),
+    ));
+    let verified = item.verify();
+    checks.push(check(
+        "receipt signature",
+        verified.is_ok(),
+        match &verified {
+            Ok(()) => "the ANS-104 signature verifies against its owner".to_owned(),
+            Err(error) => error.to_string(),
+        },
+    ));
+    let signer = alloy::primitives::keccak256(item.owner().get(1..).unwrap_or_default());
+    let signer = Address::from_slice(&signer[12..]);
+    checks.push(check(
+        "receipt signer",
+        signer == settlement_signer,
+        format!("owner {signer}; the contract's settlement signer is {settlement_signer}"),
+    ));
+}
+
+fn body_checks(
+    item: &DataItem,
+    chain_id: u64,
+    settlement: Address,
+    batch_id: u64,
+    checks: &mut Vec<Check>,
+) -> Option<ReceiptBody> {
+    let body: ReceiptBody = match serde_json::from_slice(item.data()) {
+        Ok(body) => body,
+        Err(error) => {
+            checks.push(check("receipt body", false, format!("not a Cairn receipt: {error}")));
+            return None;
+        }
+    };
+    let chain = format!("eip155:{chain_id}");
+    let tag = |name: &str| item.tag(name).map(|v| String::from_utf8_lossy(v).into_owned());
+    let tags_agree = tag("Batch-Id") == Some(batch_id.to_string())
+        && tag("Chain").as_deref() == Some(chain.as_str())
+        && tag("Intents-Root") == Some(format!("{:#x}", body.batch.body.intents_root))
+        && tag("Deltas-Root") == Some(format!("{:#x}", body.batch.body.deltas_root));
+    let names_this_batch = body.chain == chain
+        && body.settlement == settlement
+        && body.batch.body.batch_id == batch_id
+        && tags_agree;
+    checks.push(check(
+        "receipt body",
+        names_this_batch,
+        format!(
+            "receipt v{} for {} {} batch {}; tags {}",
+            body.version,
+            body.chain,
+            body.settlement,
+            body.batch.body.batch_id,
+            if tags_agree { "agree" } else { "disagree" }
+        ),
+    ));
+    Some(body)
+}
+
+/// The intents are signed by their payers, net to the deltas, and the
+/// commitment over them is the one the chain accepted.
+fn content_checks(
+    body: &ReceiptBody,
+    event: &Settlement::BatchSettled,
+    chain_id: u64,
+    settlement: Address,
+    checks: &mut Vec<Check>,
+) {
+    let domain = settlement_domain(chain_id, settlement);
+    let batch = &body.batch;
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    let verified = verify_intents(&domain, &body.signed_intents, threads);
+    let mut bad = Vec::new();
+    for (index, (result, signed)) in verified.iter().zip(&body.signed_intents).enumerate() {
+        let listed = batch.intents.get(index);
+        let matches = match (result, listed) {
+            (Ok(digest), Some(listed)) => {
+                *digest == listed.digest
+                    && signed.intent.payer == listed.payer
+                    && signed.intent.payee == listed.payee
+                    && signed.intent.asset == listed.asset
+                    && signed.intent.amount == U256::from(listed.amount)
+            }
+            _ => false,
+        };
+        if !matches {
+            bad.push(index);
+        }
+    }
+    let count_matches = body.signed_intents.len() == batch.intents.len();
+    checks.push(check(
+        "intent signatures",
+        bad.is_empty() && count_matches,
+        if bad.is_empty() && count_matches {
+            format!("all {} intents are signed by their payers", batch.intents.len())
+        } else {
+            format!(
+                "{} of {} signed intents fail or differ from the batch's list (first at index {:?}); the batch lists {}",
+                bad.len(),
+                body.signed_intents.len(),
+                bad.first(),
+                batch.intents.len()
+            )
+        },
+    ));
+    let rebuilt = ClosedBatch::assemble(
+        batch.body.batch_id,
+        batch.body.prev_hash,
+        batch.body.window_start,
+        batch.body.window_end,
+        batch.intents.clone(),
+    );
+    checks.push(check(
+        "netting",
+        rebuilt.as_ref() == Some(batch),
+        if rebuilt.as_ref() == Some(batch) {
+            format!(
+                "{} intents net to the {} deltas; both roots rebuild",
+                batch.intents.len(),
+                batch.deltas.len()
+            )
+        } else {
+            "the intents do not net to the receipt's deltas and roots".to_owned()
+        },
+    ));
+    let commitment = batch.body.commit(event.receiptId);
+    let hash = commitment.eip712_signing_hash(&domain);
+    let fields_agree = event.intentsRoot == batch.body.intents_root
+        && event.deltasRoot == batch.body.deltas_root
+        && event.intentCount == batch.body.intent_count
+        && event.deltaCount == batch.body.delta_count
+        && event.windowStart == batch.body.window_start
+        && event.windowEnd == batch.body.window_end;
+    checks.push(check(
+        "commitment",
+        hash == event.commitmentHash && fields_agree,
+        format!(
+            "the receipt's commitment hashes to {hash}; the chain settled {}{}",
+            event.commitmentHash,
+            if fields_agree { "" } else { "; roots, counts or window differ" }
+        ),
+    ));
+}

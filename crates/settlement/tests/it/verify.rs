@@ -1,0 +1,168 @@
+//! `verify_batch` against anvil and arlocal: an honest batch passes every
+//! check; a receipt that carries a tampered intent and was signed by a key
+//! other than the settlement signer — yet was settled on chain — fails
+//! exactly those checks; a batch the chain has not settled is not verified.
+
+use std::sync::Arc;
+
+use alloy_primitives::{Address, U256};
+use cairn_core::{
+    eip712::{PaymentIntent, settlement_domain},
+    netting::BatchPolicy,
+};
+use cairn_settlement::{
+    Gateway, Pipeline, Step, Submitted, VerifyBatchError, build_receipt, signed_intents,
+    verify_batch,
+};
+use cairn_signer::{LocalSigner, sign_typed};
+use cairn_store::{NewIntent, ReceiptRecord};
+use cairn_test_utils::{
+    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev,
+    deposit_dev, stores,
+};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+const CHAIN: &str = "eip155:31337";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_batches_verify_and_forged_receipts_do_not() {
+    let stores = stores().await;
+    let store = &stores.sqlite;
+    let node = arlocal();
+    let anvil = anvil();
+    let rpc = anvil.endpoint();
+    let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+    let asset = deployment.stake_token;
+    for key in [DEV_KEY_1, DEV_KEY_2] {
+        deposit_dev(&rpc, &deployment, key, U256::from(100 * TOKEN)).await;
+    }
+    crate::index(store, &anvil, &deployment).await;
+    let domain = settlement_domain(31337, deployment.settlement);
+    let accept = |nonces: std::ops::Range<u64>| {
+        let (domain, store) = (domain.clone(), store.clone());
+        async move {
+            let mut intents = Vec::new();
+            for n in nonces {
+                let key = if n % 2 == 0 { DEV_KEY_1 } else { DEV_KEY_2 };
+                let intent = PaymentIntent {
+                    payer: address_of(key),
+                    payee: Address::repeat_byte(0x30 + (n % 3) as u8),
+                    asset,
+                    amount: U256::from(TOKEN / 10 * u128::from(n + 1)),
+                    nonce: U256::from(n),
+                    validUntil: u64::MAX,
+                };
+                let signer = LocalSigner::from_hex(key).unwrap();
+                let signature = sign_typed(&signer, &intent, &domain).await.unwrap().to_bytes();
+                intents.push(NewIntent {
+                    hash: alloy_sol_types::SolStruct::eip712_signing_hash(&intent, &domain),
+                    payer: intent.payer,
+                    payee: intent.payee,
+                    asset,
+                    amount: intent.amount,
+                    nonce: intent.nonce,
+                    valid_until: intent.validUntil,
+                    signature,
+                });
+            }
+            store.accept_intents(CHAIN, &intents, 10).await.unwrap();
+        }
+    };
+    let key: Arc<LocalSigner> = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
+    let pipeline = Pipeline {
+        store: store.clone(),
+        chain: CHAIN.into(),
+        domain: domain.clone(),
+        policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
+        receipt_signer: key.clone(),
+        settlement_signer: key.clone(),
+        submitter: Some(crate::submitter(&anvil, &deployment)),
+    };
+    let settle = |batch_id: u64| {
+        let (pipeline, node, anvil, deployment) = (&pipeline, &node, &anvil, &deployment);
+        async move {
+            crate::store_receipts(store, node).await;
+            loop {
+                match pipeline.step(100).await.unwrap() {
+                    Step::Submitted(id, Submitted::Mined { .. }) if id == batch_id => break,
+                    Step::Submitted(id, _) if id == batch_id => {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                    }
+                    other => panic!("batch {batch_id}: unexpected {other:?}"),
+                }
+            }
+            crate::index(store, anvil, deployment).await;
+        }
+    };
+    let gateways = [Gateway::new(node.url().parse().unwrap())];
+    let verify = |id| {
+        verify_batch(&deployer, 31337, deployment.settlement, deployment.start_block, &gateways, id)
+    };
+
+    // Batch 1, honest: every check passes.
+    accept(0..12).await;
+    assert_eq!(pipeline.step(20).await.unwrap(), Step::Closed(1));
+    assert_eq!(pipeline.step(21).await.unwrap(), Step::ReceiptWritten(1));
+    settle(1).await;
+    let honest = verify(1).await.unwrap();
+    assert!(honest.passed(), "{honest:#?}");
+    let names: Vec<&str> = honest.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "receipt id",
+            "receipt signature",
+            "receipt signer",
+            "receipt body",
+            "intent signatures",
+            "netting",
+            "commitment"
+        ]
+    );
+    assert_eq!(honest.receipt_url, format!("{}{}", node.url(), honest.receipt_id));
+
+    // Batch 2: its receipt says one intent paid more than its payer signed,
+    // and another key signed the receipt. The settlement signer still
+    // commits to it, so the chain accepts it; only the receipt shows it.
+    accept(12..18).await;
+    assert_eq!(pipeline.step(30).await.unwrap(), Step::Closed(2));
+    let (batch, _) = store.closed_batch(CHAIN, 2).await.unwrap().unwrap();
+    let mut signed = signed_intents(store, CHAIN, 2).await.unwrap();
+    signed[0].intent.amount += U256::from(1);
+    let stranger = LocalSigner::from_hex(DEV_KEY_3).unwrap();
+    let forged =
+        build_receipt(CHAIN, &domain, &batch, &signed, &stranger, key.as_ref()).await.unwrap();
+    store
+        .record_receipt(
+            CHAIN,
+            2,
+            &ReceiptRecord {
+                item_id: forged.item.id_base64url(),
+                item: forged.item.encode(),
+                commitment: serde_json::to_string(&forged.commitment).unwrap(),
+                commitment_hash: forged.commitment_hash,
+                commitment_signature: forged.commitment_signature,
+            },
+        )
+        .await
+        .unwrap();
+    settle(2).await;
+    let report = verify(2).await.unwrap();
+    let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
+    assert_eq!(failed, ["receipt signer", "intent signatures"], "{report:#?}");
+    assert!(report.checks.iter().any(|c| c.name == "chained" && c.passed), "{report:#?}");
+
+    // Batch 3 does not exist on chain.
+    assert!(matches!(verify(3).await, Err(VerifyBatchError::NotSettled(3))));
+    // A gateway that does not have the receipt cannot verify it.
+    let elsewhere = arlocal();
+    let nowhere = [Gateway::new(elsewhere.url().parse().unwrap())];
+    let unavailable =
+        verify_batch(&deployer, 31337, deployment.settlement, deployment.start_block, &nowhere, 1)
+            .await;
+    assert!(
+        matches!(unavailable, Err(VerifyBatchError::ReceiptUnavailable { .. })),
+        "{unavailable:?}"
+    );
+    stores.cleanup().await;
+}
