@@ -78,6 +78,7 @@ impl Pipeline {
                         self.settlement_signer.as_ref(),
                     )
                     .await?;
+                    crate::failpoint("after_receipt").await;
                     Ok(Step::ReceiptWritten(batch_id))
                 }
                 "receipt_written" => Ok(Step::Idle(format!(
@@ -87,7 +88,10 @@ impl Pipeline {
             };
         }
         Ok(match self.store.close_open_batch(&self.chain, &self.policy, now).await? {
-            CloseOutcome::Closed(batch) => Step::Closed(batch.body.batch_id),
+            CloseOutcome::Closed(batch) => {
+                crate::failpoint("after_close").await;
+                Step::Closed(batch.body.batch_id)
+            }
             CloseOutcome::NotYet { batch_id, pending } => {
                 Step::Idle(format!("batch {batch_id} holds {pending} intents; the policy waits"))
             }
@@ -110,6 +114,14 @@ impl Pipeline {
             .ok_or(PipelineError::MissingCommitment(batch_id))?;
         let submitted =
             submitter.advance(&self.store, &self.chain, batch_id, &pending, now).await?;
+        match submitted {
+            Submitted::Sent { .. } | Submitted::Bumped { .. } | Submitted::Rebroadcast { .. } => {
+                tracing::info!(batch_id, ?submitted, "settlement transaction");
+                crate::failpoint("after_tx_sent").await
+            }
+            Submitted::Mined { .. } => crate::failpoint("after_mined").await,
+            Submitted::Waiting { .. } | Submitted::AlreadySettled => {}
+        }
         Ok(Step::Submitted(batch_id, submitted))
     }
 }

@@ -293,6 +293,7 @@ impl Uploader {
                     }
                 };
                 self.store.update_outbox(&entry.item_id, &update).await?;
+                crate::failpoint("after_upload").await;
             } else {
                 to_post.push((entry, item));
             }

@@ -145,6 +145,84 @@ pub fn anvil() -> AnvilInstance {
     Anvil::new().path(anvil_path()).args(["--host", "127.0.0.1"]).spawn()
 }
 
+/// An anvil that keeps its chain in a state file, so it can be stopped and
+/// started again on the same port with its blocks (not its pending
+/// transactions) intact, as a node restart does.
+#[derive(Debug)]
+pub struct RestartableAnvil {
+    child: Option<std::process::Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl RestartableAnvil {
+    pub fn start() -> Self {
+        let mut anvil =
+            Self { child: None, port: free_port(), dir: tempfile::tempdir().expect("temp dir") };
+        anvil.spawn();
+        anvil
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let state = self.dir.path().join("state.json");
+        let child = std::process::Command::new(anvil_path())
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--state"])
+            .arg(&state)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("anvil starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !rpc_answers(self.port) {
+            assert!(std::time::Instant::now() < deadline, "anvil did not answer within 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Stops anvil as a service manager would (SIGTERM: it writes its state
+    /// and exits; its transaction pool is lost) and starts it again.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        self.spawn();
+    }
+}
+
+impl Drop for RestartableAnvil {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn rpc_answers(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut response).is_ok()
+        && response.starts_with("HTTP/1.1 200")
+}
+
 /// A fresh store on each backend: a SQLite file in a temporary directory and
 /// a new database on the PostgreSQL server at 127.0.0.1:5432 (or
 /// `CAIRN_TEST_POSTGRES`). Call [`TestStores::cleanup`] at the end to drop the
@@ -190,6 +268,11 @@ pub async fn stores() -> TestStores {
 impl TestStores {
     pub fn both(&self) -> [&cairn_store::Store; 2] {
         [&self.sqlite, &self.postgres]
+    }
+
+    /// The URL of the PostgreSQL database, for a process of its own.
+    pub fn postgres_url(&self) -> String {
+        format!("{}/{}", self.server, self.database)
     }
 
     /// Drops the PostgreSQL database.
@@ -261,8 +344,8 @@ pub async fn index_deposit(
 }
 
 /// A local Arweave gateway (npm `arlocal`, installed by `scripts/bootstrap`)
-/// on a free loopback port, stopped when the value drops. It keeps its data
-/// in memory: a restart starts empty.
+/// on a free loopback port, stopped when the value drops. Its data lives in
+/// its own directory and survives [`Arlocal::restart`].
 #[derive(Debug)]
 pub struct Arlocal {
     child: Option<std::process::Child>,
@@ -309,7 +392,7 @@ impl Arlocal {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port, with what it stored.
     pub fn restart(&mut self) {
         self.stop();
         self.child = Some(spawn_arlocal(self.port, self.dir.path()));
@@ -362,7 +445,7 @@ fn spawn_arlocal(port: u16, dir: &std::path::Path) -> std::process::Child {
     // other (`SQLITE_READONLY`).
     std::process::Command::new(binary)
         .arg(port.to_string())
-        .args(["--dbpath", "db", "--hidelogs"])
+        .args(["--dbpath", "db", "--persist", "--hidelogs"])
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -305,6 +305,7 @@ async fn process(
     }
     if !to_store.is_empty() {
         let outcomes = state.store.accept_intents(&chain.caip2(), &to_store, now).await?;
+        cairn_settlement::failpoint("after_reservation").await;
         for ((intent, outcome), position) in to_store.iter().zip(outcomes).zip(stored_positions) {
             results[position] = Some(acceptance_outcome(intent.hash, outcome));
         }

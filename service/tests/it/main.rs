@@ -14,6 +14,7 @@ mod http_signin;
 mod index_crash;
 mod index_metrics;
 mod index_once;
+mod settlement_crashes;
 mod support;
 mod unavailable_commands;
 
@@ -54,12 +55,16 @@ pub(crate) fn stderr(output: &Output) -> String {
 pub(crate) struct Running {
     pub(crate) child: Child,
     log: PathBuf,
+    /// Where this process's output starts in a log file earlier runs of the
+    /// same command appended to.
+    log_start: usize,
 }
 
 impl Running {
     /// What the process has written to stderr so far.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let all = std::fs::read(&self.log).unwrap_or_default();
+        String::from_utf8_lossy(all.get(self.log_start..).unwrap_or_default()).into_owned()
     }
 }
 
@@ -78,6 +83,7 @@ impl Drop for Running {
 pub(crate) fn spawn_cairn(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let log = dir.join(format!("cairn-{}.log", args.first().copied().unwrap_or("none")));
     let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+    let log_start = file.metadata().map_or(0, |m| m.len() as usize);
     let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(args)
         .current_dir(dir)
@@ -87,7 +93,7 @@ pub(crate) fn spawn_cairn(dir: &std::path::Path, args: &[&str], env: &[(&str, &s
         .stderr(file)
         .spawn()
         .expect("cairn starts");
-    Running { child, log }
+    Running { child, log, log_start }
 }
 
 /// Polls `check` every 100 ms for up to 30 s.
