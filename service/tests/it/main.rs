@@ -1,7 +1,6 @@
 //! Tests of the `cairn` binary as a user runs it, one module per behaviour.
 
 mod cli_end_to_end;
-mod cli_settlement;
 mod client_resolve;
 mod config_errors;
 mod deploy_evm;
@@ -15,6 +14,8 @@ mod index_crash;
 mod index_metrics;
 mod index_once;
 mod settlement_crashes;
+mod settlement_end_to_end;
+mod stack;
 mod support;
 mod unavailable_commands;
 

@@ -9,225 +9,31 @@
 //! contiguous, the outbox is drained, and `cairn verify-batch` passes for
 //! every batch.
 
-use std::time::{Duration, Instant};
-
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::sol_types::SolStruct;
-use cairn_bindings::{Deployment, Settlement};
-use cairn_core::eip712::{PaymentIntent, settlement_domain};
-use cairn_test_utils::{
-    Arlocal, DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, RestartableAnvil, address_of, arlocal,
-    deposit_dev, free_port, stores, wallet,
-};
+use cairn_bindings::Settlement;
+use cairn_test_utils::stores;
 use serde_json::Value;
 
-use crate::{Running, cairn_with_dir, spawn_cairn, stderr, stdout, support::signed_intent};
+use crate::{
+    stack::{Stack, TOKEN, signed_intents},
+    stderr, stdout,
+};
 
-const TOKEN: u128 = 1_000_000_000_000_000_000;
-const PAYERS: [&str; 3] = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
 const INTENTS_PER_BATCH: u64 = 12;
-const ARWEAVE_WALLET: &str = include_str!("../../../crates/arweave/fixtures/test-wallet.json");
-
-/// Everything `cairn serve` runs against, and the service itself.
-struct Stack {
-    dir: tempfile::TempDir,
-    anvil: RestartableAnvil,
-    node: Arlocal,
-    env: Vec<(String, String)>,
-    deployment: Deployment,
-    base: String,
-    http: reqwest::blocking::Client,
-    serve: Option<Running>,
-    indexer: Option<Running>,
-    _miner: cairn_test_utils::Miner,
-}
-
-impl Stack {
-    fn start(store_url: Option<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let anvil = RestartableAnvil::start();
-        let node = arlocal();
-        std::fs::write(dir.path().join("arweave-wallet.json"), ARWEAVE_WALLET).unwrap();
-        let key_file = dir.path().join("settlement.key");
-        {
-            use std::{io::Write, os::unix::fs::OpenOptionsExt};
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&key_file)
-                .unwrap();
-            file.write_all(DEV_KEY_0.as_bytes()).unwrap();
-        }
-        let port = free_port();
-        let mut env: Vec<(String, String)> = [
-            ("CAIRN_DATA_DIR", dir.path().display().to_string()),
-            ("CAIRN_EVM__RPC_URLS", format!("[\"{}\"]", anvil.endpoint())),
-            ("CAIRN_EVM__FINALITY_DEPTH", "2".into()),
-            ("CAIRN_INDEXER__POLL_INTERVAL_MS", "100".into()),
-            ("CAIRN_INDEXER__METRICS_LISTEN", format!("\"127.0.0.1:{}\"", free_port())),
-            ("CAIRN_SERVICE__LISTEN", format!("\"127.0.0.1:{port}\"")),
-            ("CAIRN_SERVICE__RATE_LIMIT__ANONYMOUS_PER_SECOND", "0".into()),
-            ("CAIRN_SETTLEMENT__ENABLED", "true".into()),
-            ("CAIRN_SETTLEMENT__TICK_MS", "100".into()),
-            ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", format!("\"{}\"", key_file.display())),
-            ("CAIRN_ARWEAVE__GATEWAYS", format!("[\"{}\"]", node.url())),
-            ("CAIRN_ARWEAVE__MAX_BACKOFF_SECS", "1".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        if let Some(url) = store_url {
-            env.push(("CAIRN_STORE__URL".into(), format!("\"{url}\"")));
-        }
-        let borrowed: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut deploy_env = borrowed.clone();
-        deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
-        let deployed = cairn_with_dir(dir.path(), &["deploy", "evm", "--dev-token"], &deploy_env);
-        assert!(deployed.status.success(), "{}", stderr(&deployed));
-        let deployment = Deployment::read(&dir.path().join("deployment.json")).unwrap();
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        for key in PAYERS {
-            runtime.block_on(deposit_dev(
-                &anvil.endpoint(),
-                &deployment,
-                key,
-                U256::from(100 * TOKEN),
-            ));
-        }
-        let indexer = spawn_cairn(dir.path(), &["index"], &borrowed);
-        let miner = node.keep_mining(Duration::from_millis(200));
-        let stack = Self {
-            dir,
-            anvil,
-            node,
-            env,
-            deployment,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
-            serve: None,
-            indexer: Some(indexer),
-            _miner: miner,
-        };
-        stack.fund_arweave_wallet();
-        stack
-    }
-
-    fn start_indexer(&mut self) {
-        let env: Vec<(&str, &str)> =
-            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.indexer = Some(spawn_cairn(self.dir.path(), &["index"], &env));
-    }
-
-    fn fund_arweave_wallet(&self) {
-        let wallet = cairn_arweave::transaction::Wallet::from_jwk(ARWEAVE_WALLET).unwrap();
-        self.node.mint(&wallet.address(), 1_000_000_000_000_000);
-    }
-
-    /// (Re)starts `cairn serve` with `extra` settings on top of the stack's.
-    fn serve(&mut self, extra: &[(&str, &str)]) {
-        self.kill();
-        let mut env: Vec<(&str, &str)> =
-            self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        env.extend_from_slice(extra);
-        let serve = spawn_cairn(self.dir.path(), &["serve"], &env);
-        self.serve = Some(serve);
-        self.wait("the service to answer", || {
-            self.http.get(format!("{}/healthz", self.base)).send().is_ok()
-        });
-    }
-
-    /// Starts the service set to stop at `boundary`, waits until it is
-    /// there (doing `meanwhile` first), and SIGKILLs it.
-    fn crash_at(
-        &mut self,
-        boundary: &str,
-        window_seconds: &str,
-        meanwhile: impl FnOnce(&mut Self),
-    ) {
-        self.serve(&[
-            ("CAIRN_FAILPOINT", boundary),
-            ("CAIRN_SETTLEMENT__WINDOW_SECONDS", window_seconds),
-        ]);
-        meanwhile(self);
-        let reached = format!("failpoint {boundary} reached");
-        self.wait(&reached, || self.serve.as_ref().is_some_and(|s| s.log().contains(&reached)));
-        self.kill();
-    }
-
-    /// SIGKILL (`Child::kill`), as the OOM killer or a power cut would.
-    fn kill(&mut self) {
-        self.serve = None;
-    }
-
-    fn wait(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done() {
-            if Instant::now() > deadline {
-                let log = self.serve.as_ref().map(Running::log).unwrap_or_default();
-                panic!("timed out waiting for {what}; service log:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn post_intents(&self, body: &Value) -> Option<Value> {
-        let response = self.http.post(format!("{}/v1/intents", self.base)).json(body).send();
-        response.ok()?.json().ok()
-    }
-
-    fn batch(&self, id: u64) -> Value {
-        self.http
-            .get(format!("{}/v1/batches/{id}", self.base))
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default()
-    }
-
-    fn rpc(&self) -> alloy::providers::DynProvider {
-        wallet(&self.anvil.endpoint(), DEV_KEY_0)
-    }
-}
-
-/// The intents of batch `batch` (1-based), signed, and what each payee is
-/// owed by them.
-fn batch_intents(deployment: &Deployment, batch: u64) -> (Value, Vec<B256>, Vec<(Address, U256)>) {
-    let domain = settlement_domain(31337, deployment.settlement);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut body = Vec::new();
-    let mut hashes = Vec::new();
-    let mut owed = Vec::new();
-    for n in 0..INTENTS_PER_BATCH {
-        let key = PAYERS[(n % 3) as usize];
-        let intent = PaymentIntent {
-            payer: address_of(key),
-            payee: Address::repeat_byte(0x50 + (n % 5) as u8),
-            asset: deployment.stake_token,
-            amount: U256::from(TOKEN / 100 * u128::from(batch * 100 + n + 1)),
-            nonce: U256::from(batch * 1_000 + n),
-            validUntil: u64::MAX,
-        };
-        let signature = runtime.block_on(signed_intent(key, &intent, &domain));
-        hashes.push(intent.eip712_signing_hash(&domain));
-        owed.push((intent.payee, intent.amount));
-        body.push(serde_json::json!({ "intent": intent, "signature": signature }));
-    }
-    (serde_json::json!({ "intents": body }), hashes, owed)
-}
 
 fn run_through_crashes(store_url: Option<String>) {
     let mut stack = Stack::start(store_url);
     let mut owed: Vec<(Address, U256)> = Vec::new();
     let mut all_hashes: Vec<(B256, u64)> = Vec::new();
     for batch in 1..=3u64 {
-        let (body, hashes, batch_owed) = batch_intents(&stack.deployment, batch);
-        owed.extend(batch_owed);
-        all_hashes.extend(hashes.into_iter().map(|h| (h, batch)));
+        let first = batch * 1_000;
+        let signed = signed_intents(&stack.deployment, first..first + INTENTS_PER_BATCH, |n| {
+            U256::from(TOKEN / 100 * u128::from(n % 1_000 + 1))
+        });
+        let body = serde_json::json!({ "intents": signed.bodies });
+        owed.extend(signed.owed);
+        all_hashes.extend(signed.hashes.into_iter().map(|h| (h, batch)));
 
         // After reservation: the request is cut off before its answer.
         stack.crash_at("after_reservation", "3600", |stack| {
@@ -321,9 +127,8 @@ fn run_through_crashes(store_url: Option<String>) {
     }
     assert_eq!(all_hashes.len() as u64, 3 * INTENTS_PER_BATCH);
     // And anyone can check each batch from the chain and Arweave.
-    let env: Vec<(&str, &str)> = stack.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for batch in ["1", "2", "3"] {
-        let verified = cairn_with_dir(stack.dir.path(), &["verify-batch", batch], &env);
+        let verified = stack.cairn(&["verify-batch", batch]);
         assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
     }
     let _ = runtime.block_on(async { rpc.get_block_number().await });

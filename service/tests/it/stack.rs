@@ -1,0 +1,243 @@
+//! A whole local Cairn for end-to-end tests: anvil (restartable), arlocal
+//! (mined continuously), the contracts deployed with deposits for three
+//! payers, `cairn index`, and `cairn serve` with the batcher, started and
+//! SIGKILLed at will.
+
+use std::time::{Duration, Instant};
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    sol_types::SolStruct,
+};
+use cairn_bindings::Deployment;
+use cairn_core::eip712::{PaymentIntent, settlement_domain};
+use cairn_test_utils::{
+    Arlocal, DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, RestartableAnvil, address_of, arlocal,
+    deposit_dev, free_port, wallet,
+};
+use serde_json::Value;
+
+use crate::{Running, cairn_with_dir, spawn_cairn, stderr, support::signed_intent};
+
+pub(crate) const TOKEN: u128 = 1_000_000_000_000_000_000;
+/// The keys that deposit into the vault and sign intents.
+pub(crate) const PAYERS: [&str; 3] = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
+const ARWEAVE_WALLET: &str = include_str!("../../../crates/arweave/fixtures/test-wallet.json");
+
+/// Everything `cairn serve` runs against, and the service itself.
+pub(crate) struct Stack {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) anvil: RestartableAnvil,
+    pub(crate) node: Arlocal,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) deployment: Deployment,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::blocking::Client,
+    pub(crate) serve: Option<Running>,
+    pub(crate) indexer: Option<Running>,
+    _miner: cairn_test_utils::Miner,
+}
+
+impl Stack {
+    pub(crate) fn start(store_url: Option<String>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let anvil = RestartableAnvil::start();
+        let node = arlocal();
+        std::fs::write(dir.path().join("arweave-wallet.json"), ARWEAVE_WALLET).unwrap();
+        let key_file = dir.path().join("settlement.key");
+        {
+            use std::{io::Write, os::unix::fs::OpenOptionsExt};
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&key_file)
+                .unwrap();
+            file.write_all(DEV_KEY_0.as_bytes()).unwrap();
+        }
+        let port = free_port();
+        let mut env: Vec<(String, String)> = [
+            ("CAIRN_DATA_DIR", dir.path().display().to_string()),
+            ("CAIRN_EVM__RPC_URLS", format!("[\"{}\"]", anvil.endpoint())),
+            ("CAIRN_EVM__FINALITY_DEPTH", "2".into()),
+            ("CAIRN_INDEXER__POLL_INTERVAL_MS", "100".into()),
+            ("CAIRN_INDEXER__METRICS_LISTEN", format!("\"127.0.0.1:{}\"", free_port())),
+            ("CAIRN_SERVICE__LISTEN", format!("\"127.0.0.1:{port}\"")),
+            ("CAIRN_SERVICE__RATE_LIMIT__ANONYMOUS_PER_SECOND", "0".into()),
+            ("CAIRN_SETTLEMENT__ENABLED", "true".into()),
+            ("CAIRN_SETTLEMENT__TICK_MS", "100".into()),
+            ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", format!("\"{}\"", key_file.display())),
+            ("CAIRN_ARWEAVE__GATEWAYS", format!("[\"{}\"]", node.url())),
+            ("CAIRN_ARWEAVE__MAX_BACKOFF_SECS", "1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(url) = store_url {
+            env.push(("CAIRN_STORE__URL".into(), format!("\"{url}\"")));
+        }
+        let borrowed: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut deploy_env = borrowed.clone();
+        deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
+        let deployed = cairn_with_dir(dir.path(), &["deploy", "evm", "--dev-token"], &deploy_env);
+        assert!(deployed.status.success(), "{}", stderr(&deployed));
+        let deployment = Deployment::read(&dir.path().join("deployment.json")).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        for key in PAYERS {
+            runtime.block_on(deposit_dev(
+                &anvil.endpoint(),
+                &deployment,
+                key,
+                U256::from(100 * TOKEN),
+            ));
+        }
+        let indexer = spawn_cairn(dir.path(), &["index"], &borrowed);
+        let miner = node.keep_mining(Duration::from_millis(200));
+        let stack = Self {
+            dir,
+            anvil,
+            node,
+            env,
+            deployment,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            serve: None,
+            indexer: Some(indexer),
+            _miner: miner,
+        };
+        stack.fund_arweave_wallet();
+        stack
+    }
+
+    /// The stack's settings as `cairn` takes them.
+    pub(crate) fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// Runs a one-shot `cairn` command against the stack.
+    pub(crate) fn cairn(&self, args: &[&str]) -> std::process::Output {
+        cairn_with_dir(self.dir.path(), args, &self.env())
+    }
+
+    pub(crate) fn start_indexer(&mut self) {
+        self.indexer = Some(spawn_cairn(self.dir.path(), &["index"], &self.env()));
+    }
+
+    pub(crate) fn fund_arweave_wallet(&self) {
+        let wallet = cairn_arweave::transaction::Wallet::from_jwk(ARWEAVE_WALLET).unwrap();
+        self.node.mint(&wallet.address(), 1_000_000_000_000_000);
+    }
+
+    /// (Re)starts `cairn serve` with `extra` settings on top of the stack's.
+    pub(crate) fn serve(&mut self, extra: &[(&str, &str)]) {
+        self.kill();
+        let mut env = self.env();
+        env.extend_from_slice(extra);
+        let serve = spawn_cairn(self.dir.path(), &["serve"], &env);
+        self.serve = Some(serve);
+        self.wait("the service to answer", || {
+            self.http.get(format!("{}/healthz", self.base)).send().is_ok()
+        });
+    }
+
+    /// Starts the service set to stop at `boundary`, waits until it is
+    /// there (doing `meanwhile` first), and SIGKILLs it.
+    pub(crate) fn crash_at(
+        &mut self,
+        boundary: &str,
+        window_seconds: &str,
+        meanwhile: impl FnOnce(&mut Self),
+    ) {
+        self.serve(&[
+            ("CAIRN_FAILPOINT", boundary),
+            ("CAIRN_SETTLEMENT__WINDOW_SECONDS", window_seconds),
+        ]);
+        meanwhile(self);
+        let reached = format!("failpoint {boundary} reached");
+        self.wait(&reached, || self.serve.as_ref().is_some_and(|s| s.log().contains(&reached)));
+        self.kill();
+    }
+
+    /// SIGKILL (`Child::kill`), as the OOM killer or a power cut would.
+    pub(crate) fn kill(&mut self) {
+        self.serve = None;
+    }
+
+    /// Polls `done` for up to a minute.
+    pub(crate) fn wait(&self, what: &str, done: impl FnMut() -> bool) {
+        self.wait_up_to(Duration::from_secs(60), what, done);
+    }
+
+    pub(crate) fn wait_up_to(&self, limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !done() {
+            if Instant::now() > deadline {
+                let log = self.serve.as_ref().map(Running::log).unwrap_or_default();
+                panic!("timed out waiting for {what}; service log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub(crate) fn post_intents(&self, body: &Value) -> Option<Value> {
+        let response = self.http.post(format!("{}/v1/intents", self.base)).json(body).send();
+        response.ok()?.json().ok()
+    }
+
+    pub(crate) fn batch(&self, id: u64) -> Value {
+        self.http
+            .get(format!("{}/v1/batches/{id}", self.base))
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn rpc(&self) -> alloy::providers::DynProvider {
+        wallet(&self.anvil.endpoint(), DEV_KEY_0)
+    }
+}
+
+/// Signed intents as `POST /v1/intents` takes them, their digests, and what
+/// each payee is owed by them.
+pub(crate) struct SignedIntents {
+    pub(crate) bodies: Vec<Value>,
+    pub(crate) hashes: Vec<B256>,
+    pub(crate) owed: Vec<(Address, U256)>,
+}
+
+/// The payees intents go to: intent `n` pays `PAYEES[n % 5]`.
+pub(crate) fn payees() -> [Address; 5] {
+    std::array::from_fn(|i| Address::repeat_byte(0x50 + i as u8))
+}
+
+/// Intent `n` for each `n` in `nonces`: payer `PAYERS[n % 3]`, payee
+/// `payees()[n % 5]`, `amount(n)` of the deployment's token, nonce `n`.
+pub(crate) fn signed_intents(
+    deployment: &Deployment,
+    nonces: std::ops::Range<u64>,
+    amount: impl Fn(u64) -> U256,
+) -> SignedIntents {
+    let domain = settlement_domain(31337, deployment.settlement);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut signed = SignedIntents { bodies: Vec::new(), hashes: Vec::new(), owed: Vec::new() };
+    for n in nonces {
+        let key = PAYERS[(n % 3) as usize];
+        let intent = PaymentIntent {
+            payer: address_of(key),
+            payee: payees()[(n % 5) as usize],
+            asset: deployment.stake_token,
+            amount: amount(n),
+            nonce: U256::from(n),
+            validUntil: u64::MAX,
+        };
+        let signature = runtime.block_on(signed_intent(key, &intent, &domain));
+        signed.hashes.push(intent.eip712_signing_hash(&domain));
+        signed.owed.push((intent.payee, intent.amount));
+        signed.bodies.push(serde_json::json!({ "intent": intent, "signature": signature }));
+    }
+    signed
+}
