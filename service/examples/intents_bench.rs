@@ -210,6 +210,7 @@ async fn main() {
     node.mint(&arweave_wallet.address(), 1_000_000_000_000_000);
     let uploader = cairn_settlement::Uploader {
         store: store.clone(),
+        bundlers: Vec::new(),
         gateways: vec![cairn_settlement::Gateway::new(node.url().parse().unwrap())],
         wallet: arweave_wallet,
         initial_backoff_secs: 1,

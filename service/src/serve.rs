@@ -115,9 +115,14 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
                 config.settlement.min_intents,
                 if config.settlement.onchain { "on" } else { "off" }
             );
+            let bundlers: Vec<&str> = uploader.bundlers.iter().map(|b| b.base().as_str()).collect();
+            let gateways: Vec<&str> = uploader.gateways.iter().map(|g| g.base().as_str()).collect();
+            if !bundlers.is_empty() {
+                eprintln!("receipts go to bundlers {} first", bundlers.join(", "));
+            }
             eprintln!(
                 "receipts go to {} (wallet {})",
-                uploader.gateways.iter().map(|g| g.base().as_str()).collect::<Vec<_>>().join(", "),
+                gateways.join(", "),
                 uploader.wallet.address()
             );
             let tick = std::time::Duration::from_millis(config.settlement.tick_ms);
@@ -233,6 +238,7 @@ fn uploader(config: &Config, store: &Store) -> Result<cairn_settlement::Uploader
     let seconds = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     Ok(cairn_settlement::Uploader {
         store: store.clone(),
+        bundlers: arweave.bundlers.iter().cloned().map(cairn_settlement::Bundler::new).collect(),
         gateways: arweave.gateways.iter().cloned().map(cairn_settlement::Gateway::new).collect(),
         wallet,
         initial_backoff_secs: seconds(arweave.initial_backoff_secs),

@@ -344,8 +344,13 @@ impl Default for SettlementConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ArweaveConfig {
-    /// Arweave gateways, tried in order (`http://127.0.0.1:1984/` for a
-    /// local arlocal).
+    /// Bundling services with the Turbo-compatible upload API
+    /// (`POST /v1/tx` with the raw data item), tried in order before any
+    /// gateway, e.g. `https://upload.ardrive.io/`.
+    pub bundlers: Vec<Url>,
+    /// Arweave gateways, tried in order for what no bundler took, and read
+    /// to confirm every upload (`http://127.0.0.1:1984/` for a local
+    /// arlocal).
     pub gateways: Vec<Url>,
     /// JWK wallet (RSA) that signs and pays for the upload transactions;
     /// unset: `arweave-wallet.json` in `data_dir`.
@@ -362,6 +367,7 @@ pub struct ArweaveConfig {
 impl Default for ArweaveConfig {
     fn default() -> Self {
         Self {
+            bundlers: Vec::new(),
             gateways: Vec::new(),
             wallet_file: None,
             initial_backoff_secs: 1,

@@ -9,7 +9,7 @@ pub mod verify;
 pub use pipeline::{Pipeline, PipelineError, Step, run};
 pub use receipt::{ReceiptError, WrittenReceipt, build_receipt, signed_intents, write_receipt};
 pub use submit::{FeePolicy, SubmitError, Submitted, Submitter};
-pub use upload::{DrainReport, Gateway, UploadError, Uploader};
+pub use upload::{Bundler, DrainReport, Gateway, UploadError, Uploader};
 pub use verify::{BatchVerification, Check, VerifyBatchError, verify_batch};
 
 /// Marks a stage boundary the crash tests kill the process at. Built with

@@ -1,11 +1,14 @@
 //! Getting receipts onto Arweave and proving they are there.
 //!
-//! The path to a plain gateway (arlocal in tests and `scripts/dev`): the
-//! items go into an ANS-104 bundle, the bundle into a format-2 L1
-//! transaction signed by the uploader's JWK wallet, posted to `/tx`. An
-//! item counts as stored only once it reads back from the gateway: its data
-//! from `/<id>`, and its signature, owner and tags from GraphQL, all equal
-//! to the item that was signed (whose id is the hash of that signature).
+//! Two ways up, tried in this order: a bundling service with the
+//! Turbo-compatible upload API (`POST /v1/tx`, the raw signed data item as
+//! the body), which pays and bundles for us; then a plain gateway (arlocal
+//! in tests and `scripts/dev`), where the items go into an ANS-104 bundle
+//! inside a format-2 L1 transaction signed by the uploader's JWK wallet,
+//! posted to `/tx`. Either way an item counts as stored only once it reads
+//! back from a gateway: its data from `/<id>`, and its signature, owner and
+//! tags from GraphQL, all equal to the item that was signed (whose id is
+//! the hash of that signature).
 
 use cairn_arweave::{
     DataItem, SignatureType, Tag, UnsignedItem, encode_bundle, from_base64url,
@@ -191,6 +194,52 @@ impl Gateway {
     }
 }
 
+/// A bundling service with the Turbo-compatible upload API.
+#[derive(Debug, Clone)]
+pub struct Bundler {
+    base: url::Url,
+    http: reqwest::Client,
+}
+
+impl Bundler {
+    pub fn new(base: url::Url) -> Self {
+        Self { base, http: reqwest::Client::new() }
+    }
+
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// Hands the signed item over as is (`POST /v1/tx`, octet-stream). The
+    /// service must answer with the item's own id.
+    pub async fn post_item(&self, item: &DataItem) -> Result<(), UploadError> {
+        let fail =
+            |message: String| UploadError::Gateway { url: format!("{}v1/tx", self.base), message };
+        let response = self
+            .http
+            .post(format!("{}v1/tx", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(item.encode())
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(fail(format!(
+                "HTTP {status}: {}",
+                body.chars().take(200).collect::<String>()
+            )));
+        }
+        let answered: Value = serde_json::from_str(&body).unwrap_or_default();
+        let id = item.id_base64url();
+        if answered["id"].as_str() != Some(id.as_str()) {
+            return Err(fail(format!("answered id {} for item {id}", answered["id"])));
+        }
+        Ok(())
+    }
+}
+
 /// What one pass over the outbox did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrainReport {
@@ -207,7 +256,10 @@ pub struct DrainReport {
 #[derive(Debug)]
 pub struct Uploader {
     pub store: cairn_store::Store,
-    /// Tried in order for posting; the first is asked for confirmations.
+    /// Tried in order for each item, before any gateway.
+    pub bundlers: Vec<Bundler>,
+    /// Tried in order for posting what no bundler took; the gateway an item
+    /// was posted to (else the first) is asked for its confirmation.
     pub gateways: Vec<Gateway>,
     pub wallet: Wallet,
     pub initial_backoff_secs: i64,
@@ -238,7 +290,7 @@ impl Uploader {
             return Ok(report);
         }
         let due = self.store.due_outbox(now, 100).await?;
-        let mut to_post = Vec::new();
+        let mut to_post: Vec<(OutboxEntry, DataItem)> = Vec::new();
         for entry in due {
             let item = match DataItem::decode(&entry.payload) {
                 Ok(item) => item,
@@ -258,13 +310,14 @@ impl Uploader {
                 }
             };
             if entry.state == "posted" {
-                let update = match self.gateway_for(&entry).confirm(&item).await {
+                let gateway = self.gateway_for(&entry);
+                let update = match gateway.confirm(&item).await {
                     Ok(()) => {
                         report.confirmed += 1;
                         OutboxUpdate {
                             state: "confirmed",
                             tx_id: None,
-                            gateway: None,
+                            gateway: Some(gateway.base().as_str()),
                             error: None,
                             next_attempt_at: now,
                         }
@@ -298,11 +351,40 @@ impl Uploader {
                 to_post.push((entry, item));
             }
         }
+        let mut bundler_errors: Vec<String> = Vec::new();
+        if !self.bundlers.is_empty() {
+            let mut left = Vec::new();
+            for (entry, item) in to_post {
+                let mut taken = false;
+                for bundler in &self.bundlers {
+                    match bundler.post_item(&item).await {
+                        Ok(()) => {
+                            let update = OutboxUpdate {
+                                state: "posted",
+                                tx_id: None,
+                                gateway: Some(bundler.base().as_str()),
+                                error: None,
+                                next_attempt_at: now,
+                            };
+                            self.store.update_outbox(&entry.item_id, &update).await?;
+                            report.posted += 1;
+                            taken = true;
+                            break;
+                        }
+                        Err(error) => bundler_errors.push(error.to_string()),
+                    }
+                }
+                if !taken {
+                    left.push((entry, item));
+                }
+            }
+            to_post = left;
+        }
         if to_post.is_empty() {
             return Ok(report);
         }
         let items: Vec<DataItem> = to_post.iter().map(|(_, item)| item.clone()).collect();
-        let mut errors = Vec::new();
+        let mut errors = bundler_errors;
         for gateway in &self.gateways {
             match gateway.post_bundle(&self.wallet, &items).await {
                 Ok(tx_id) => {

@@ -192,7 +192,8 @@ pub struct OutboxEntry {
     pub attempts: u64,
     /// The Arweave transaction that carried the item, once posted.
     pub tx_id: Option<String>,
-    /// The gateway it was last posted to.
+    /// The bundler or gateway it was last posted to; once confirmed, the
+    /// gateway it was read back from.
     pub gateway: Option<String>,
     pub last_error: Option<String>,
     pub next_attempt_at: i64,

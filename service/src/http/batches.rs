@@ -53,9 +53,10 @@ pub struct UploadView {
     pub attempts: u64,
     /// The Arweave transaction carrying the receipt's bundle.
     pub arweave_tx: Option<String>,
-    /// The gateway it was posted to.
+    /// The bundler or gateway it was posted to; once confirmed, the gateway
+    /// it was read back from.
     pub gateway: Option<String>,
-    /// Where the receipt's data is served, once posted.
+    /// Where the receipt's data is served, once confirmed.
     pub url: Option<String>,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
@@ -96,6 +97,7 @@ fn view(chain: &str, status: BatchStatus) -> BatchView {
                 .gateway
                 .as_ref()
                 .zip(status.receipt_id.as_ref())
+                .filter(|_| upload.state == "confirmed")
                 .map(|(gateway, id)| format!("{}/{id}", gateway.trim_end_matches('/'))),
             next_attempt_at: (upload.state != "confirmed").then_some(upload.next_attempt_at),
             state: upload.state,

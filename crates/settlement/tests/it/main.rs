@@ -1,6 +1,7 @@
 //! The settlement steps against real stores (a SQLite file and a fresh
 //! PostgreSQL database).
 
+mod bundler;
 mod outbox;
 mod pipeline;
 mod receipt;
@@ -49,6 +50,7 @@ pub(crate) fn uploader(
     node.mint(&wallet.address(), 1_000_000_000_000_000);
     cairn_settlement::Uploader {
         store: store.clone(),
+        bundlers: Vec::new(),
         gateways: vec![cairn_settlement::Gateway::new(node.url().parse().expect("arlocal URL"))],
         wallet,
         initial_backoff_secs: 1,

@@ -39,6 +39,7 @@ async fn the_outbox_drains_only_to_confirmed_reads_on_both_backends() {
                 + 1;
         let uploader = |gateways: Vec<Gateway>| Uploader {
             store: store.clone(),
+            bundlers: Vec::new(),
             gateways,
             wallet: Wallet::from_jwk(WALLET).unwrap(),
             initial_backoff_secs: 2,
