@@ -193,6 +193,7 @@ async fn main() {
         },
         receipt_signer: key.clone(),
         settlement_signer: key,
+        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
         submitter: Some(cairn_settlement::Submitter::connect(
             rpc.parse().unwrap(),
             DEV_KEY_0.parse().unwrap(),

@@ -211,6 +211,7 @@ fn batcher(
         },
         receipt_signer: signer.clone(),
         settlement_signer: signer,
+        max_receipt_bytes: config.settlement.max_receipt_bytes,
         submitter,
     };
     Ok(Some((pipeline, uploader)))

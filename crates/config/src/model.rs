@@ -320,6 +320,9 @@ pub struct SettlementConfig {
     pub bump_after_secs: u64,
     /// Percent added to both fees on such a replacement (nodes want ≥ 10).
     pub bump_percent: u64,
+    /// A receipt whose JSON would be larger carries its batch's intents in
+    /// a second Arweave item, named in the receipt by id and sha256.
+    pub max_receipt_bytes: usize,
 }
 
 impl Default for SettlementConfig {
@@ -334,6 +337,7 @@ impl Default for SettlementConfig {
             tick_ms: 1_000,
             bump_after_secs: 60,
             bump_percent: 25,
+            max_receipt_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Pipeline {
     pub policy: BatchPolicy,
     pub receipt_signer: Arc<dyn Signer>,
     pub settlement_signer: Arc<dyn Signer>,
+    /// A receipt larger than this carries its intents in a second item.
+    pub max_receipt_bytes: usize,
     /// Sends `settleBatch`; `None` turns on-chain settlement off (batches
     /// stop once their receipt is stored).
     pub submitter: Option<Submitter>,
@@ -76,6 +78,7 @@ impl Pipeline {
                         batch_id,
                         self.receipt_signer.as_ref(),
                         self.settlement_signer.as_ref(),
+                        self.max_receipt_bytes,
                     )
                     .await?;
                     crate::failpoint("after_receipt").await;

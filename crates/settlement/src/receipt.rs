@@ -44,7 +44,34 @@ pub struct ReceiptBody {
     /// Every intent of the batch as its payer signed it, in the order of
     /// `batch.intents`: anyone can check each payment was authorised.
     pub signed_intents: Vec<SignedIntent>,
+    /// Set when the batch's intents were too large for the receipt: they
+    /// are in a separate item, and `batch.intents` and `signed_intents` are
+    /// empty here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intents_item: Option<IntentsPointer>,
 }
+
+/// Where a large batch's intents are: an item of their own, named by id and
+/// by the hash of its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentsPointer {
+    /// ANS-104 id (base64url).
+    pub item_id: String,
+    /// sha256 of the item's data.
+    pub sha256: B256,
+    pub intent_count: u64,
+}
+
+/// The data of a batch's separate intents item (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentsBody {
+    pub batch_id: u64,
+    pub intents: Vec<cairn_core::netting::BatchIntent>,
+    pub signed_intents: Vec<SignedIntent>,
+}
+
+/// Largest receipt (its JSON data) that carries its intents inline.
+pub const DEFAULT_MAX_RECEIPT_BYTES: usize = 4 * 1024 * 1024;
 
 /// A receipt and the commitment that names it.
 #[derive(Debug, Clone)]
@@ -55,6 +82,8 @@ pub struct WrittenReceipt {
     pub commitment_hash: B256,
     /// The settlement signer's signature over the commitment.
     pub commitment_signature: [u8; 65],
+    /// The intents, when they did not fit in the receipt.
+    pub intents_item: Option<DataItem>,
 }
 
 fn hex(hash: &B256) -> String {
@@ -62,7 +91,9 @@ fn hex(hash: &B256) -> String {
 }
 
 /// Builds and signs the receipt of `batch` and the commitment naming it.
-/// The same inputs always give the same bytes.
+/// A receipt whose data would exceed `max_receipt_bytes` carries its
+/// intents in a second item instead, named by id and content hash. The same
+/// inputs always give the same bytes.
 pub async fn build_receipt(
     chain: &str,
     domain: &Eip712Domain,
@@ -70,15 +101,49 @@ pub async fn build_receipt(
     signed_intents: &[SignedIntent],
     receipt_signer: &dyn Signer,
     settlement_signer: &dyn Signer,
+    max_receipt_bytes: usize,
 ) -> Result<WrittenReceipt, ReceiptError> {
     let settlement = domain.verifying_contract.unwrap_or_default();
-    let body = ReceiptBody {
+    let mut body = ReceiptBody {
         version: RECEIPT_VERSION.to_owned(),
         chain: chain.to_owned(),
         settlement,
         batch: batch.clone(),
         signed_intents: signed_intents.to_vec(),
+        intents_item: None,
     };
+    let mut data = serde_json::to_vec(&body)?;
+    let mut intents_item = None;
+    if data.len() > max_receipt_bytes {
+        let intents = IntentsBody {
+            batch_id: batch.body.batch_id,
+            intents: std::mem::take(&mut body.batch.intents),
+            signed_intents: std::mem::take(&mut body.signed_intents),
+        };
+        let intents_data = serde_json::to_vec(&intents)?;
+        let sha256 = B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(&intents_data));
+        let tags = vec![
+            Tag::new("App-Name", APP_NAME),
+            Tag::new("Receipt-Version", RECEIPT_VERSION),
+            Tag::new("Content-Type", "application/json"),
+            Tag::new("Type", "batch-intents"),
+            Tag::new("Chain", chain),
+            Tag::new("Settlement", format!("{settlement:#x}")),
+            Tag::new("Batch-Id", batch.body.batch_id.to_string()),
+            Tag::new("Intents-Root", hex(&batch.body.intents_root)),
+            Tag::new("Content-SHA256", hex(&sha256)),
+        ];
+        let item = UnsignedItem { data: intents_data, tags, target: None, anchor: None }
+            .sign_ethereum(receipt_signer)
+            .await?;
+        body.intents_item = Some(IntentsPointer {
+            item_id: item.id_base64url(),
+            sha256,
+            intent_count: intents.intents.len() as u64,
+        });
+        intents_item = Some(item);
+        data = serde_json::to_vec(&body)?;
+    }
     let tags = vec![
         Tag::new("App-Name", APP_NAME),
         Tag::new("Receipt-Version", RECEIPT_VERSION),
@@ -91,13 +156,13 @@ pub async fn build_receipt(
         Tag::new("Intents-Root", hex(&batch.body.intents_root)),
         Tag::new("Deltas-Root", hex(&batch.body.deltas_root)),
     ];
-    let item = UnsignedItem { data: serde_json::to_vec(&body)?, tags, target: None, anchor: None }
+    let item = UnsignedItem { data, tags, target: None, anchor: None }
         .sign_ethereum(receipt_signer)
         .await?;
     let commitment = batch.body.commit(B256::from(item.id()));
     let commitment_hash = commitment.eip712_signing_hash(domain);
     let commitment_signature = sign_typed(settlement_signer, &commitment, domain).await?.to_bytes();
-    Ok(WrittenReceipt { item, commitment, commitment_hash, commitment_signature })
+    Ok(WrittenReceipt { item, commitment, commitment_hash, commitment_signature, intents_item })
 }
 
 /// The intents of batch `batch_id` as their payers signed them, in the
@@ -135,6 +200,7 @@ pub async fn write_receipt(
     batch_id: u64,
     receipt_signer: &dyn Signer,
     settlement_signer: &dyn Signer,
+    max_receipt_bytes: usize,
 ) -> Result<Option<WrittenReceipt>, ReceiptError> {
     let Some((batch, _stage)) = store.closed_batch(chain, batch_id).await? else {
         return Ok(None);
@@ -147,8 +213,28 @@ pub async fn write_receipt(
             stored: signed.len(),
         });
     }
-    let written =
-        build_receipt(chain, domain, &batch, &signed, receipt_signer, settlement_signer).await?;
+    let written = build_receipt(
+        chain,
+        domain,
+        &batch,
+        &signed,
+        receipt_signer,
+        settlement_signer,
+        max_receipt_bytes,
+    )
+    .await?;
+    record_written(store, chain, batch_id, &written).await?;
+    Ok(Some(written))
+}
+
+/// Records a built receipt (and its intents item, if any) in the outbox with
+/// the batch's new stage, in one transaction.
+pub async fn record_written(
+    store: &Store,
+    chain: &str,
+    batch_id: u64,
+    written: &WrittenReceipt,
+) -> Result<(), ReceiptError> {
     store
         .record_receipt(
             chain,
@@ -159,8 +245,13 @@ pub async fn write_receipt(
                 commitment: serde_json::to_string(&written.commitment)?,
                 commitment_hash: written.commitment_hash,
                 commitment_signature: written.commitment_signature,
+                attachments: written
+                    .intents_item
+                    .iter()
+                    .map(|item| (item.id_base64url(), item.encode()))
+                    .collect(),
             },
         )
         .await?;
-    Ok(Some(written))
+    Ok(())
 }

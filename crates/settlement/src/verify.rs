@@ -13,7 +13,10 @@ use cairn_arweave::{DataItem, base64url};
 use cairn_bindings::Settlement;
 use cairn_core::{eip712::settlement_domain, intent::verify_intents, netting::ClosedBatch};
 
-use crate::{Gateway, receipt::ReceiptBody};
+use crate::{
+    Gateway,
+    receipt::{IntentsBody, IntentsPointer, ReceiptBody},
+};
 
 /// One thing checked and what was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +118,11 @@ pub async fn verify_batch<P: Provider>(
     let vault = Settlement::new(settlement, rpc_provider);
     let settlement_signer = vault.settlementSigner().call().await.map_err(rpc)?;
     receipt_checks(&item, &event, settlement_signer, &mut checks);
-    if let Some(body) = body_checks(&item, chain_id, settlement, batch_id, &mut checks) {
+    if let Some(mut body) = body_checks(&item, chain_id, settlement, batch_id, &mut checks) {
+        if let Some(pointer) = body.intents_item.clone() {
+            let check = fetch_intents(gateways, &pointer, &item, batch_id, &mut body).await;
+            checks.push(check);
+        }
         content_checks(&body, &event, chain_id, settlement, &mut checks);
         if batch_id > 1 {
             let previous =
@@ -144,6 +151,71 @@ pub async fn verify_batch<P: Provider>(
         receipt_url,
         checks,
     })
+}
+
+/// A large batch's intents, from the item its receipt points to: it must be
+/// the item named (its id), hold the data named (its sha256), and be signed
+/// by the receipt's own signer. On success they are put into `body`.
+async fn fetch_intents(
+    gateways: &[Gateway],
+    pointer: &IntentsPointer,
+    receipt: &DataItem,
+    batch_id: u64,
+    body: &mut ReceiptBody,
+) -> Check {
+    let mut errors = Vec::new();
+    for gateway in gateways {
+        let item = match gateway.fetch_item(&pointer.item_id).await {
+            Ok(item) => item,
+            Err(error) => {
+                errors.push(error.to_string());
+                continue;
+            }
+        };
+        let digest = B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(item.data()));
+        let problem = if item.id_base64url() != pointer.item_id {
+            Some("its signature does not hash to the id named".to_owned())
+        } else if item.verify().is_err() {
+            Some("its signature does not verify".to_owned())
+        } else if item.owner() != receipt.owner() {
+            Some("it is signed by another key than the receipt".to_owned())
+        } else if digest != pointer.sha256 {
+            Some(format!("its data hashes to {digest}, not {}", pointer.sha256))
+        } else {
+            match serde_json::from_slice::<IntentsBody>(item.data()) {
+                Ok(intents)
+                    if intents.batch_id == batch_id
+                        && intents.intents.len() as u64 == pointer.intent_count =>
+                {
+                    body.batch.intents = intents.intents;
+                    body.signed_intents = intents.signed_intents;
+                    None
+                }
+                Ok(_) => Some("it holds another batch's intents or another count".to_owned()),
+                Err(error) => Some(format!("not a Cairn intents item: {error}")),
+            }
+        };
+        return match problem {
+            None => check(
+                "intents item",
+                true,
+                format!(
+                    "{} intents from {} (sha256 {})",
+                    pointer.intent_count,
+                    gateway.item_url(&pointer.item_id),
+                    pointer.sha256
+                ),
+            ),
+            Some(problem) => {
+                check("intents item", false, format!("{}: {problem}", pointer.item_id))
+            }
+        };
+    }
+    check(
+        "intents item",
+        false,
+        format!("no gateway serves {}: {}", pointer.item_id, errors.join("; ")),
+    )
 }
 
 /// The item is the one the chain names, and signed by the settlement signer.

@@ -158,6 +158,9 @@ pub struct ReceiptRecord {
     pub commitment: String,
     pub commitment_hash: B256,
     pub commitment_signature: [u8; 65],
+    /// Further items the receipt points to (id, encoded item), stored with
+    /// it: the batch is uploaded only once all of them are.
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 const OUTBOX_COLUMNS: &str = "item_id, kind, payload, state, attempts, tx_id, gateway, last_error, next_attempt_at, updated_at";
@@ -267,16 +270,23 @@ impl Store {
             };
         }
         use base64::Engine as _;
-        sqlx::query(
-            "INSERT INTO outbox (item_id, kind, payload, state, attempts, next_attempt_at, \
-             last_error, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, NULL, $4, $4)",
-        )
-        .bind(receipt.item_id.clone())
-        .bind("batch-receipt".to_owned())
-        .bind(base64::engine::general_purpose::STANDARD.encode(&receipt.item))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let attachments = receipt.attachments.iter().map(|(id, item)| (id, item, "batch-intents"));
+        for (item_id, item, kind) in
+            std::iter::once((&receipt.item_id, &receipt.item, "batch-receipt")).chain(attachments)
+        {
+            sqlx::query(
+                "INSERT INTO outbox (item_id, kind, payload, state, attempts, next_attempt_at, \
+                 last_error, created_at, updated_at, receipt_id) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, NULL, $4, $4, $5)",
+            )
+            .bind(item_id.clone())
+            .bind(kind.to_owned())
+            .bind(base64::engine::general_purpose::STANDARD.encode(item))
+            .bind(now)
+            .bind(receipt.item_id.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -596,9 +606,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if update.state == "confirmed" {
+            // The batch is uploaded once its receipt and every item the
+            // receipt points to are confirmed.
             sqlx::query(
                 "UPDATE closed_batches SET stage = 'uploaded' \
-                 WHERE receipt_id = $1 AND stage = 'receipt_written'",
+                 WHERE stage = 'receipt_written' \
+                 AND receipt_id = (SELECT COALESCE(receipt_id, item_id) FROM outbox WHERE item_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.receipt_id = closed_batches.receipt_id \
+                 AND o.state <> 'confirmed')",
             )
             .bind(item_id.to_owned())
             .execute(&mut *tx)

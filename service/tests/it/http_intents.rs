@@ -259,10 +259,18 @@ async fn closed_batches_prove_their_intents(
         panic!("{backend}: batch 1 closes");
     };
     let key = cairn_signer::LocalSigner::from_hex(cairn_test_utils::DEV_KEY_0).unwrap();
-    let written = cairn_settlement::write_receipt(store, "eip155:31337", &f.domain, 1, &key, &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let written = cairn_settlement::write_receipt(
+        store,
+        "eip155:31337",
+        &f.domain,
+        1,
+        &key,
+        &key,
+        cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     let one = get(app, "/v1/batches/1").await;
     assert_eq!(one.status, StatusCode::OK, "{backend}: {one:?}");

@@ -3,8 +3,9 @@
 //! HTTP; the batcher closes them into batches, stores each receipt on
 //! arlocal and settles each batch on anvil; the indexer sees it. Every
 //! payee's on-chain balance is then the sum of its intents, every receipt
-//! reads back from arlocal with all its intents, and `cairn verify-batch`
-//! passes for every batch.
+//! reads back from arlocal with all its intents (inline, or in the item a
+//! large receipt points to), and `cairn verify-batch` passes for every
+//! batch.
 
 use std::time::Duration;
 
@@ -34,7 +35,7 @@ fn ten_thousand_intents_settle_and_verify(store_url: Option<String>) {
     for chunk in signed.bodies.chunks(PER_REQUEST) {
         let body = serde_json::json!({ "intents": chunk });
         // Until the indexer has the deposits, intents are refused for balance.
-        stack.wait("the intents to be accepted", || {
+        stack.wait_up_to(Duration::from_secs(180), "the intents to be accepted", || {
             stack
                 .post_intents(&body)
                 .is_some_and(|answer| answer["accepted"].as_u64() == Some(chunk.len() as u64))
@@ -94,8 +95,20 @@ fn ten_thousand_intents_settle_and_verify(store_url: Option<String>) {
         let receipt: Value =
             stack.http.get(url).send().and_then(|r| r.json()).expect("the receipt reads back");
         assert_eq!(receipt["batch"]["body"]["batch_id"], batch["batch_id"]);
+        // Over `settlement.max_receipt_bytes` (4 MiB, about 6,000 intents)
+        // the intents are in a second item the receipt names.
+        let intents = match receipt["intents_item"]["item_id"].as_str() {
+            Some(id) => stack
+                .http
+                .get(format!("{}{id}", stack.node.url()))
+                .send()
+                .and_then(|r| r.json::<Value>())
+                .expect("the intents item reads back")["signed_intents"]
+                .clone(),
+            None => receipt["signed_intents"].clone(),
+        };
         assert_eq!(
-            receipt["signed_intents"].as_array().map(Vec::len),
+            intents.as_array().map(Vec::len),
             batch["intent_count"].as_u64().map(|n| n as usize)
         );
         assert!(batch["submitted_tx"].is_string(), "{batch}");

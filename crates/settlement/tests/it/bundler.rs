@@ -75,7 +75,19 @@ async fn receipt_for(store: &Store, settlement: u8) -> DataItem {
     let key = LocalSigner::from_hex(DEV_KEY_0).unwrap();
     let domain = settlement_domain(31337, alloy_primitives::Address::repeat_byte(settlement));
     closed_batch(store).await;
-    write_receipt(store, CHAIN, &domain, 1, &key, &key).await.unwrap().unwrap().item
+    write_receipt(
+        store,
+        CHAIN,
+        &domain,
+        1,
+        &key,
+        &key,
+        cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .item
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,18 @@ async fn the_outbox_drains_only_to_confirmed_reads_on_both_backends() {
         let domain =
             settlement_domain(31337, alloy_primitives::Address::repeat_byte(0x5e + index as u8));
         closed_batch(store).await;
-        let receipt = write_receipt(store, CHAIN, &domain, 1, &key, &key).await.unwrap().unwrap();
+        let receipt = write_receipt(
+            store,
+            CHAIN,
+            &domain,
+            1,
+            &key,
+            &key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let id = receipt.item.id_base64url();
         let t =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()

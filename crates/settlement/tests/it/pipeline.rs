@@ -72,7 +72,18 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
             panic!("60 intents reach max_intents");
         };
         let key = LocalSigner::from_hex(DEV_KEY_0).unwrap();
-        let written = write_receipt(store, CHAIN, &domain, 1, &key, &key).await.unwrap().unwrap();
+        let written = write_receipt(
+            store,
+            CHAIN,
+            &domain,
+            1,
+            &key,
+            &key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await
+        .unwrap()
+        .unwrap();
 
         // Not stored on Arweave yet: no transaction may be recorded.
         let pending = store.pending_submission(CHAIN, 1).await.unwrap().unwrap();

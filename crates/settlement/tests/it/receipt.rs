@@ -49,10 +49,18 @@ async fn receipts_name_their_batch_and_are_written_once_on_both_backends() {
     for store in stores.both() {
         let batch = closed_batch(store).await;
 
-        let written = write_receipt(store, CHAIN, &domain, 1, &receipt_key, &settlement_key)
-            .await
-            .unwrap()
-            .expect("batch 1 exists");
+        let written = write_receipt(
+            store,
+            CHAIN,
+            &domain,
+            1,
+            &receipt_key,
+            &settlement_key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await
+        .unwrap()
+        .expect("batch 1 exists");
         let item = &written.item;
         item.verify().unwrap();
         assert_eq!(item.owner(), receipt_key.public_key().as_slice());
@@ -90,29 +98,62 @@ async fn receipts_name_their_batch_and_are_written_once_on_both_backends() {
         assert_eq!(DataItem::decode(&entry.payload).unwrap(), *item);
 
         // After a crash the step runs again: same bytes, nothing new.
-        let again = write_receipt(store, CHAIN, &domain, 1, &receipt_key, &settlement_key)
-            .await
-            .unwrap()
-            .unwrap();
+        let again = write_receipt(
+            store,
+            CHAIN,
+            &domain,
+            1,
+            &receipt_key,
+            &settlement_key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(again.item.encode(), item.encode(), "deterministic signatures, same item");
         // A different receipt for the same batch is refused.
         let other_key = LocalSigner::from_hex(DEV_KEY_0).unwrap();
-        let other = write_receipt(store, CHAIN, &domain, 1, &other_key, &settlement_key).await;
+        let other = write_receipt(
+            store,
+            CHAIN,
+            &domain,
+            1,
+            &other_key,
+            &settlement_key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await;
         assert!(other.is_err(), "a second, different receipt must not replace the first");
         assert_eq!(store.batch_receipt(CHAIN, 1).await.unwrap().unwrap().0, item.id_base64url());
 
         // No such batch: nothing to write.
         assert!(
-            write_receipt(store, CHAIN, &domain, 9, &receipt_key, &settlement_key)
-                .await
-                .unwrap()
-                .is_none()
+            write_receipt(
+                store,
+                CHAIN,
+                &domain,
+                9,
+                &receipt_key,
+                &settlement_key,
+                cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES
+            )
+            .await
+            .unwrap()
+            .is_none()
         );
         let signed = signed_intents(store, CHAIN, 1).await.unwrap();
         assert_eq!(signed.len(), batch.intents.len());
-        let rebuilt = build_receipt(CHAIN, &domain, &batch, &signed, &receipt_key, &settlement_key)
-            .await
-            .unwrap();
+        let rebuilt = build_receipt(
+            CHAIN,
+            &domain,
+            &batch,
+            &signed,
+            &receipt_key,
+            &settlement_key,
+            cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        )
+        .await
+        .unwrap();
         assert_eq!(rebuilt.item.id(), item.id());
     }
     stores.cleanup().await;

@@ -45,6 +45,7 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
             policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
             receipt_signer: key.clone(),
             settlement_signer: key.clone(),
+            max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
             submitter: Some(crate::submitter(&anvil, &deployment)),
         };
         let payee = Address::repeat_byte(0x77);

@@ -74,6 +74,7 @@ async fn stuck_dropped_and_displaced_settlements_are_seen_through_once() {
         policy: BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 0 },
         receipt_signer: key.clone(),
         settlement_signer: key,
+        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
         submitter: Some(submitter),
     };
     assert_eq!(pipeline.step(20).await.unwrap(), Step::Closed(1));

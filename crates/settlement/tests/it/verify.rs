@@ -11,11 +11,11 @@ use cairn_core::{
     netting::BatchPolicy,
 };
 use cairn_settlement::{
-    Gateway, Pipeline, Step, Submitted, VerifyBatchError, build_receipt, signed_intents,
-    verify_batch,
+    Gateway, Pipeline, Step, Submitted, VerifyBatchError, build_receipt, record_written,
+    signed_intents, verify_batch,
 };
 use cairn_signer::{LocalSigner, sign_typed};
-use cairn_store::{NewIntent, ReceiptRecord};
+use cairn_store::NewIntent;
 use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev,
     deposit_dev, stores,
@@ -76,6 +76,7 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
         policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
         receipt_signer: key.clone(),
         settlement_signer: key.clone(),
+        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
         submitter: Some(crate::submitter(&anvil, &deployment)),
     };
     let settle = |batch_id: u64| {
@@ -130,30 +131,55 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
     let mut signed = signed_intents(store, CHAIN, 2).await.unwrap();
     signed[0].intent.amount += U256::from(1);
     let stranger = LocalSigner::from_hex(DEV_KEY_3).unwrap();
-    let forged =
-        build_receipt(CHAIN, &domain, &batch, &signed, &stranger, key.as_ref()).await.unwrap();
-    store
-        .record_receipt(
-            CHAIN,
-            2,
-            &ReceiptRecord {
-                item_id: forged.item.id_base64url(),
-                item: forged.item.encode(),
-                commitment: serde_json::to_string(&forged.commitment).unwrap(),
-                commitment_hash: forged.commitment_hash,
-                commitment_signature: forged.commitment_signature,
-            },
-        )
-        .await
-        .unwrap();
+    let forged = build_receipt(
+        CHAIN,
+        &domain,
+        &batch,
+        &signed,
+        &stranger,
+        key.as_ref(),
+        cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+    )
+    .await
+    .unwrap();
+    record_written(store, CHAIN, 2, &forged).await.unwrap();
     settle(2).await;
     let report = verify(2).await.unwrap();
     let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
     assert_eq!(failed, ["receipt signer", "intent signatures"], "{report:#?}");
     assert!(report.checks.iter().any(|c| c.name == "chained" && c.passed), "{report:#?}");
 
-    // Batch 3 does not exist on chain.
-    assert!(matches!(verify(3).await, Err(VerifyBatchError::NotSettled(3))));
+    // Batch 3 is too large for its receipt (here: over 1,000 bytes): its
+    // intents travel in a second item the receipt names by id and sha256,
+    // and the batch settles only once both are stored.
+    let small = Pipeline { max_receipt_bytes: 1_000, ..pipeline.clone() };
+    accept(18..30).await;
+    assert_eq!(small.step(40).await.unwrap(), Step::Closed(3));
+    assert_eq!(small.step(41).await.unwrap(), Step::ReceiptWritten(3));
+    let (receipt_id, _) = store.batch_receipt(CHAIN, 3).await.unwrap().unwrap();
+    let outbox = store.due_outbox(i64::MAX / 2, 10).await.unwrap();
+    assert_eq!(outbox.len(), 2, "the receipt and its intents item");
+    let receipt = cairn_arweave::DataItem::decode(
+        &outbox.iter().find(|e| e.item_id == receipt_id).unwrap().payload,
+    )
+    .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(receipt.data()).unwrap();
+    assert!(body["signed_intents"].as_array().unwrap().is_empty(), "{body}");
+    assert_eq!(body["intents_item"]["intent_count"], 12);
+    settle(3).await;
+    let pointed = verify(3).await.unwrap();
+    assert!(pointed.passed(), "{pointed:#?}");
+    assert!(pointed.checks.iter().any(|c| c.name == "intents item"), "{pointed:#?}");
+    assert!(
+        pointed
+            .checks
+            .iter()
+            .any(|c| c.name == "intent signatures" && c.detail.contains("all 12 intents")),
+        "{pointed:#?}"
+    );
+
+    // Batch 4 does not exist on chain.
+    assert!(matches!(verify(4).await, Err(VerifyBatchError::NotSettled(4))));
     // A gateway that does not have the receipt cannot verify it.
     let elsewhere = arlocal();
     let nowhere = [Gateway::new(elsewhere.url().parse().unwrap())];

@@ -1,6 +1,6 @@
 use alloy_primitives::{B256, keccak256};
 use cairn_core::netting::{BatchIntent, BatchPolicy, ClosedBatch};
-use cairn_store::{Acceptance, ChainEvent, CloseOutcome, Store};
+use cairn_store::{Acceptance, ChainEvent, CloseOutcome, OutboxUpdate, ReceiptRecord, Store};
 use cairn_test_utils::stores as backends;
 
 use crate::intents::{CHAIN, deposit, intent};
@@ -205,5 +205,53 @@ async fn one_leader_per_role_on_postgres_and_the_lock_goes_with_it() {
     assert!(again.is_some(), "the role is free once its holder is gone");
     assert!(stores.sqlite.try_lead("eip155:31337").await.unwrap().is_some());
     drop(again);
+    stores.cleanup().await;
+}
+
+/// A receipt and the items it points to enter the outbox together; the
+/// batch is uploaded only when all of them are confirmed, whichever order
+/// the confirmations come in.
+async fn a_batch_is_uploaded_once_every_item_of_its_receipt_is(store: &Store) {
+    deposit(store, &[(1, 1_000)]).await;
+    store.accept_intents(CHAIN, &[intent(1, 1, 10)], 100).await.unwrap();
+    let CloseOutcome::Closed(_) =
+        store.close_open_batch(CHAIN, &CLOSE_AT_THREE, 4_000).await.unwrap()
+    else {
+        panic!("the window has passed");
+    };
+    let record = ReceiptRecord {
+        item_id: "receipt".into(),
+        item: b"receipt bytes".to_vec(),
+        commitment: "{}".into(),
+        commitment_hash: B256::repeat_byte(7),
+        commitment_signature: [1; 65],
+        attachments: vec![("intents".into(), b"intents bytes".to_vec())],
+    };
+    store.record_receipt(CHAIN, 1, &record).await.unwrap();
+    let due = store.due_outbox(i64::MAX / 2, 10).await.unwrap();
+    let mut ids: Vec<&str> = due.iter().map(|e| e.item_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["intents", "receipt"]);
+    let stage = || async { store.closed_batch(CHAIN, 1).await.unwrap().unwrap().1 };
+    let confirmed = |next_attempt_at| OutboxUpdate {
+        state: "confirmed",
+        tx_id: None,
+        gateway: Some("http://gateway/"),
+        error: None,
+        next_attempt_at,
+    };
+    store.update_outbox("receipt", &confirmed(1)).await.unwrap();
+    assert_eq!(stage().await, "receipt_written", "its intents item is not stored yet");
+    store.update_outbox("intents", &confirmed(2)).await.unwrap();
+    assert_eq!(stage().await, "uploaded");
+    assert!(store.due_outbox(i64::MAX / 2, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_uploaded_with_all_their_items_on_both_backends() {
+    let stores = backends().await;
+    for store in stores.both() {
+        a_batch_is_uploaded_once_every_item_of_its_receipt_is(store).await;
+    }
     stores.cleanup().await;
 }
