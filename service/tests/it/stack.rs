@@ -69,6 +69,10 @@ impl Stack {
             ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", format!("\"{}\"", key_file.display())),
             ("CAIRN_ARWEAVE__GATEWAYS", format!("[\"{}\"]", node.url())),
             ("CAIRN_ARWEAVE__MAX_BACKOFF_SECS", "1".into()),
+            // arlocal sometimes mines a large bundle's transaction before it
+            // has unbundled it, and then never serves its items: post again
+            // soon rather than after the default 30 read-backs.
+            ("CAIRN_ARWEAVE__CONFIRM_ATTEMPTS", "5".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
