@@ -4,12 +4,15 @@
 //!
 //! ```sh
 //! cargo run --release -p cairn-service --example intents_bench [-- INTENTS BATCH CLIENTS]
+//! cargo run --release -p cairn-service --example intents_bench -- 10000 1000 4   # also settles, prices gas
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cairn_bench cargo run --release -p cairn-service --example intents_bench
 //! ```
 //!
 //! Starts anvil, deploys Cairn, has 3 payers deposit, indexes the deposits,
 //! serves the API in this process on a loopback port, pre-signs the intents
-//! (5 payees), and then times the submissions alone.
+//! (5 payees), and then times the submissions alone. With at most 10,000
+//! intents it then settles them as one batch (receipt stored on arlocal)
+//! and prices the `settleBatch` gas against one token transfer.
 
 use std::{
     num::NonZeroUsize,
@@ -179,7 +182,16 @@ async fn main() {
     );
 
     // Settle what was accepted, through the pipeline's own steps, and price
-    // it against one plain token transfer per intent on the same chain.
+    // it against one plain token transfer per intent on the same chain. A
+    // batch's intents item must fit one inline Arweave upload (arlocal takes
+    // 15 MB of JSON), which holds the default batch of 10,000 intents.
+    if total > 10_000 {
+        println!(
+            "settleBatch gas: not measured for {total} intents in one batch (over the default \
+             settlement.max_intents of 10,000); run with 10000 or fewer"
+        );
+        return;
+    }
     let key = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
     let deployer = wallet(&rpc, DEV_KEY_0);
     let pipeline = cairn_settlement::Pipeline {

@@ -90,6 +90,20 @@ fn hex(hash: &B256) -> String {
     format!("{hash:#x}")
 }
 
+/// The tags every item of a batch's receipt carries, naming what it is.
+fn common_tags(kind: &str, chain: &str, domain: &Eip712Domain, batch: &ClosedBatch) -> Vec<Tag> {
+    let settlement = domain.verifying_contract.unwrap_or_default();
+    vec![
+        Tag::new("App-Name", APP_NAME),
+        Tag::new("Receipt-Version", RECEIPT_VERSION),
+        Tag::new("Content-Type", "application/json"),
+        Tag::new("Type", kind),
+        Tag::new("Chain", chain),
+        Tag::new("Settlement", format!("{settlement:#x}")),
+        Tag::new("Batch-Id", batch.body.batch_id.to_string()),
+    ]
+}
+
 /// Builds and signs the receipt of `batch` and the commitment naming it.
 /// A receipt whose data would exceed `max_receipt_bytes` carries its
 /// intents in a second item instead, named by id and content hash. The same
@@ -122,17 +136,11 @@ pub async fn build_receipt(
         };
         let intents_data = serde_json::to_vec(&intents)?;
         let sha256 = B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(&intents_data));
-        let tags = vec![
-            Tag::new("App-Name", APP_NAME),
-            Tag::new("Receipt-Version", RECEIPT_VERSION),
-            Tag::new("Content-Type", "application/json"),
-            Tag::new("Type", "batch-intents"),
-            Tag::new("Chain", chain),
-            Tag::new("Settlement", format!("{settlement:#x}")),
-            Tag::new("Batch-Id", batch.body.batch_id.to_string()),
+        let mut tags = common_tags("batch-intents", chain, domain, batch);
+        tags.extend([
             Tag::new("Intents-Root", hex(&batch.body.intents_root)),
             Tag::new("Content-SHA256", hex(&sha256)),
-        ];
+        ]);
         let item = UnsignedItem { data: intents_data, tags, target: None, anchor: None }
             .sign_ethereum(receipt_signer)
             .await?;
@@ -144,18 +152,12 @@ pub async fn build_receipt(
         intents_item = Some(item);
         data = serde_json::to_vec(&body)?;
     }
-    let tags = vec![
-        Tag::new("App-Name", APP_NAME),
-        Tag::new("Receipt-Version", RECEIPT_VERSION),
-        Tag::new("Content-Type", "application/json"),
-        Tag::new("Type", "batch-receipt"),
-        Tag::new("Chain", chain),
-        Tag::new("Settlement", format!("{settlement:#x}")),
-        Tag::new("Batch-Id", batch.body.batch_id.to_string()),
+    let mut tags = common_tags("batch-receipt", chain, domain, batch);
+    tags.extend([
         Tag::new("Prev-Hash", hex(&batch.body.prev_hash)),
         Tag::new("Intents-Root", hex(&batch.body.intents_root)),
         Tag::new("Deltas-Root", hex(&batch.body.deltas_root)),
-    ];
+    ]);
     let item = UnsignedItem { data, tags, target: None, anchor: None }
         .sign_ethereum(receipt_signer)
         .await?;

@@ -85,3 +85,45 @@ pub(crate) fn submitter(
         cairn_settlement::FeePolicy::default(),
     )
 }
+
+/// `intent` as the store keeps it, with `signature` (tests that do not go
+/// through the API may leave it zeroed).
+pub(crate) fn stored_intent(
+    intent: &cairn_core::eip712::PaymentIntent,
+    domain: &alloy_sol_types::Eip712Domain,
+    signature: [u8; 65],
+) -> cairn_store::NewIntent {
+    cairn_store::NewIntent {
+        hash: alloy_sol_types::SolStruct::eip712_signing_hash(intent, domain),
+        payer: intent.payer,
+        payee: intent.payee,
+        asset: intent.asset,
+        amount: intent.amount,
+        nonce: intent.nonce,
+        valid_until: intent.validUntil,
+        signature,
+    }
+}
+
+/// The pipeline for the dev deployment on `anvil` (dev key 0 signs receipts
+/// and commitments and sends the transactions), closing under `policy`.
+pub(crate) fn pipeline(
+    store: &cairn_store::Store,
+    anvil: &alloy::node_bindings::AnvilInstance,
+    deployment: &cairn_bindings::Deployment,
+    policy: cairn_core::netting::BatchPolicy,
+) -> cairn_settlement::Pipeline {
+    let key: std::sync::Arc<cairn_signer::LocalSigner> = std::sync::Arc::new(
+        cairn_signer::LocalSigner::from_hex(cairn_test_utils::DEV_KEY_0).expect("dev key"),
+    );
+    cairn_settlement::Pipeline {
+        store: store.clone(),
+        chain: "eip155:31337".into(),
+        domain: cairn_core::eip712::settlement_domain(31337, deployment.settlement),
+        policy,
+        receipt_signer: key.clone(),
+        settlement_signer: key,
+        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
+        submitter: Some(submitter(anvil, deployment)),
+    }
+}

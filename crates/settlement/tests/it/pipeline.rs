@@ -6,7 +6,6 @@
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::SolStruct;
 use cairn_bindings::Settlement;
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
@@ -51,16 +50,7 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
                     nonce: U256::from(n),
                     validUntil: u64::MAX,
                 };
-                NewIntent {
-                    hash: intent.eip712_signing_hash(&domain),
-                    payer: intent.payer,
-                    payee: intent.payee,
-                    asset,
-                    amount: intent.amount,
-                    nonce: intent.nonce,
-                    valid_until: intent.validUntil,
-                    signature: [0; 65],
-                }
+                crate::stored_intent(&intent, &domain, [0; 65])
             })
             .collect();
         let accepted = store.accept_intents(CHAIN, &intents, 1_000).await.unwrap();

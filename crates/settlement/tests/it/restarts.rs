@@ -2,21 +2,17 @@
 //! (a restart between every two steps), over two batches on anvil: ids stay
 //! contiguous, nothing settles twice, every payee is paid exactly.
 
-use std::sync::Arc;
-
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::SolStruct;
 use cairn_bindings::Settlement;
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
 use cairn_settlement::{Pipeline, Step, Submitted};
-use cairn_signer::LocalSigner;
 use cairn_store::{Acceptance, NewIntent};
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
+    DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -37,16 +33,13 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
         let index = || crate::index(store, &anvil, &deployment);
         index().await;
         let domain = settlement_domain(31337, deployment.settlement);
-        let key: Arc<LocalSigner> = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
-        let pipeline = || Pipeline {
-            store: store.clone(),
-            chain: CHAIN.into(),
-            domain: domain.clone(),
-            policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
-            receipt_signer: key.clone(),
-            settlement_signer: key.clone(),
-            max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
-            submitter: Some(crate::submitter(&anvil, &deployment)),
+        let pipeline = || {
+            crate::pipeline(
+                store,
+                &anvil,
+                &deployment,
+                BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
+            )
         };
         let payee = Address::repeat_byte(0x77);
         let accept = |nonces: std::ops::Range<u64>| {
@@ -60,16 +53,7 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
                         nonce: U256::from(n),
                         validUntil: u64::MAX,
                     };
-                    NewIntent {
-                        hash: intent.eip712_signing_hash(&domain),
-                        payer: intent.payer,
-                        payee,
-                        asset,
-                        amount: intent.amount,
-                        nonce: intent.nonce,
-                        valid_until: u64::MAX,
-                        signature: [0; 65],
-                    }
+                    crate::stored_intent(&intent, &domain, [0; 65])
                 })
                 .collect::<Vec<_>>();
             let store = store.clone();

@@ -4,18 +4,14 @@
 //! dropped, re-signs at the next nonce when its own was taken by another
 //! transaction or left behind a gap, and in the end the batch settles once.
 
-use std::sync::Arc;
-
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::SolStruct;
 use cairn_bindings::Settlement;
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
-use cairn_settlement::{Pipeline, Step, Submitted};
-use cairn_signer::LocalSigner;
+use cairn_settlement::{Step, Submitted};
 use cairn_store::NewIntent;
 use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
@@ -51,32 +47,19 @@ async fn stuck_dropped_and_displaced_settlements_are_seen_through_once() {
                 nonce: U256::from(n),
                 validUntil: u64::MAX,
             };
-            NewIntent {
-                hash: intent.eip712_signing_hash(&domain),
-                payer: intent.payer,
-                payee,
-                asset,
-                amount: intent.amount,
-                nonce: intent.nonce,
-                valid_until: u64::MAX,
-                signature: [0; 65],
-            }
+            crate::stored_intent(&intent, &domain, [0; 65])
         })
         .collect();
     store.accept_intents(CHAIN, &intents, 10).await.unwrap();
-    let key: Arc<LocalSigner> = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
-    let mut submitter = crate::submitter(&anvil, &deployment);
-    submitter.fees.bump_after_secs = 60;
-    let pipeline = Pipeline {
-        store: store.clone(),
-        chain: CHAIN.into(),
-        domain,
-        policy: BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 0 },
-        receipt_signer: key.clone(),
-        settlement_signer: key,
-        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
-        submitter: Some(submitter),
-    };
+    let mut pipeline = crate::pipeline(
+        store,
+        &anvil,
+        &deployment,
+        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 0 },
+    );
+    if let Some(submitter) = pipeline.submitter.as_mut() {
+        submitter.fees.bump_after_secs = 60;
+    }
     assert_eq!(pipeline.step(20).await.unwrap(), Step::Closed(1));
     assert_eq!(pipeline.step(21).await.unwrap(), Step::ReceiptWritten(1));
     crate::store_receipts(store, &node).await;

@@ -3,8 +3,6 @@
 //! other than the settlement signer — yet was settled on chain — fails
 //! exactly those checks; a batch the chain has not settled is not verified.
 
-use std::sync::Arc;
-
 use alloy_primitives::{Address, U256};
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
@@ -15,10 +13,8 @@ use cairn_settlement::{
     signed_intents, verify_batch,
 };
 use cairn_signer::{LocalSigner, sign_typed};
-use cairn_store::NewIntent;
 use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev,
-    deposit_dev, stores,
+    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -54,31 +50,17 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
                 };
                 let signer = LocalSigner::from_hex(key).unwrap();
                 let signature = sign_typed(&signer, &intent, &domain).await.unwrap().to_bytes();
-                intents.push(NewIntent {
-                    hash: alloy_sol_types::SolStruct::eip712_signing_hash(&intent, &domain),
-                    payer: intent.payer,
-                    payee: intent.payee,
-                    asset,
-                    amount: intent.amount,
-                    nonce: intent.nonce,
-                    valid_until: intent.validUntil,
-                    signature,
-                });
+                intents.push(crate::stored_intent(&intent, &domain, signature));
             }
             store.accept_intents(CHAIN, &intents, 10).await.unwrap();
         }
     };
-    let key: Arc<LocalSigner> = Arc::new(LocalSigner::from_hex(DEV_KEY_0).unwrap());
-    let pipeline = Pipeline {
-        store: store.clone(),
-        chain: CHAIN.into(),
-        domain: domain.clone(),
-        policy: BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
-        receipt_signer: key.clone(),
-        settlement_signer: key.clone(),
-        max_receipt_bytes: cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
-        submitter: Some(crate::submitter(&anvil, &deployment)),
-    };
+    let pipeline = crate::pipeline(
+        store,
+        &anvil,
+        &deployment,
+        BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
+    );
     let settle = |batch_id: u64| {
         let (pipeline, node, anvil, deployment) = (&pipeline, &node, &anvil, &deployment);
         async move {
@@ -137,7 +119,7 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
         &batch,
         &signed,
         &stranger,
-        key.as_ref(),
+        pipeline.settlement_signer.as_ref(),
         cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
     )
     .await
