@@ -30,6 +30,26 @@ pub struct NewIntent {
     pub signature: [u8; 65],
 }
 
+impl NewIntent {
+    /// `intent`, whose digest is `hash`, as signed with `signature`.
+    pub fn new(
+        hash: B256,
+        intent: &cairn_core::eip712::PaymentIntent,
+        signature: [u8; 65],
+    ) -> Self {
+        Self {
+            hash,
+            payer: intent.payer,
+            payee: intent.payee,
+            asset: intent.asset,
+            amount: intent.amount,
+            nonce: intent.nonce,
+            valid_until: intent.validUntil,
+            signature,
+        }
+    }
+}
+
 /// What became of one submitted intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acceptance {

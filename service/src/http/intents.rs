@@ -287,17 +287,7 @@ async fn process(
     for ((signed, verified), position) in signed.into_iter().zip(verified).zip(positions) {
         match verified {
             Ok(hash) => {
-                let intent = signed.intent;
-                to_store.push(NewIntent {
-                    hash,
-                    payer: intent.payer,
-                    payee: intent.payee,
-                    asset: intent.asset,
-                    amount: intent.amount,
-                    nonce: intent.nonce,
-                    valid_until: intent.validUntil,
-                    signature: signed.signature,
-                });
+                to_store.push(NewIntent::new(hash, &signed.intent, signed.signature));
                 stored_positions.push(position);
             }
             Err(error) => results[position] = Some(Err(signature_refusal(error))),

@@ -93,16 +93,8 @@ pub(crate) fn stored_intent(
     domain: &alloy_sol_types::Eip712Domain,
     signature: [u8; 65],
 ) -> cairn_store::NewIntent {
-    cairn_store::NewIntent {
-        hash: alloy_sol_types::SolStruct::eip712_signing_hash(intent, domain),
-        payer: intent.payer,
-        payee: intent.payee,
-        asset: intent.asset,
-        amount: intent.amount,
-        nonce: intent.nonce,
-        valid_until: intent.validUntil,
-        signature,
-    }
+    let hash = alloy_sol_types::SolStruct::eip712_signing_hash(intent, domain);
+    cairn_store::NewIntent::new(hash, intent, signature)
 }
 
 /// The pipeline for the dev deployment on `anvil` (dev key 0 signs receipts
