@@ -352,7 +352,10 @@ async fn existing_hashes(
             "SELECT intent_hash, batch_id FROM intents WHERE chain = $1 AND intent_hash IN ({})",
             placeholders(2, chunk.len())
         );
-        let mut query = sqlx::query(&sql).bind(chain.to_owned());
+        // Not a prepared statement: PostgreSQL would keep the generic plan it
+        // made while the table was nearly empty (a scan per listed hash),
+        // and lookups would slow down as the table grows.
+        let mut query = sqlx::query(&sql).persistent(false).bind(chain.to_owned());
         for intent in chunk {
             query = query.bind(hash_text(&intent.hash));
         }
@@ -383,7 +386,9 @@ async fn taken_nonces(
                 "SELECT nonce FROM intents WHERE chain = $1 AND payer = $2 AND nonce IN ({})",
                 placeholders(3, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(chain.to_owned()).bind(account(&payer));
+            // Planned per use, as the hash lookup above.
+            let mut query =
+                sqlx::query(&sql).persistent(false).bind(chain.to_owned()).bind(account(&payer));
             for nonce in chunk {
                 query = query.bind(amount_text(nonce));
             }
