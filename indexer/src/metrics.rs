@@ -16,6 +16,12 @@ pub struct Metrics {
     pub reorgs: AtomicU64,
     pub head: AtomicU64,
     pub indexed_block: AtomicU64,
+    /// New-head notifications received over WebSocket.
+    pub ws_heads: AtomicU64,
+    /// WebSocket subscriptions (re)established.
+    pub ws_subscriptions: AtomicU64,
+    /// Steps that failed for a passing reason and were retried.
+    pub step_retries: AtomicU64,
     rpc_errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -46,6 +52,21 @@ impl Metrics {
                 "cairn_indexer_reorgs_total",
                 "Reorgs rolled back.",
                 self.reorgs.load(Ordering::Relaxed),
+            ),
+            (
+                "cairn_indexer_ws_heads_total",
+                "New-head notifications received over WebSocket.",
+                self.ws_heads.load(Ordering::Relaxed),
+            ),
+            (
+                "cairn_indexer_ws_subscriptions_total",
+                "WebSocket new-head subscriptions established.",
+                self.ws_subscriptions.load(Ordering::Relaxed),
+            ),
+            (
+                "cairn_indexer_step_retries_total",
+                "Steps that failed for a passing reason (all RPC URLs failing, store busy) and were retried.",
+                self.step_retries.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, value) in counters {

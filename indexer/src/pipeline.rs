@@ -40,6 +40,19 @@ pub enum IndexerError {
     DeepReorg(u64),
 }
 
+impl IndexerError {
+    /// Whether the step may succeed if tried again later: every RPC URL was
+    /// failing for now, or the store was busy. A following indexer waits
+    /// these out; wrong data and deep reorgs stop it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Rpc(RpcError::Exhausted { .. }) => true,
+            Self::Store(error) => error.is_transient(),
+            _ => false,
+        }
+    }
+}
+
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -71,6 +84,54 @@ pub struct Indexer {
     settings: IndexerSettings,
     range: u64,
     metrics: Arc<Metrics>,
+}
+
+/// Aborts the task when dropped, so it ends with the loop that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Subscribes to new heads at `url` and signals each one; reconnects with
+/// backoff whenever the subscription ends or cannot be made.
+async fn watch_heads(url: url::Url, new_head: Arc<tokio::sync::Notify>, metrics: Arc<Metrics>) {
+    use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let subscribed = async {
+            let provider = ProviderBuilder::new().connect_ws(WsConnect::new(url.as_str())).await?;
+            // Only the signal matters, so heads are taken as raw JSON: a node
+            // whose header lacks a field alloy's typed header wants would
+            // otherwise have its notifications dropped unseen.
+            let subscription = provider.subscribe::<_, serde_json::Value>(("newHeads",)).await?;
+            // The subscription lives only as long as its provider.
+            Ok::<_, alloy::transports::TransportError>((provider, subscription))
+        };
+        match subscribed.await {
+            Ok((_provider, mut subscription)) => {
+                metrics.ws_subscriptions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(%url, "following new heads over WebSocket");
+                delay = Duration::from_millis(200);
+                // A lagged receiver missed heads, which only means the tip
+                // is due now, as for a head received.
+                while let Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) =
+                    subscription.recv().await
+                {
+                    metrics.ws_heads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    new_head.notify_one();
+                }
+                tracing::warn!(%url, "new-head subscription ended; reconnecting");
+            }
+            Err(error) => {
+                tracing::warn!(%url, %error, "cannot subscribe to new heads; polling meanwhile");
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
 }
 
 fn block_record(header: &alloy::rpc::types::Header) -> BlockRecord {
@@ -119,11 +180,36 @@ impl Indexer {
     ) -> Result<(), IndexerError> {
         tokio::pin!(shutdown);
         let poll = Duration::from_millis(self.settings.tuning.poll_interval_ms);
+        let mut retry = poll;
         let started = std::time::Instant::now();
+        // With a WebSocket URL in the pool, each new head wakes the tip at
+        // once; polling stays as the fallback while the socket is down.
+        let new_head = Arc::new(tokio::sync::Notify::new());
+        let _heads = self.rpc.websocket_url().map(|url| {
+            AbortOnDrop(tokio::spawn(watch_heads(url, new_head.clone(), self.metrics.clone())))
+        });
         loop {
             let step = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                step = self.step() => step?,
+                step = self.step() => step,
+            };
+            let step = match step {
+                Ok(step) => {
+                    retry = poll;
+                    step
+                }
+                Err(error) if error.is_transient() => {
+                    // Nothing of the failed step was written; it is redone.
+                    self.metrics.step_retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(%error, retry_in = ?retry, "indexing step failed; retrying");
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(retry) => {}
+                    }
+                    retry = (retry * 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
+                    continue;
+                }
+                Err(error) => return Err(error),
             };
             match step {
                 Step::Indexed { from, to, events } => {
@@ -145,6 +231,7 @@ impl Indexer {
                     tokio::select! {
                         _ = &mut shutdown => return Ok(()),
                         _ = tokio::time::sleep(poll) => {}
+                        _ = new_head.notified() => {}
                     }
                 }
             }

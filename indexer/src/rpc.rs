@@ -93,10 +93,16 @@ pub fn classify(error: &TransportError<TransportErrorKind>) -> FailureKind {
 
 #[derive(Debug)]
 struct Endpoint {
-    url: String,
-    provider: DynProvider,
+    url: url::Url,
+    /// HTTP endpoints have theirs from the start; a WebSocket one connects
+    /// on first use, and again after a failure.
+    provider: Option<DynProvider>,
     consecutive_failures: u32,
     open_until: Option<Instant>,
+}
+
+fn is_websocket(url: &url::Url) -> bool {
+    matches!(url.scheme(), "ws" | "wss")
 }
 
 #[derive(Debug, Clone)]
@@ -111,8 +117,9 @@ impl RpcPool {
         let endpoints = urls
             .iter()
             .map(|url| Endpoint {
-                url: url.to_string(),
-                provider: ProviderBuilder::new().connect_http(url.clone()).erased(),
+                url: url.clone(),
+                provider: (!is_websocket(url))
+                    .then(|| ProviderBuilder::new().connect_http(url.clone()).erased()),
                 consecutive_failures: 0,
                 open_until: None,
             })
@@ -122,7 +129,14 @@ impl RpcPool {
 
     /// The endpoint to try next: the first whose circuit is closed, else the
     /// one that reopens soonest.
-    fn pick(&self, attempt: u32) -> (usize, String, DynProvider) {
+    /// The first WebSocket URL of the pool, if any: where new heads are
+    /// subscribed to.
+    pub fn websocket_url(&self) -> Option<url::Url> {
+        let endpoints = self.endpoints.lock().expect("rpc pool lock");
+        endpoints.iter().map(|e| e.url.clone()).find(is_websocket)
+    }
+
+    fn pick(&self, attempt: u32) -> (usize, url::Url, Option<DynProvider>) {
         let endpoints = self.endpoints.lock().expect("rpc pool lock");
         let now = Instant::now();
         let count = endpoints.len();
@@ -138,6 +152,25 @@ impl RpcPool {
         (choice, endpoints[choice].url.clone(), endpoints[choice].provider.clone())
     }
 
+    /// The endpoint's provider, connecting a WebSocket endpoint first.
+    async fn provider(
+        &self,
+        index: usize,
+        url: &url::Url,
+        provider: Option<DynProvider>,
+    ) -> Result<DynProvider, (FailureKind, String)> {
+        if let Some(provider) = provider {
+            return Ok(provider);
+        }
+        let connected = ProviderBuilder::new()
+            .connect_ws(alloy::providers::WsConnect::new(url.as_str()))
+            .await
+            .map_err(|e| (FailureKind::Unavailable, format!("cannot connect: {e}")))?
+            .erased();
+        self.endpoints.lock().expect("rpc pool lock")[index].provider = Some(connected.clone());
+        Ok(connected)
+    }
+
     fn record(&self, index: usize, ok: bool) {
         let mut endpoints = self.endpoints.lock().expect("rpc pool lock");
         let endpoint = &mut endpoints[index];
@@ -145,6 +178,10 @@ impl RpcPool {
             endpoint.consecutive_failures = 0;
             endpoint.open_until = None;
         } else {
+            if is_websocket(&endpoint.url) {
+                // Connect afresh next time: the socket may be what failed.
+                endpoint.provider = None;
+            }
             endpoint.consecutive_failures += 1;
             if endpoint.consecutive_failures >= self.settings.breaker_threshold {
                 endpoint.open_until =
@@ -167,10 +204,15 @@ impl RpcPool {
         let mut last = None;
         for attempt in 0..self.settings.rpc_attempts.max(1) {
             let (index, url, provider) = self.pick(attempt);
-            let outcome = match tokio::time::timeout(timeout, request(provider)).await {
+            let answer = async {
+                let provider = self.provider(index, &url, provider).await?;
+                request(provider).await
+            };
+            let outcome = match tokio::time::timeout(timeout, answer).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err((FailureKind::Timeout, format!("no answer within {timeout:?}"))),
             };
+            let url = url.to_string();
             match outcome {
                 Ok(value) => {
                     self.record(index, true);

@@ -18,11 +18,10 @@ pub(crate) async fn discover(config: &Config, args: &DiscoverArgs) -> Result<(),
         .ttl(Duration::from_millis(config.client.cache_ttl_ms));
     let deployment_path = config.deployment_path();
     if deployment_path.exists()
-        && let Some(rpc) = config.evm.rpc_urls.first()
+        && let Ok(rpc) = crate::rpc_url(config, None)
     {
         let deployment = Deployment::read(&deployment_path)?;
-        builder =
-            builder.registry_fallback(rpc.clone(), deployment.registry, deployment.start_block);
+        builder = builder.registry_fallback(rpc, deployment.registry, deployment.start_block);
     }
     let resolved = builder.build().resolve_with_source(&args.chain, &args.kind).await?;
     match &resolved.source {

@@ -158,10 +158,18 @@ pub(crate) fn rpc_url(config: &Config, flag: Option<&str>) -> Result<url::Url, C
             flag: "--rpc",
             message: format!("`{text}` is not a URL"),
         }),
-        None => config.evm.rpc_urls.first().cloned().ok_or_else(|| CliError::BadArgument {
-            flag: "--rpc",
-            message: "no RPC URL: give --rpc or set evm.rpc_urls".into(),
-        }),
+        // Commands send requests one at a time: the first HTTP endpoint
+        // serves them (WebSocket ones are for the indexer's subscriptions).
+        None => config
+            .evm
+            .rpc_urls
+            .iter()
+            .find(|url| matches!(url.scheme(), "http" | "https"))
+            .cloned()
+            .ok_or_else(|| CliError::BadArgument {
+                flag: "--rpc",
+                message: "no http(s) RPC URL: give --rpc or add one to evm.rpc_urls".into(),
+            }),
     }
 }
 

@@ -39,10 +39,7 @@ pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
 }
 
 async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {
-    let url = config.evm.rpc_urls.first().cloned().ok_or_else(|| CliError::BadArgument {
-        flag: "evm.rpc_urls",
-        message: "at least one RPC URL is needed".into(),
-    })?;
+    let url = crate::rpc_url(config, None)?;
     let unreachable = |e: &dyn std::fmt::Display| CliError::Unreachable {
         url: url.to_string(),
         message: e.to_string(),

@@ -32,7 +32,7 @@ impl Store {
         policy: &BatchPolicy,
         now: i64,
     ) -> Result<CloseOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The same row every acceptance locks: no intent can join the batch
         // while it closes.
         let batch_id = lock_open_batch(&mut tx, chain, 0, now).await?;
@@ -229,7 +229,7 @@ impl Store {
         receipt: &ReceiptRecord,
     ) -> Result<(), StoreError> {
         let now = crate::now_secs();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE closed_batches SET stage = 'receipt_written', receipt_id = $1, commitment = $2, \
              commitment_hash = $3, commitment_signature = $4 \
@@ -590,7 +590,7 @@ impl Store {
         item_id: &str,
         update: &OutboxUpdate<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE outbox SET state = $1, tx_id = COALESCE($2, tx_id), \
              gateway = COALESCE($3, gateway), last_error = $4, attempts = attempts + 1, \

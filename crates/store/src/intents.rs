@@ -115,7 +115,7 @@ impl Store {
         intents: &[NewIntent],
         now: i64,
     ) -> Result<Vec<Acceptance>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let batch_id = lock_open_batch(&mut tx, chain, intents.len(), now).await?;
 
         let mut funds: BTreeMap<(Address, Address), PayerFunds> = BTreeMap::new();

@@ -57,6 +57,45 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl Store {
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// `BEGIN` (`IMMEDIATE`): a deferred transaction that reads first and
+    /// then writes fails at once with `SQLITE_BUSY` when another connection
+    /// wrote in between, without waiting out the busy timeout.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed: the database was busy or
+    /// locked by another writer past the busy timeout, a transaction lost a
+    /// serialization or deadlock race, or the connection failed. Nothing was
+    /// written by the failed transaction.
+    pub fn is_transient(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Database(db) => matches!(
+                db.code().as_deref(),
+                // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and extended codes).
+                Some("5" | "6" | "261" | "262" | "517" | "773")
+                // PostgreSQL: serialization failure, deadlock, lock timeout,
+                // too many connections, admin shutdown, cannot connect now.
+                | Some("40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P03")
+            ),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            _ => false,
+        }
+    }
+}
+
 /// One async API over SQLite and PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -207,7 +246,7 @@ impl Store {
     /// Writes a batch of blocks, their events, the derived state and the new
     /// cursor in one transaction: a crash leaves all of it or none.
     pub async fn apply(&self, chain: &str, batch: &BlockBatch) -> Result<Cursor, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stored = read_cursor(&mut *tx, chain).await?;
         let last = batch.last_block();
         if let Some(cursor) = stored {
@@ -276,7 +315,7 @@ impl Store {
     /// the cursor moves back to `fork`.
     pub async fn rollback_to(&self, chain: &str, fork: u64) -> Result<Cursor, StoreError> {
         let fail = |reason: String| StoreError::Rollback { chain: chain.to_owned(), fork, reason };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let cursor =
             read_cursor(&mut *tx, chain).await?.ok_or_else(|| fail("nothing is indexed".into()))?;
         if fork >= cursor.block_number {
@@ -377,7 +416,7 @@ impl Store {
         chain: &str,
     ) -> Result<BTreeMap<String, Vec<serde_json::Value>>, StoreError> {
         let mut out = BTreeMap::new();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in table::DERIVED {
             let sql = format!(
                 "SELECT {} FROM {} WHERE chain = $1 ORDER BY {}",

@@ -92,7 +92,7 @@ impl Store {
         now: i64,
         session: &SessionRecord,
     ) -> Result<ConsumeOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let consumed = sqlx::query(
             "UPDATE auth_nonces SET consumed_at = $1 \
              WHERE nonce = $2 AND consumed_at IS NULL AND expires_at > $1",

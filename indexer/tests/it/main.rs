@@ -3,6 +3,7 @@
 mod faults;
 mod reorg;
 mod scripted_history;
+mod websocket;
 
 use std::sync::Arc;
 
