@@ -84,12 +84,34 @@ pub struct Indexer {
     settings: IndexerSettings,
     range: u64,
     metrics: Arc<Metrics>,
+    /// The next backfill range, being read while the current one is
+    /// written.
+    prefetch: Option<Prefetch>,
 }
 
-/// Aborts the task when dropped, so it ends with the loop that started it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// A backfill range read ahead.
+#[derive(Debug)]
+struct Prefetch {
+    from: u64,
+    to: u64,
+    task: AbortOnDrop<Result<Fetched, RpcError>>,
+}
 
-impl Drop for AbortOnDrop {
+/// A backfill range as read from the node: its logs and its last header.
+#[derive(Debug)]
+struct Fetched {
+    logs: Vec<Log>,
+    last: alloy::rpc::types::Header,
+    /// Events of each contract the store holds once this range is written
+    /// (what the check of the range after it starts from).
+    held_after: [u64; 2],
+}
+
+/// Aborts the task when dropped, so it ends with whatever started it.
+#[derive(Debug)]
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -134,6 +156,63 @@ async fn watch_heads(url: url::Url, new_head: Arc<tokio::sync::Notify>, metrics:
     }
 }
 
+/// `eth_getLogs` for `filter`, retried across the pool until the answer is
+/// ordered and (with `verify`) complete: `held` (events in the store before
+/// the range) plus the answer must equal each contract's count at `to`.
+async fn checked_logs(
+    rpc: &RpcPool,
+    contracts: Contracts,
+    verify: bool,
+    held: [u64; 2],
+    filter: Filter,
+    to: u64,
+) -> Result<Vec<Log>, RpcError> {
+    rpc.call("eth_getLogs", |p| {
+        let filter = filter.clone();
+        async move {
+            let logs = p.get_logs(&filter).await.map_err(failure)?;
+            check_order(&logs)?;
+            if verify {
+                check_counts(&p, &contracts, &logs, held, to).await?;
+            }
+            Ok(logs)
+        }
+    })
+    .await
+}
+
+/// Reads backfill range `from..=to`: its checked logs and its last header.
+async fn fetch_range(
+    rpc: RpcPool,
+    contracts: Contracts,
+    verify: bool,
+    held: [u64; 2],
+    from: u64,
+    to: u64,
+) -> Result<Fetched, RpcError> {
+    let filter =
+        Filter::new().address(contracts.addresses().to_vec()).from_block(from).to_block(to);
+    let logs = checked_logs(&rpc, contracts, verify, held, filter, to).await?;
+    let last = header_at(&rpc, to).await?;
+    let mut held_after = held;
+    for (slot, address) in held_after.iter_mut().zip(contracts.addresses()) {
+        *slot += state_events(&contracts, &logs, &address);
+    }
+    Ok(Fetched { logs, last, held_after })
+}
+
+async fn header_at(rpc: &RpcPool, number: u64) -> Result<alloy::rpc::types::Header, RpcError> {
+    rpc.call("eth_getBlockByNumber", |p| async move {
+        match p.get_block_by_number(BlockNumberOrTag::Number(number)).await.map_err(failure)? {
+            Some(block) => Ok(block.header),
+            None => {
+                Err((FailureKind::Inconsistent, format!("block {number} is unknown to this node")))
+            }
+        }
+    })
+    .await
+}
+
 fn block_record(header: &alloy::rpc::types::Header) -> BlockRecord {
     BlockRecord {
         number: header.number,
@@ -153,7 +232,7 @@ impl Indexer {
         let rpc = RpcPool::new(rpc_urls, settings.tuning.clone(), metrics.clone());
         // Start small: the first ranges measure how dense the history is.
         let range = settings.tuning.max_range_blocks.clamp(1, 16);
-        Self { store, rpc, settings, range, metrics }
+        Self { store, rpc, settings, range, metrics, prefetch: None }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -252,28 +331,69 @@ impl Indexer {
             return Ok(Step::Idle { head });
         }
         if next < finalized {
-            let to = finalized.min(next + self.range - 1);
+            // A range read ahead is used as it is if it still lies below
+            // finality; any other is dropped.
+            let to = match &self.prefetch {
+                Some(prefetch) if prefetch.from == next && prefetch.to <= finalized => prefetch.to,
+                _ => finalized.min(next + self.range - 1),
+            };
             return self.backfill(next, to, finalized).await;
         }
+        self.prefetch = None;
         self.tip(next, cursor.map(|c| (c.block_number, c.block_hash)), finalized).await
     }
 
     async fn backfill(&mut self, from: u64, to: u64, finalized: u64) -> Result<Step, IndexerError> {
-        let filter = Filter::new()
-            .address(self.settings.contracts.addresses().to_vec())
-            .from_block(from)
-            .to_block(to);
-        let logs = match self.logs(filter, to).await {
-            Ok(logs) => logs,
+        let prefetched = match self.prefetch.take() {
+            Some(prefetch) if prefetch.from == from && prefetch.to == to => {
+                let mut task = prefetch.task;
+                Some((&mut task.0).await.map_err(|e| RpcError::Store(e.to_string())))
+            }
+            _ => None,
+        };
+        let fetched = match prefetched {
+            Some(Ok(result)) => result,
+            Some(Err(join)) => Err(join),
+            None => {
+                let held = self.held().await?;
+                fetch_range(
+                    self.rpc.clone(),
+                    self.settings.contracts,
+                    self.verify(),
+                    held,
+                    from,
+                    to,
+                )
+                .await
+            }
+        };
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
             Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
                 self.range = (self.range / 2).max(1);
                 return Ok(Step::Shrunk { range: self.range });
             }
             Err(e) => return Err(e.into()),
         };
-        let last = self.header(to).await?;
-        let events = self.records(&logs)?;
+        let events = self.records(&fetched.logs)?;
         let count = events.len();
+        self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
+        // Read the next range while this one is written: the node and the
+        // store work at the same time.
+        let next = to + 1;
+        if next < finalized {
+            let next_to = finalized.min(next + self.range - 1);
+            let task = tokio::spawn(fetch_range(
+                self.rpc.clone(),
+                self.settings.contracts,
+                self.verify(),
+                fetched.held_after,
+                next,
+                next_to,
+            ));
+            self.prefetch = Some(Prefetch { from: next, to: next_to, task: AbortOnDrop(task) });
+        }
+        let last = block_record(&fetched.last);
         let batch = BlockBatch {
             first_block: from,
             last,
@@ -281,10 +401,27 @@ impl Indexer {
             events,
             finalized_block: finalized,
         };
-        self.store.apply(&self.settings.chain, &batch).await?;
+        if let Err(error) = self.store.apply(&self.settings.chain, &batch).await {
+            self.prefetch = None;
+            return Err(error.into());
+        }
         self.note_indexed(from, to, count);
-        self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
         Ok(Step::Indexed { from, to, events: count })
+    }
+
+    fn verify(&self) -> bool {
+        self.settings.tuning.verify_counts
+    }
+
+    /// Events of each contract the store holds now.
+    async fn held(&self) -> Result<[u64; 2], IndexerError> {
+        let mut held = [0u64; 2];
+        if self.verify() {
+            for (slot, address) in held.iter_mut().zip(self.settings.contracts.addresses()) {
+                *slot = self.store.event_count(&self.settings.chain, &account(&address)).await?;
+            }
+        }
+        Ok(held)
     }
 
     async fn tip(
@@ -353,52 +490,14 @@ impl Indexer {
     /// and (with `verify_counts`) as many state events per contract as the
     /// contract's own counter at `to` says exist beyond what the store holds.
     /// An answer that fails a check is retried on another URL.
-    async fn logs(&self, filter: Filter, to: u64) -> Result<Vec<Log>, RpcError> {
-        let contracts = self.settings.contracts;
-        let verify = self.settings.tuning.verify_counts;
-        let mut held = [0u64; 2];
-        if verify {
-            for (slot, address) in held.iter_mut().zip(contracts.addresses()) {
-                *slot = self
-                    .store
-                    .event_count(&self.settings.chain, &account(&address))
-                    .await
-                    .map_err(|e| RpcError::Store(e.to_string()))?;
-            }
-        }
-        self.rpc
-            .call("eth_getLogs", |p| {
-                let filter = filter.clone();
-                async move {
-                    let logs = p.get_logs(&filter).await.map_err(failure)?;
-                    check_order(&logs)?;
-                    if verify {
-                        check_counts(&p, &contracts, &logs, held, to).await?;
-                    }
-                    Ok(logs)
-                }
-            })
-            .await
+    async fn logs(&self, filter: Filter, to: u64) -> Result<Vec<Log>, IndexerError> {
+        let held = self.held().await?;
+        Ok(checked_logs(&self.rpc, self.settings.contracts, self.verify(), held, filter, to)
+            .await?)
     }
 
     async fn header(&self, number: u64) -> Result<BlockRecord, IndexerError> {
-        let header = self
-            .rpc
-            .call("eth_getBlockByNumber", |p| async move {
-                match p
-                    .get_block_by_number(BlockNumberOrTag::Number(number))
-                    .await
-                    .map_err(failure)?
-                {
-                    Some(block) => Ok(block.header),
-                    None => Err((
-                        FailureKind::Inconsistent,
-                        format!("block {number} is unknown to this node"),
-                    )),
-                }
-            })
-            .await?;
-        Ok(block_record(&header))
+        Ok(block_record(&header_at(&self.rpc, number).await?))
     }
 
     fn records(&self, logs: &[Log]) -> Result<Vec<EventRecord>, IndexerError> {
@@ -453,6 +552,15 @@ fn next_range(current: u64, blocks: u64, events: usize, tuning: &IndexerConfig) 
 
 /// Compares the state events an answer holds per contract with the
 /// contract's `stateEventCount` at block `to`, less what the store holds.
+/// How many of `logs` are state events of the contract at `address` (what
+/// its `stateEventCount` counts and the store keeps).
+fn state_events(contracts: &Contracts, logs: &[Log], address: &alloy::primitives::Address) -> u64 {
+    logs.iter()
+        .filter(|l| l.inner.address == *address)
+        .filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_))))
+        .count() as u64
+}
+
 async fn check_counts(
     provider: &alloy::providers::DynProvider,
     contracts: &Contracts,
@@ -484,11 +592,7 @@ async fn check_counts(
         )?,
     ];
     for ((address, held), on_chain) in contracts.addresses().iter().zip(held).zip(on_chain) {
-        let answered = logs
-            .iter()
-            .filter(|l| l.inner.address == *address)
-            .filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_))))
-            .count() as u64;
+        let answered = state_events(contracts, logs, address);
         if held + answered != on_chain {
             return Err((
                 FailureKind::Inconsistent,

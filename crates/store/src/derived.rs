@@ -13,22 +13,12 @@ use crate::{
     table::{self, Row as TableRow, Table, Value},
 };
 
-/// Most parameters one statement binds. SQLite's binding through sqlx looks
-/// each `$n` up by name, which grows with the square of the count, so it
-/// gets small statements; PostgreSQL gets large ones to save round trips.
-pub(crate) fn max_parameters(backend: crate::Backend) -> usize {
-    match backend {
-        crate::Backend::Sqlite => 240,
-        crate::Backend::Postgres => 4_000,
-    }
-}
-
 pub(crate) struct Writer<'a, 't> {
     tx: &'a mut Transaction<'t, Any>,
     chain: String,
     finalized: u64,
     next_undo: i64,
-    max_parameters: usize,
+    backend: crate::Backend,
     /// For batches wholly below finality (backfill): row changes are kept
     /// here, last one per key, and written in bulk by [`Writer::flush`].
     /// Nothing needs undoing there, so only the final image matters.
@@ -52,7 +42,7 @@ impl<'a, 't> Writer<'a, 't> {
         chain: &str,
         finalized: u64,
         buffered: bool,
-        max_parameters: usize,
+        backend: crate::Backend,
     ) -> Result<Self, StoreError> {
         let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
             .bind(chain.to_owned())
@@ -60,7 +50,7 @@ impl<'a, 't> Writer<'a, 't> {
             .await?;
         let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
         let buffer = buffered.then(BTreeMap::new);
-        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, max_parameters, buffer })
+        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, backend, buffer })
     }
 
     /// Writes the buffered rows: one multi-row upsert per table and chunk.
@@ -72,7 +62,7 @@ impl<'a, 't> Writer<'a, 't> {
                 .filter(|c| std::ptr::eq(c.table, table))
                 .filter_map(|c| c.row.as_ref())
                 .collect();
-            table.put_many(self.tx, &rows, self.max_parameters).await?;
+            table.put_many(self.tx, &rows, self.backend).await?;
             for change in
                 buffer.values().filter(|c| std::ptr::eq(c.table, table) && c.row.is_none())
             {
@@ -181,27 +171,11 @@ impl<'a, 't> Writer<'a, 't> {
         &mut self,
         records: &[EventRecord],
     ) -> Result<(), StoreError> {
-        for chunk in records.chunks((self.max_parameters / 8).max(1)) {
-            let mut sql = String::from(
-                "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES ",
+        for chunk in records.chunks((self.backend.max_parameters() / 8).max(1)) {
+            let sql = format!(
+                "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES {}",
+                self.backend.value_rows(chunk.len(), 8)
             );
-            for i in 0..chunk.len() {
-                let base = i * 8;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    base + 1,
-                    base + 2,
-                    base + 3,
-                    base + 4,
-                    base + 5,
-                    base + 6,
-                    base + 7,
-                    base + 8
-                ));
-            }
             let mut query = sqlx::query(&sql);
             for record in chunk {
                 query = query

@@ -57,6 +57,42 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl Backend {
+    /// Most parameters one bulk statement binds (both engines allow 32,766
+    /// or more).
+    pub(crate) fn max_parameters(self) -> usize {
+        match self {
+            Self::Sqlite => 30_000,
+            Self::Postgres => 30_000,
+        }
+    }
+
+    /// `(…), (…), …`: `rows` groups of `columns` placeholders for a
+    /// multi-row `VALUES`. SQLite gets anonymous `?` bound by position: a
+    /// `$n` it looks up by name, at a cost that grows with the square of the
+    /// parameter count. PostgreSQL wants `$n`.
+    pub(crate) fn value_rows(self, rows: usize, columns: usize) -> String {
+        let mut sql = String::with_capacity(rows * columns * 6);
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..columns {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                match self {
+                    Self::Sqlite => sql.push('?'),
+                    Self::Postgres => {
+                        use std::fmt::Write as _;
+                        let _ = write!(sql, "${}", row * columns + column + 1);
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
+    }
+}
+
 impl Store {
     /// A transaction that will write. On SQLite it takes the write lock at
     /// `BEGIN` (`IMMEDIATE`): a deferred transaction that reads first and
@@ -269,8 +305,8 @@ impl Store {
         }
         let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
         let buffered = last.number <= finalized;
-        let limit = derived::max_parameters(self.backend);
-        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered, limit).await?;
+        let mut writer =
+            derived::Writer::new(&mut tx, chain, finalized, buffered, self.backend).await?;
         writer.insert_events(&batch.events).await?;
         for record in &batch.events {
             writer.apply(record).await?;

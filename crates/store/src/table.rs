@@ -236,9 +236,9 @@ impl Table {
         &self,
         tx: &mut Transaction<'_, Any>,
         rows: &[&Row],
-        max_parameters: usize,
+        backend: crate::Backend,
     ) -> Result<(), StoreError> {
-        let per_statement = (max_parameters / self.columns.len()).max(1);
+        let per_statement = (backend.max_parameters() / self.columns.len()).max(1);
         let updates: Vec<String> = self
             .columns
             .iter()
@@ -246,18 +246,11 @@ impl Table {
             .map(|(c, _)| format!("{c} = excluded.{c}"))
             .collect();
         for chunk in rows.chunks(per_statement) {
-            let mut values = Vec::with_capacity(chunk.len());
-            for i in 0..chunk.len() {
-                let base = i * self.columns.len();
-                let params: Vec<String> =
-                    (1..=self.columns.len()).map(|c| format!("${}", base + c)).collect();
-                values.push(format!("({})", params.join(", ")));
-            }
             let sql = format!(
                 "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
                 self.name,
                 self.column_list(),
-                values.join(", "),
+                backend.value_rows(chunk.len(), self.columns.len()),
                 self.key.join(", "),
                 updates.join(", ")
             );
