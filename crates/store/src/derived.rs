@@ -72,8 +72,18 @@ impl<'a, 't> Writer<'a, 't> {
         Ok(())
     }
 
+    /// A key's columns in order, joined: unambiguous because key values
+    /// never hold the separator (addresses, hashes, numbers).
     fn buffer_key(table: &Table, key: &TableRow) -> (&'static str, String) {
-        (table.name, serde_json::to_string(key).expect("keys serialize"))
+        let mut joined = String::new();
+        for value in key.values() {
+            match value {
+                Value::Int(n) => joined.push_str(&n.to_string()),
+                Value::Text(text) => joined.push_str(text),
+            }
+            joined.push('\u{1f}');
+        }
+        (table.name, joined)
     }
 
     /// A row as this batch has left it so far.
