@@ -172,9 +172,11 @@ pub async fn run(
                 }
                 match pipeline.step(now).await {
                     Ok(Step::Idle(why)) => tracing::debug!(%why, "batcher idle"),
+                    // Waiting on the chain or the indexer repeats every tick.
+                    Ok(step) if !step.acted() => tracing::debug!(?step, "batcher waiting"),
                     Ok(step) => {
                         tracing::info!(?step, "batcher step");
-                        acted |= step.acted();
+                        acted = true;
                     }
                     Err(error) => tracing::warn!(%error, "batcher step failed; retrying"),
                 }
