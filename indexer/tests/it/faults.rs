@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use alloy::primitives::{B256, U256};
 use cairn_bindings::{Registry, Settlement};
 use cairn_config::IndexerConfig;
-use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_indexer::{Indexer, Metrics};
 use cairn_store::Store;
 use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, Mined, stores};
 
@@ -47,18 +47,8 @@ fn indexer(chain: &Chain, store: &Store, urls: &[String], metrics: Arc<Metrics>)
         breaker_cooldown_ms: 200,
         ..IndexerConfig::default()
     };
-    let settings = IndexerSettings {
-        chain: CHAIN.into(),
-        contracts: Contracts {
-            registry: chain.deployment.registry,
-            settlement: chain.deployment.settlement,
-        },
-        start_block: chain.deployment.start_block,
-        finality_depth: 3,
-        tuning,
-    };
     let urls: Vec<url::Url> = urls.iter().map(|u| u.parse().unwrap()).collect();
-    Indexer::new(store.clone(), &urls, settings, metrics)
+    Indexer::new(store.clone(), &urls, chain.settings(3, tuning), metrics)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,7 +54,17 @@ impl Chain {
             backoff_max_ms: 20,
             ..IndexerConfig::default()
         };
-        let settings = IndexerSettings {
+        Indexer::new(
+            store.clone(),
+            &[self.anvil.endpoint_url()],
+            self.settings(finality_depth, tuning),
+            Arc::new(Metrics::default()),
+        )
+    }
+
+    /// Settings for indexing this chain's deployment.
+    pub(crate) fn settings(&self, finality_depth: u64, tuning: IndexerConfig) -> IndexerSettings {
+        IndexerSettings {
             chain: CHAIN.into(),
             contracts: Contracts {
                 registry: self.deployment.registry,
@@ -63,13 +73,7 @@ impl Chain {
             start_block: self.deployment.start_block,
             finality_depth,
             tuning,
-        };
-        Indexer::new(
-            store.clone(),
-            &[self.anvil.endpoint_url()],
-            settings,
-            Arc::new(Metrics::default()),
-        )
+        }
     }
 
     /// Mints dev tokens to `key`'s account and approves both contracts.

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use alloy::primitives::U256;
 use cairn_config::IndexerConfig;
-use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
+use cairn_indexer::{Indexer, Metrics};
 use cairn_test_utils::{DEV_KEY_1, deposit_dev, stores};
 
 use crate::{CHAIN, address_of, chain};
@@ -18,16 +18,8 @@ async fn new_heads_over_websocket_wake_the_tip_on_both_backends() {
     for store in stores.both() {
         let chain = chain().await;
         let ws_url: url::Url = chain.anvil.ws_endpoint().parse().unwrap();
-        let settings = IndexerSettings {
-            chain: CHAIN.into(),
-            contracts: Contracts {
-                registry: chain.deployment.registry,
-                settlement: chain.deployment.settlement,
-            },
-            start_block: chain.deployment.start_block,
-            finality_depth: 0,
-            tuning: IndexerConfig { poll_interval_ms: 600_000, ..IndexerConfig::default() },
-        };
+        let settings = chain
+            .settings(0, IndexerConfig { poll_interval_ms: 600_000, ..IndexerConfig::default() });
         let metrics = Arc::new(Metrics::default());
         let mut indexer = Indexer::new(store.clone(), &[ws_url], settings, metrics.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
