@@ -141,7 +141,7 @@ pub async fn run(
 ) {
     let work = async {
         loop {
-            let leadership = match pipeline.store.try_lead(&pipeline.chain).await {
+            let mut leadership = match pipeline.store.try_lead(&pipeline.chain).await {
                 Ok(Some(leadership)) => leadership,
                 Ok(None) => {
                     tracing::debug!(chain = %pipeline.chain, "another process leads the batches");
@@ -156,6 +156,10 @@ pub async fn run(
             };
             tracing::info!(chain = %pipeline.chain, "leading the batches");
             loop {
+                if !leadership.still_held().await {
+                    tracing::warn!(chain = %pipeline.chain, "lost the batch leader role; asking again");
+                    break;
+                }
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
@@ -183,8 +187,6 @@ pub async fn run(
                 if !acted {
                     tokio::time::sleep(tick).await;
                 }
-                // Keep the role for as long as this loop runs.
-                let _ = &leadership;
             }
         }
     };

@@ -539,7 +539,31 @@ fn settlement_tx(row: &sqlx::any::AnyRow) -> Result<Option<SettlementTx>, StoreE
 pub struct Leadership {
     /// PostgreSQL: the session holding the advisory lock (closing it
     /// releases the lock). SQLite: nothing; one process owns the file.
-    _session: Option<sqlx::AnyConnection>,
+    session: Option<sqlx::AnyConnection>,
+}
+
+impl Leadership {
+    /// Whether the role is still held. On PostgreSQL the lock lives in its
+    /// session: if the server closed it (restart, network cut, terminated
+    /// backend), another replica may lead already, so this one must stop
+    /// and ask again.
+    pub async fn still_held(&mut self) -> bool {
+        match &mut self.session {
+            None => true,
+            Some(session) => sqlx::query("SELECT 1").execute(&mut *session).await.is_ok(),
+        }
+    }
+
+    /// The server process id of the session holding the lock (PostgreSQL).
+    pub async fn session_pid(&mut self) -> Option<i32> {
+        let session = self.session.as_mut()?;
+        sqlx::query("SELECT pg_backend_pid()")
+            .fetch_one(&mut *session)
+            .await
+            .ok()?
+            .try_get::<i32, _>(0)
+            .ok()
+    }
 }
 
 impl Store {
@@ -550,7 +574,7 @@ impl Store {
     /// process, which always leads.
     pub async fn try_lead(&self, role: &str) -> Result<Option<Leadership>, StoreError> {
         if self.backend == crate::Backend::Sqlite {
-            return Ok(Some(Leadership { _session: None }));
+            return Ok(Some(Leadership { session: None }));
         }
         let key = i64::from_be_bytes(
             alloy_primitives::keccak256(format!("cairn-leader:{role}"))[..8]
@@ -563,7 +587,7 @@ impl Store {
             .fetch_one(&mut session)
             .await?
             .try_get(0)?;
-        Ok(locked.then_some(Leadership { _session: Some(session) }))
+        Ok(locked.then_some(Leadership { session: Some(session) }))
     }
 }
 

@@ -203,8 +203,28 @@ async fn one_leader_per_role_on_postgres_and_the_lock_goes_with_it() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(again.is_some(), "the role is free once its holder is gone");
-    assert!(stores.sqlite.try_lead("eip155:31337").await.unwrap().is_some());
-    drop(again);
+    let mut sqlite = stores.sqlite.try_lead("eip155:31337").await.unwrap().unwrap();
+    assert!(sqlite.still_held().await, "the one SQLite process keeps its role");
+
+    // The server ends the leader's session: the holder notices, and another
+    // candidate can lead.
+    let mut held = again.unwrap();
+    assert!(held.still_held().await);
+    let pid = held.session_pid().await.unwrap();
+    let other = stores.postgres.try_lead("eip155:1").await.unwrap();
+    assert!(other.is_some());
+    sqlx_terminate(&stores.postgres_url(), pid).await;
+    assert!(!held.still_held().await, "a terminated session no longer holds the role");
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = stores.postgres.try_lead("eip155:31337").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "the role passes on");
+    drop((taken, other));
     stores.cleanup().await;
 }
 
@@ -254,4 +274,13 @@ async fn batches_are_uploaded_with_all_their_items_on_both_backends() {
         a_batch_is_uploaded_once_every_item_of_its_receipt_is(store).await;
     }
     stores.cleanup().await;
+}
+
+/// Ends PostgreSQL backend `pid` from a connection of its own, as an
+/// administrator or a server restart would.
+async fn sqlx_terminate(url: &str, pid: i32) {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
 }
