@@ -39,32 +39,88 @@ pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
 }
 
 async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {
-    let url = crate::rpc_url(config, None)?;
-    let unreachable = |e: &dyn std::fmt::Display| CliError::Unreachable {
-        url: url.to_string(),
-        message: e.to_string(),
-    };
-    let rpc = ProviderBuilder::new().connect_http(url.clone()).erased();
-    let chain_id = rpc.get_chain_id().await.map_err(|e| unreachable(&e))?;
-    if chain_id != config.evm.chain_id || chain_id != deployment.chain_id {
-        return Err(CliError::WrongChain {
-            url: url.to_string(),
-            expected: config.evm.chain_id,
-            actual: chain_id,
-        });
-    }
-    let min_stake = Registry::new(deployment.registry, &rpc)
-        .minStake()
-        .call()
-        .await
-        .map_err(|e| unreachable(&e))?;
+    let urls = checked_rpc_urls(config, deployment).await?;
+    let rpc = failover_provider(&urls);
+    let min_stake =
+        Registry::new(deployment.registry, &rpc).minStake().call().await.map_err(|e| {
+            CliError::Unreachable { url: urls[0].to_string(), message: e.to_string() }
+        })?;
     Ok(EvmChain {
-        chain_id,
+        chain_id: deployment.chain_id,
         registry: deployment.registry,
         settlement: deployment.settlement,
         min_stake: alloy::primitives::U256::from(min_stake),
         rpc,
     })
+}
+
+/// The http(s) URLs of `evm.rpc_urls` that answer for the deployment's
+/// chain. One that is unreachable now is kept (it may come back; the
+/// failover ranks it last) but one serving another chain is an error, and
+/// at least one must answer.
+async fn checked_rpc_urls(
+    config: &Config,
+    deployment: &Deployment,
+) -> Result<Vec<url::Url>, CliError> {
+    let urls: Vec<url::Url> = config
+        .evm
+        .rpc_urls
+        .iter()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .cloned()
+        .collect();
+    let mut unreachable = None;
+    let mut answered = false;
+    for url in &urls {
+        let rpc = ProviderBuilder::new().connect_http(url.clone());
+        match rpc.get_chain_id().await {
+            Ok(chain_id) if chain_id == config.evm.chain_id && chain_id == deployment.chain_id => {
+                answered = true;
+            }
+            Ok(actual) => {
+                return Err(CliError::WrongChain {
+                    url: url.to_string(),
+                    expected: config.evm.chain_id,
+                    actual,
+                });
+            }
+            Err(error) => {
+                eprintln!("warning: {url} does not answer now ({error}); it stays in the failover");
+                unreachable.get_or_insert((url.clone(), error.to_string()));
+            }
+        }
+    }
+    if !answered {
+        return Err(match unreachable {
+            Some((url, message)) => CliError::Unreachable { url: url.to_string(), message },
+            None => CliError::BadArgument {
+                flag: "evm.rpc_urls",
+                message: "no http(s) RPC URL configured".into(),
+            },
+        });
+    }
+    Ok(urls)
+}
+
+/// One provider over every URL: each request goes to all of them at once
+/// and the first answer wins (alloy's `FallbackLayer`, which also ranks the
+/// URLs by success rate and latency), so one node down does not stop the
+/// service. Sending the same signed transaction to several nodes is
+/// harmless: it has one hash.
+pub(crate) fn failover_provider(urls: &[url::Url]) -> alloy::providers::DynProvider {
+    if let [url] = urls {
+        return ProviderBuilder::new().connect_http(url.clone()).erased();
+    }
+    let transports: Vec<_> =
+        urls.iter().map(|url| alloy::transports::http::Http::new(url.clone())).collect();
+    let count = std::num::NonZeroUsize::new(urls.len()).unwrap_or(std::num::NonZeroUsize::MIN);
+    let transport = tower::ServiceBuilder::new()
+        .layer(
+            alloy::transports::layers::FallbackLayer::default().with_active_transport_count(count),
+        )
+        .service(transports);
+    let client = alloy::rpc::client::RpcClient::builder().transport(transport, false);
+    ProviderBuilder::new().connect_client(client).erased()
 }
 
 /// Reads the session secret (hex), creating a random one (mode 600) on
@@ -182,9 +238,8 @@ fn batcher(
             &alloy::primitives::B256::from(secret),
         )
         .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))?;
-        let url = crate::rpc_url(config, None)?;
-        Some(cairn_settlement::Submitter::connect(
-            url,
+        Some(cairn_settlement::Submitter::over(
+            chain.rpc.clone(),
             key,
             chain.chain_id,
             chain.settlement,

@@ -106,16 +106,24 @@ impl Submitter {
         settlement: Address,
         fees: FeePolicy,
     ) -> Self {
-        Self {
-            rpc: alloy::providers::ProviderBuilder::new()
-                .disable_recommended_fillers()
-                .connect_http(rpc_url)
-                .erased(),
-            wallet: EthereumWallet::from(key),
-            chain_id,
-            settlement,
-            fees,
-        }
+        let rpc = alloy::providers::ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(rpc_url)
+            .erased();
+        Self::over(rpc, key, chain_id, settlement, fees)
+    }
+
+    /// A submitter sending from `key`'s account through `rpc` (which
+    /// needs no signer or fillers of its own: transactions are signed and
+    /// filled here).
+    pub fn over(
+        rpc: DynProvider,
+        key: alloy::signers::local::PrivateKeySigner,
+        chain_id: u64,
+        settlement: Address,
+        fees: FeePolicy,
+    ) -> Self {
+        Self { rpc, wallet: EthereumWallet::from(key), chain_id, settlement, fees }
     }
 
     pub fn from_address(&self) -> Address {

@@ -1,6 +1,6 @@
 //! The money path end to end through `cairn serve`, on SQLite and
-//! PostgreSQL: three payers send five payees 10,000 signed intents over
-//! HTTP; the batcher closes them into batches, stores each receipt on
+//! PostgreSQL, with the service's first RPC URL down (it fails over): three
+//! payers send five payees 10,000 signed intents over HTTP; the batcher closes them into batches, stores each receipt on
 //! arlocal and settles each batch on anvil; the indexer sees it. Every
 //! payee's on-chain balance is then the sum of its intents, every receipt
 //! reads back from arlocal with all its intents (inline, or in the item a
@@ -25,9 +25,16 @@ const PER_REQUEST: usize = 1_000;
 
 fn ten_thousand_intents_settle_and_verify(store_url: Option<String>) {
     let mut stack = Stack::start(store_url);
+    // The service's first RPC URL is down for good: it fails over to anvil.
+    let rpc_urls = format!(
+        "[\"http://127.0.0.1:{}\", \"{}\"]",
+        cairn_test_utils::free_port(),
+        stack.anvil.endpoint()
+    );
     stack.serve(&[
         ("CAIRN_SETTLEMENT__MAX_INTENTS", "2500"),
         ("CAIRN_SETTLEMENT__WINDOW_SECONDS", "1"),
+        ("CAIRN_EVM__RPC_URLS", &rpc_urls),
     ]);
     let signed = signed_intents(&stack.deployment, 0..INTENTS, |n| {
         U256::from(TOKEN / 1_000 * u128::from(1 + n % 7))
