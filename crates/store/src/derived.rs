@@ -102,9 +102,9 @@ impl<'a, 't> Writer<'a, 't> {
 
     fn key(&self, table: &'static Table, parts: &[Value]) -> TableRow {
         let mut key = TableRow::new();
-        key.insert("chain".into(), text(&self.chain));
+        key.insert("chain", text(&self.chain));
         for (column, value) in table.key[1..].iter().zip(parts) {
-            key.insert((*column).to_owned(), value.clone());
+            key.insert(*column, value.clone());
         }
         key
     }
@@ -224,15 +224,15 @@ impl<'a, 't> Writer<'a, 't> {
         match &record.event {
             ChainEvent::ProviderRegistered { provider, operator, stake } => {
                 let row = TableRow::from([
-                    ("chain".into(), chain),
-                    ("provider".into(), text(provider)),
-                    ("operator".into(), text(operator)),
-                    ("stake".into(), text(amount_text(stake))),
-                    ("unbonding".into(), text(amount_text(&Default::default()))),
-                    ("release_at".into(), Value::Int(0)),
-                    ("registered_block".into(), Value::Int(block as i64)),
-                    ("registered_tx".into(), text(&record.tx_hash)),
-                    ("updated_block".into(), Value::Int(block as i64)),
+                    ("chain", chain),
+                    ("provider", text(provider)),
+                    ("operator", text(operator)),
+                    ("stake", text(amount_text(stake))),
+                    ("unbonding", text(amount_text(&Default::default()))),
+                    ("release_at", Value::Int(0)),
+                    ("registered_block", Value::Int(block as i64)),
+                    ("registered_tx", text(&record.tx_hash)),
+                    ("updated_block", Value::Int(block as i64)),
                 ]);
                 self.put(&table::PROVIDERS, row, block).await
             }
@@ -274,15 +274,15 @@ impl<'a, 't> Writer<'a, 't> {
                 unbonding,
             } => {
                 let row = TableRow::from([
-                    ("chain".into(), chain),
-                    ("nonce".into(), text(amount_text(nonce))),
-                    ("provider".into(), text(provider)),
-                    ("amount".into(), text(amount_text(amount))),
-                    ("reason".into(), Value::Int(i64::from(*reason))),
-                    ("evidence_hash".into(), text(hash_text(evidence_hash))),
-                    ("receipt_id".into(), text(hash_text(receipt_id))),
-                    ("block_number".into(), Value::Int(block as i64)),
-                    ("tx_hash".into(), text(&record.tx_hash)),
+                    ("chain", chain),
+                    ("nonce", text(amount_text(nonce))),
+                    ("provider", text(provider)),
+                    ("amount", text(amount_text(amount))),
+                    ("reason", Value::Int(i64::from(*reason))),
+                    ("evidence_hash", text(hash_text(evidence_hash))),
+                    ("receipt_id", text(hash_text(receipt_id))),
+                    ("block_number", Value::Int(block as i64)),
+                    ("tx_hash", text(&record.tx_hash)),
                 ]);
                 self.put(&table::SLASHES, row, block).await?;
                 let mut values = vec![
@@ -303,15 +303,15 @@ impl<'a, 't> Writer<'a, 't> {
                 metadata_hash,
             } => {
                 let row = TableRow::from([
-                    ("chain".into(), chain),
-                    ("service_id".into(), text(hash_text(service_id))),
-                    ("provider".into(), text(provider)),
-                    ("service_chain".into(), text(service_chain)),
-                    ("kind".into(), text(service_kind)),
-                    ("url".into(), text(url)),
-                    ("metadata_hash".into(), text(hash_text(metadata_hash))),
-                    ("added_block".into(), Value::Int(block as i64)),
-                    ("added_tx".into(), text(&record.tx_hash)),
+                    ("chain", chain),
+                    ("service_id", text(hash_text(service_id))),
+                    ("provider", text(provider)),
+                    ("service_chain", text(service_chain)),
+                    ("kind", text(service_kind)),
+                    ("url", text(url)),
+                    ("metadata_hash", text(hash_text(metadata_hash))),
+                    ("added_block", Value::Int(block as i64)),
+                    ("added_tx", text(&record.tx_hash)),
                 ]);
                 self.put(&table::SERVICES, row, block).await
             }
@@ -325,11 +325,11 @@ impl<'a, 't> Writer<'a, 't> {
                 self.put_balance(account, asset, &amount_text(balance), block).await?;
                 if let ChainEvent::BalanceChanged { batch_id, delta, .. } = &record.event {
                     let row = TableRow::from([
-                        ("chain".into(), text(&self.chain)),
-                        ("batch_id".into(), Value::Int(*batch_id as i64)),
-                        ("account".into(), text(account)),
-                        ("asset".into(), text(asset)),
-                        ("amount".into(), text(delta.to_string())),
+                        ("chain", text(&self.chain)),
+                        ("batch_id", Value::Int(*batch_id as i64)),
+                        ("account", text(account)),
+                        ("asset", text(asset)),
+                        ("amount", text(delta.to_string())),
                     ]);
                     self.put(&table::DELTAS, row, block).await?;
                 }
@@ -337,11 +337,11 @@ impl<'a, 't> Writer<'a, 't> {
             }
             ChainEvent::WithdrawalRequested { account, asset, amount, ready_at } => {
                 let row = TableRow::from([
-                    ("chain".into(), chain),
-                    ("account".into(), text(account)),
-                    ("asset".into(), text(asset)),
-                    ("amount".into(), text(amount_text(amount))),
-                    ("ready_at".into(), Value::Int(*ready_at as i64)),
+                    ("chain", chain),
+                    ("account", text(account)),
+                    ("asset", text(asset)),
+                    ("amount", text(amount_text(amount))),
+                    ("ready_at", Value::Int(*ready_at as i64)),
                 ]);
                 self.put(&table::PENDING_WITHDRAWALS, row, block).await
             }
@@ -362,18 +362,18 @@ impl<'a, 't> Writer<'a, 't> {
                 delta_count,
             } => {
                 let row = TableRow::from([
-                    ("chain".into(), chain),
-                    ("batch_id".into(), Value::Int(*batch_id as i64)),
-                    ("commitment_hash".into(), text(hash_text(commitment_hash))),
-                    ("intents_root".into(), text(hash_text(intents_root))),
-                    ("deltas_root".into(), text(hash_text(deltas_root))),
-                    ("receipt_id".into(), text(hash_text(receipt_id))),
-                    ("window_start".into(), Value::Int(*window_start as i64)),
-                    ("window_end".into(), Value::Int(*window_end as i64)),
-                    ("intent_count".into(), Value::Int(i64::from(*intent_count))),
-                    ("delta_count".into(), Value::Int(i64::from(*delta_count))),
-                    ("block_number".into(), Value::Int(block as i64)),
-                    ("tx_hash".into(), text(&record.tx_hash)),
+                    ("chain", chain),
+                    ("batch_id", Value::Int(*batch_id as i64)),
+                    ("commitment_hash", text(hash_text(commitment_hash))),
+                    ("intents_root", text(hash_text(intents_root))),
+                    ("deltas_root", text(hash_text(deltas_root))),
+                    ("receipt_id", text(hash_text(receipt_id))),
+                    ("window_start", Value::Int(*window_start as i64)),
+                    ("window_end", Value::Int(*window_end as i64)),
+                    ("intent_count", Value::Int(i64::from(*intent_count))),
+                    ("delta_count", Value::Int(i64::from(*delta_count))),
+                    ("block_number", Value::Int(block as i64)),
+                    ("tx_hash", text(&record.tx_hash)),
                 ]);
                 self.put(&table::BATCHES, row, block).await
             }
@@ -384,14 +384,14 @@ impl<'a, 't> Writer<'a, 't> {
         &mut self,
         record: &EventRecord,
         provider: &str,
-        values: &[(&str, Value)],
+        values: &[(&'static str, Value)],
     ) -> Result<(), StoreError> {
         let key = self.key(&table::PROVIDERS, &[text(provider)]);
         let mut row = self.existing(&table::PROVIDERS, key, record).await?;
         for (column, value) in values {
-            row.insert((*column).to_owned(), value.clone());
+            row.insert(*column, value.clone());
         }
-        row.insert("updated_block".into(), Value::Int(record.block_number as i64));
+        row.insert("updated_block", Value::Int(record.block_number as i64));
         self.put(&table::PROVIDERS, row, record.block_number).await
     }
 
@@ -403,11 +403,11 @@ impl<'a, 't> Writer<'a, 't> {
         block: u64,
     ) -> Result<(), StoreError> {
         let row = TableRow::from([
-            ("chain".into(), text(&self.chain)),
-            ("account".into(), text(account)),
-            ("asset".into(), text(asset)),
-            ("balance".into(), text(balance)),
-            ("updated_block".into(), Value::Int(block as i64)),
+            ("chain", text(&self.chain)),
+            ("account", text(account)),
+            ("asset", text(asset)),
+            ("balance", text(balance)),
+            ("updated_block", Value::Int(block as i64)),
         ]);
         self.put(&table::BALANCES, row, block).await
     }

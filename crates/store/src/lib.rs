@@ -379,12 +379,13 @@ impl Store {
         for entry in &undo {
             let table = table::by_name(&entry.try_get::<String, _>(0)?)
                 .ok_or_else(|| fail("the undo log names an unknown table".into()))?;
-            let key: TableRow = serde_json::from_str(&entry.try_get::<String, _>(1)?)
+            let key: TableRow = table
+                .row_from_json(&entry.try_get::<String, _>(1)?)
                 .map_err(|e| fail(format!("undo key: {e}")))?;
             match entry.try_get::<Option<String>, _>(2)? {
                 Some(old) => {
                     let row: TableRow =
-                        serde_json::from_str(&old).map_err(|e| fail(format!("undo row: {e}")))?;
+                        table.row_from_json(&old).map_err(|e| fail(format!("undo row: {e}")))?;
                     table.put(&mut tx, &row).await?;
                 }
                 None => table.delete(&mut tx, &key).await?,

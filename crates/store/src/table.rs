@@ -23,7 +23,9 @@ pub(crate) enum Value {
     Text(String),
 }
 
-pub(crate) type Row = BTreeMap<String, Value>;
+/// A row by column name; the names are the table's own static ones, so a
+/// row costs no allocation per column.
+pub(crate) type Row = BTreeMap<&'static str, Value>;
 
 #[derive(Debug)]
 pub(crate) struct Table {
@@ -156,7 +158,7 @@ impl Table {
     }
 
     pub(crate) fn key_of(&self, row: &Row) -> Row {
-        self.key.iter().map(|k| ((*k).to_owned(), row[*k].clone())).collect()
+        self.key.iter().map(|k| (*k, row[*k].clone())).collect()
     }
 
     fn column_list(&self) -> String {
@@ -170,6 +172,25 @@ impl Table {
             .map(|(i, k)| format!("{k} = ${}", first_param + i))
             .collect::<Vec<_>>()
             .join(" AND ")
+    }
+
+    /// A row of this table from its JSON form (the undo log's), its column
+    /// names matched to the table's.
+    pub(crate) fn row_from_json(&self, text: &str) -> Result<Row, String> {
+        let parsed: BTreeMap<String, Value> =
+            serde_json::from_str(text).map_err(|e| e.to_string())?;
+        parsed
+            .into_iter()
+            .map(|(name, value)| {
+                let column = self
+                    .columns
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .find(|c| *c == name)
+                    .ok_or_else(|| format!("{} has no column {name}", self.name))?;
+                Ok((column, value))
+            })
+            .collect()
     }
 
     pub(crate) async fn get(
@@ -194,7 +215,7 @@ impl Table {
                 Kind::Int => Value::Int(row.try_get::<i64, _>(i)?),
                 Kind::Text => Value::Text(row.try_get::<String, _>(i)?),
             };
-            out.insert((*column).to_owned(), value);
+            out.insert(*column, value);
         }
         Ok(out)
     }
