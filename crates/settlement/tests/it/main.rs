@@ -119,3 +119,29 @@ pub(crate) fn pipeline(
         submitter: Some(submitter(anvil, deployment)),
     }
 }
+
+/// A fresh anvil with the dev deployment, each of `payers` having deposited
+/// `deposit` of its token, indexed into `store`.
+pub(crate) struct Funded {
+    pub(crate) anvil: alloy::node_bindings::AnvilInstance,
+    pub(crate) deployer: alloy::providers::DynProvider,
+    pub(crate) deployment: cairn_bindings::Deployment,
+}
+
+pub(crate) async fn funded(store: &cairn_store::Store, payers: &[&str], deposit: u128) -> Funded {
+    let anvil = cairn_test_utils::anvil();
+    let rpc = anvil.endpoint();
+    let (deployer, deployment) =
+        cairn_test_utils::deploy_dev(&rpc, 100 * 10u128.pow(18), 3600, 3600).await;
+    for key in payers {
+        cairn_test_utils::deposit_dev(
+            &rpc,
+            &deployment,
+            key,
+            alloy_primitives::U256::from(deposit),
+        )
+        .await;
+    }
+    index(store, &anvil, &deployment).await;
+    Funded { anvil, deployer, deployment }
+}

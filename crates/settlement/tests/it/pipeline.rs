@@ -14,10 +14,7 @@ use cairn_core::{
 use cairn_settlement::{SubmitError, Submitted, write_receipt};
 use cairn_signer::LocalSigner;
 use cairn_store::{Acceptance, CloseOutcome, NewIntent};
-use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev,
-    deposit_dev, stores,
-};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, arlocal, stores};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 const CHAIN: &str = "eip155:31337";
@@ -28,15 +25,10 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
     for store in stores.both() {
         // Both backends settle identical batches: one gateway each.
         let node = arlocal();
-        let anvil = anvil();
-        let rpc = anvil.endpoint();
-        let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
-        let asset = deployment.stake_token;
         let payers = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
-        for key in payers {
-            deposit_dev(&rpc, &deployment, key, U256::from(1_000 * TOKEN)).await;
-        }
-        crate::index(store, &anvil, &deployment).await;
+        let crate::Funded { anvil, deployer, deployment } =
+            crate::funded(store, &payers, 1_000 * TOKEN).await;
+        let asset = deployment.stake_token;
 
         let domain = settlement_domain(31337, deployment.settlement);
         let payees: Vec<Address> = (0..5u8).map(|i| Address::repeat_byte(0x60 + i)).collect();

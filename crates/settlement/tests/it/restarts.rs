@@ -11,9 +11,7 @@ use cairn_core::{
 };
 use cairn_settlement::{Pipeline, Step, Submitted};
 use cairn_store::{Acceptance, NewIntent};
-use cairn_test_utils::{
-    DEV_KEY_1, DEV_KEY_2, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
-};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, address_of, arlocal, stores};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 const CHAIN: &str = "eip155:31337";
@@ -23,15 +21,10 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
     let stores = stores().await;
     for store in stores.both() {
         let node = arlocal();
-        let anvil = anvil();
-        let rpc = anvil.endpoint();
-        let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+        let crate::Funded { anvil, deployer, deployment } =
+            crate::funded(store, &[DEV_KEY_1, DEV_KEY_2], 100 * TOKEN).await;
         let asset = deployment.stake_token;
-        for key in [DEV_KEY_1, DEV_KEY_2] {
-            deposit_dev(&rpc, &deployment, key, U256::from(100 * TOKEN)).await;
-        }
         let index = || crate::index(store, &anvil, &deployment);
-        index().await;
         let domain = settlement_domain(31337, deployment.settlement);
         let pipeline = || {
             crate::pipeline(

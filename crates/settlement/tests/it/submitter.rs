@@ -13,9 +13,7 @@ use cairn_core::{
 };
 use cairn_settlement::{Step, Submitted};
 use cairn_store::NewIntent;
-use cairn_test_utils::{
-    DEV_KEY_0, DEV_KEY_1, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
-};
+use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, address_of, arlocal, stores};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 const CHAIN: &str = "eip155:31337";
@@ -29,12 +27,9 @@ async fn stuck_dropped_and_displaced_settlements_are_seen_through_once() {
     let stores = stores().await;
     let store = &stores.sqlite;
     let node = arlocal();
-    let anvil = anvil();
-    let rpc = anvil.endpoint();
-    let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+    let crate::Funded { anvil, deployer, deployment } =
+        crate::funded(store, &[DEV_KEY_1], 100 * TOKEN).await;
     let asset = deployment.stake_token;
-    deposit_dev(&rpc, &deployment, DEV_KEY_1, U256::from(100 * TOKEN)).await;
-    crate::index(store, &anvil, &deployment).await;
     let domain = settlement_domain(31337, deployment.settlement);
     let payee = Address::repeat_byte(0x42);
     let intents: Vec<NewIntent> = (0..4u64)

@@ -13,9 +13,7 @@ use cairn_settlement::{
     signed_intents, verify_batch,
 };
 use cairn_signer::{LocalSigner, sign_typed};
-use cairn_test_utils::{
-    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, arlocal, deploy_dev, deposit_dev, stores,
-};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, arlocal, stores};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 const CHAIN: &str = "eip155:31337";
@@ -25,14 +23,9 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
     let stores = stores().await;
     let store = &stores.sqlite;
     let node = arlocal();
-    let anvil = anvil();
-    let rpc = anvil.endpoint();
-    let (deployer, deployment) = deploy_dev(&rpc, 100 * TOKEN, 3600, 3600).await;
+    let crate::Funded { anvil, deployer, deployment } =
+        crate::funded(store, &[DEV_KEY_1, DEV_KEY_2], 100 * TOKEN).await;
     let asset = deployment.stake_token;
-    for key in [DEV_KEY_1, DEV_KEY_2] {
-        deposit_dev(&rpc, &deployment, key, U256::from(100 * TOKEN)).await;
-    }
-    crate::index(store, &anvil, &deployment).await;
     let domain = settlement_domain(31337, deployment.settlement);
     let accept = |nonces: std::ops::Range<u64>| {
         let (domain, store) = (domain.clone(), store.clone());
