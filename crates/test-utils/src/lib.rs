@@ -159,29 +159,40 @@ impl RestartableAnvil {
     pub fn start() -> Self {
         let mut anvil =
             Self { child: None, port: free_port(), dir: tempfile::tempdir().expect("temp dir") };
-        anvil.spawn();
-        anvil
+        // A free port can be taken between asking and binding: try another.
+        for _ in 0..5 {
+            if anvil.spawn() {
+                return anvil;
+            }
+            anvil.port = free_port();
+        }
+        panic!("anvil exited at start five times");
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn spawn(&mut self) {
+    /// Starts anvil on `self.port`; false if it exited before answering.
+    fn spawn(&mut self) -> bool {
         let state = self.dir.path().join("state.json");
-        let child = std::process::Command::new(anvil_path())
+        let mut child = std::process::Command::new(anvil_path())
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--state"])
             .arg(&state)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("anvil starts");
-        self.child = Some(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while !rpc_answers(self.port) {
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
             assert!(std::time::Instant::now() < deadline, "anvil did not answer within 30 s");
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        self.child = Some(child);
+        true
     }
 
     /// Stops anvil as a service manager would (SIGTERM: it writes its state
@@ -193,7 +204,7 @@ impl RestartableAnvil {
                 .status();
             let _ = child.wait();
         }
-        self.spawn();
+        assert!(self.spawn(), "anvil exited on restart");
     }
 }
 
@@ -395,8 +406,9 @@ impl Arlocal {
     /// Starts it again on the same port, with what it stored.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Some(spawn_arlocal(self.port, self.dir.path()));
-        wait_for_arlocal(self.port);
+        let mut child = spawn_arlocal(self.port, self.dir.path());
+        assert!(wait_for_arlocal(self.port, &mut child), "arlocal exited on restart");
+        self.child = Some(child);
     }
 }
 
@@ -453,21 +465,32 @@ fn spawn_arlocal(port: u16, dir: &std::path::Path) -> std::process::Child {
         .expect("arlocal starts")
 }
 
-fn wait_for_arlocal(port: u16) {
+/// Waits until arlocal answers `/info`; false if it exited first (its port
+/// was taken in the meantime).
+fn wait_for_arlocal(port: u16, child: &mut std::process::Child) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while http_get(port, "/info").is_none() {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
         assert!(std::time::Instant::now() < deadline, "arlocal did not answer within 30 s");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    true
 }
 
-/// Starts arlocal and waits until it answers `/info`.
+/// Starts arlocal and waits until it answers `/info`. A free port can be
+/// taken by another test between asking and binding; then it tries another.
 pub fn arlocal() -> Arlocal {
-    let port = free_port();
     let dir = tempfile::tempdir().expect("temp dir");
-    let instance = Arlocal { child: Some(spawn_arlocal(port, dir.path())), port, dir };
-    wait_for_arlocal(port);
-    instance
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = spawn_arlocal(port, dir.path());
+        if wait_for_arlocal(port, &mut child) {
+            return Arlocal { child: Some(child), port, dir };
+        }
+    }
+    panic!("arlocal exited at start five times");
 }
 
 /// A loopback port free at the time of asking.
