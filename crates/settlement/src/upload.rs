@@ -311,42 +311,38 @@ impl Uploader {
             };
             if entry.state == "posted" {
                 let gateway = self.gateway_for(&entry);
-                let update = match gateway.confirm(&item).await {
+                match gateway.confirm(&item).await {
                     Ok(()) => {
-                        report.confirmed += 1;
-                        OutboxUpdate {
+                        let update = OutboxUpdate {
                             state: "confirmed",
                             tx_id: None,
                             gateway: Some(gateway.base().as_str()),
                             error: None,
                             next_attempt_at: now,
-                        }
+                        };
+                        self.store.update_outbox(&entry.item_id, &update).await?;
+                        report.confirmed += 1;
+                        crate::failpoint("after_upload").await;
                     }
                     Err(error) => {
-                        report.retrying += 1;
                         // Posted but never readable: post again.
                         let state = if entry.attempts + 1 >= self.confirm_attempts {
                             "pending"
                         } else {
                             "posted"
                         };
-                        self.store
-                            .update_outbox(
-                                &entry.item_id,
-                                &OutboxUpdate {
-                                    state,
-                                    tx_id: None,
-                                    gateway: None,
-                                    error: Some(&error.to_string()),
-                                    next_attempt_at: now + self.backoff(entry.attempts),
-                                },
-                            )
-                            .await?;
-                        continue;
+                        let error = error.to_string();
+                        let update = OutboxUpdate {
+                            state,
+                            tx_id: None,
+                            gateway: None,
+                            error: Some(&error),
+                            next_attempt_at: now + self.backoff(entry.attempts),
+                        };
+                        self.store.update_outbox(&entry.item_id, &update).await?;
+                        report.retrying += 1;
                     }
-                };
-                self.store.update_outbox(&entry.item_id, &update).await?;
-                crate::failpoint("after_upload").await;
+                }
             } else {
                 to_post.push((entry, item));
             }
