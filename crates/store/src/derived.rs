@@ -2,7 +2,7 @@
 //! transaction, recording the previous image of every row that a block not
 //! yet final changes, so a reorg can restore it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use sqlx::{Any, Row, Transaction};
 
@@ -22,14 +22,15 @@ pub(crate) struct Writer<'a, 't> {
     /// For batches wholly below finality (backfill): row changes are kept
     /// here, last one per key, and written in bulk by [`Writer::flush`].
     /// Nothing needs undoing there, so only the final image matters.
-    buffer: Option<BTreeMap<(&'static str, String), Change>>,
+    buffer: Option<HashMap<(&'static str, String), Change>>,
 }
 
 /// The final state of one buffered row.
 struct Change {
     table: &'static Table,
-    key: TableRow,
-    row: Option<TableRow>,
+    /// The whole row, or only its key when `deleted`.
+    row: TableRow,
+    deleted: bool,
 }
 
 fn text(value: impl Into<String>) -> Value {
@@ -49,7 +50,7 @@ impl<'a, 't> Writer<'a, 't> {
             .fetch_one(&mut **tx)
             .await?;
         let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
-        let buffer = buffered.then(BTreeMap::new);
+        let buffer = buffered.then(HashMap::new);
         Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, backend, buffer })
     }
 
@@ -57,16 +58,15 @@ impl<'a, 't> Writer<'a, 't> {
     pub(crate) async fn flush(&mut self) -> Result<(), StoreError> {
         let Some(buffer) = self.buffer.take() else { return Ok(()) };
         for table in table::DERIVED {
-            let rows: Vec<&TableRow> = buffer
-                .values()
-                .filter(|c| std::ptr::eq(c.table, table))
-                .filter_map(|c| c.row.as_ref())
-                .collect();
+            let (deleted, kept): (Vec<&Change>, Vec<&Change>) =
+                buffer.values().filter(|c| std::ptr::eq(c.table, table)).partition(|c| c.deleted);
+            let mut rows: Vec<&[Value]> = kept.iter().map(|c| c.row.as_slice()).collect();
+            // In key order the engines append to their indexes instead of
+            // splitting pages all over them.
+            rows.sort_unstable_by(|a, b| table.key_of(a).cmp(table.key_of(b)));
             table.put_many(self.tx, &rows, self.backend).await?;
-            for change in
-                buffer.values().filter(|c| std::ptr::eq(c.table, table) && c.row.is_none())
-            {
-                table.delete(self.tx, &change.key).await?;
+            for change in deleted {
+                table.delete(self.tx, &change.row).await?;
             }
         }
         Ok(())
@@ -74,11 +74,14 @@ impl<'a, 't> Writer<'a, 't> {
 
     /// A key's columns in order, joined: unambiguous because key values
     /// never hold the separator (addresses, hashes, numbers).
-    fn buffer_key(table: &Table, key: &TableRow) -> (&'static str, String) {
-        let mut joined = String::new();
-        for value in key.values() {
+    fn buffer_key(table: &Table, key: &[Value]) -> (&'static str, String) {
+        use std::fmt::Write as _;
+        let mut joined = String::with_capacity(128);
+        for value in key {
             match value {
-                Value::Int(n) => joined.push_str(&n.to_string()),
+                Value::Int(n) => {
+                    let _ = write!(joined, "{n}");
+                }
                 Value::Text(text) => joined.push_str(text),
             }
             joined.push('\u{1f}');
@@ -90,29 +93,25 @@ impl<'a, 't> Writer<'a, 't> {
     async fn read(
         &mut self,
         table: &'static Table,
-        key: &TableRow,
+        key: &[Value],
     ) -> Result<Option<TableRow>, StoreError> {
         if let Some(buffer) = &self.buffer
             && let Some(change) = buffer.get(&Self::buffer_key(table, key))
         {
-            return Ok(change.row.clone());
+            return Ok((!change.deleted).then(|| change.row.clone()));
         }
         table.get(self.tx, key).await
     }
 
-    fn key(&self, table: &'static Table, parts: &[Value]) -> TableRow {
-        let mut key = TableRow::new();
-        key.insert("chain", text(&self.chain));
-        for (column, value) in table.key[1..].iter().zip(parts) {
-            key.insert(*column, value.clone());
-        }
-        key
+    /// The key of `table` on this chain with the rest of its columns.
+    fn key<const N: usize>(&self, parts: [Value; N]) -> TableRow {
+        std::iter::once(text(&self.chain)).chain(parts).collect()
     }
 
     async fn remember(
         &mut self,
         table: &Table,
-        key: &TableRow,
+        key: &[Value],
         block: u64,
     ) -> Result<(), StoreError> {
         if block <= self.finalized {
@@ -126,8 +125,8 @@ impl<'a, 't> Writer<'a, 't> {
         .bind(self.next_undo)
         .bind(block as i64)
         .bind(table.name)
-        .bind(serde_json::to_string(key).expect("keys serialize"))
-        .bind(old.map(|row| serde_json::to_string(&row).expect("rows serialize")))
+        .bind(table.to_json(key).to_string())
+        .bind(old.map(|row| table.to_json(&row).to_string()))
         .execute(&mut **self.tx)
         .await?;
         self.next_undo += 1;
@@ -140,13 +139,13 @@ impl<'a, 't> Writer<'a, 't> {
         row: TableRow,
         block: u64,
     ) -> Result<(), StoreError> {
-        let key = table.key_of(&row);
         if let Some(buffer) = &mut self.buffer {
-            buffer.insert(Self::buffer_key(table, &key), Change { table, key, row: Some(row) });
+            let key = Self::buffer_key(table, table.key_of(&row));
+            buffer.insert(key, Change { table, row, deleted: false });
             return Ok(());
         }
-        self.remember(table, &key, block).await?;
-        table.put(self.tx, &row).await
+        self.remember(table, table.key_of(&row), block).await?;
+        table.put(self.tx, &row, self.backend).await
     }
 
     async fn delete(
@@ -156,7 +155,7 @@ impl<'a, 't> Writer<'a, 't> {
         block: u64,
     ) -> Result<(), StoreError> {
         if let Some(buffer) = &mut self.buffer {
-            buffer.insert(Self::buffer_key(table, &key), Change { table, key, row: None });
+            buffer.insert(Self::buffer_key(table, &key), Change { table, row: key, deleted: true });
             return Ok(());
         }
         self.remember(table, &key, block).await?;
@@ -223,7 +222,7 @@ impl<'a, 't> Writer<'a, 't> {
         let chain = text(&self.chain);
         match &record.event {
             ChainEvent::ProviderRegistered { provider, operator, stake } => {
-                let row = TableRow::from([
+                let row = table::PROVIDERS.row([
                     ("chain", chain),
                     ("provider", text(provider)),
                     ("operator", text(operator)),
@@ -233,7 +232,7 @@ impl<'a, 't> Writer<'a, 't> {
                     ("registered_block", Value::Int(block as i64)),
                     ("registered_tx", text(&record.tx_hash)),
                     ("updated_block", Value::Int(block as i64)),
-                ]);
+                ])?;
                 self.put(&table::PROVIDERS, row, block).await
             }
             ChainEvent::StakeAdded { provider, stake, .. } => {
@@ -252,7 +251,7 @@ impl<'a, 't> Writer<'a, 't> {
             }
             ChainEvent::Withdrawn { provider, exited, .. } => {
                 if *exited {
-                    let key = self.key(&table::PROVIDERS, &[text(provider)]);
+                    let key = self.key([text(provider)]);
                     self.existing(&table::PROVIDERS, key.clone(), record).await?;
                     self.delete(&table::PROVIDERS, key, block).await
                 } else {
@@ -273,7 +272,7 @@ impl<'a, 't> Writer<'a, 't> {
                 stake,
                 unbonding,
             } => {
-                let row = TableRow::from([
+                let row = table::SLASHES.row([
                     ("chain", chain),
                     ("nonce", text(amount_text(nonce))),
                     ("provider", text(provider)),
@@ -283,7 +282,7 @@ impl<'a, 't> Writer<'a, 't> {
                     ("receipt_id", text(hash_text(receipt_id))),
                     ("block_number", Value::Int(block as i64)),
                     ("tx_hash", text(&record.tx_hash)),
-                ]);
+                ])?;
                 self.put(&table::SLASHES, row, block).await?;
                 let mut values = vec![
                     ("stake", text(amount_text(stake))),
@@ -302,7 +301,7 @@ impl<'a, 't> Writer<'a, 't> {
                 url,
                 metadata_hash,
             } => {
-                let row = TableRow::from([
+                let row = table::SERVICES.row([
                     ("chain", chain),
                     ("service_id", text(hash_text(service_id))),
                     ("provider", text(provider)),
@@ -312,11 +311,11 @@ impl<'a, 't> Writer<'a, 't> {
                     ("metadata_hash", text(hash_text(metadata_hash))),
                     ("added_block", Value::Int(block as i64)),
                     ("added_tx", text(&record.tx_hash)),
-                ]);
+                ])?;
                 self.put(&table::SERVICES, row, block).await
             }
             ChainEvent::ServiceRemoved { service_id, .. } => {
-                let key = self.key(&table::SERVICES, &[text(hash_text(service_id))]);
+                let key = self.key([text(hash_text(service_id))]);
                 self.existing(&table::SERVICES, key.clone(), record).await?;
                 self.delete(&table::SERVICES, key, block).await
             }
@@ -324,30 +323,30 @@ impl<'a, 't> Writer<'a, 't> {
             | ChainEvent::BalanceChanged { account, asset, balance, .. } => {
                 self.put_balance(account, asset, &amount_text(balance), block).await?;
                 if let ChainEvent::BalanceChanged { batch_id, delta, .. } = &record.event {
-                    let row = TableRow::from([
+                    let row = table::DELTAS.row([
                         ("chain", text(&self.chain)),
                         ("batch_id", Value::Int(*batch_id as i64)),
-                        ("account", text(account)),
                         ("asset", text(asset)),
+                        ("account", text(account)),
                         ("amount", text(delta.to_string())),
-                    ]);
+                    ])?;
                     self.put(&table::DELTAS, row, block).await?;
                 }
                 Ok(())
             }
             ChainEvent::WithdrawalRequested { account, asset, amount, ready_at } => {
-                let row = TableRow::from([
+                let row = table::PENDING_WITHDRAWALS.row([
                     ("chain", chain),
                     ("account", text(account)),
                     ("asset", text(asset)),
                     ("amount", text(amount_text(amount))),
                     ("ready_at", Value::Int(*ready_at as i64)),
-                ]);
+                ])?;
                 self.put(&table::PENDING_WITHDRAWALS, row, block).await
             }
             ChainEvent::BalanceWithdrawn { account, asset, balance, .. } => {
                 self.put_balance(account, asset, &amount_text(balance), block).await?;
-                let key = self.key(&table::PENDING_WITHDRAWALS, &[text(account), text(asset)]);
+                let key = self.key([text(account), text(asset)]);
                 self.delete(&table::PENDING_WITHDRAWALS, key, block).await
             }
             ChainEvent::BatchSettled {
@@ -361,7 +360,7 @@ impl<'a, 't> Writer<'a, 't> {
                 intent_count,
                 delta_count,
             } => {
-                let row = TableRow::from([
+                let row = table::BATCHES.row([
                     ("chain", chain),
                     ("batch_id", Value::Int(*batch_id as i64)),
                     ("commitment_hash", text(hash_text(commitment_hash))),
@@ -374,7 +373,7 @@ impl<'a, 't> Writer<'a, 't> {
                     ("delta_count", Value::Int(i64::from(*delta_count))),
                     ("block_number", Value::Int(block as i64)),
                     ("tx_hash", text(&record.tx_hash)),
-                ]);
+                ])?;
                 self.put(&table::BATCHES, row, block).await
             }
         }
@@ -386,12 +385,12 @@ impl<'a, 't> Writer<'a, 't> {
         provider: &str,
         values: &[(&'static str, Value)],
     ) -> Result<(), StoreError> {
-        let key = self.key(&table::PROVIDERS, &[text(provider)]);
+        let key = self.key([text(provider)]);
         let mut row = self.existing(&table::PROVIDERS, key, record).await?;
         for (column, value) in values {
-            row.insert(*column, value.clone());
+            row[table::PROVIDERS.position(column)?] = value.clone();
         }
-        row.insert("updated_block", Value::Int(record.block_number as i64));
+        row[table::PROVIDERS.position("updated_block")?] = Value::Int(record.block_number as i64);
         self.put(&table::PROVIDERS, row, record.block_number).await
     }
 
@@ -402,13 +401,13 @@ impl<'a, 't> Writer<'a, 't> {
         balance: &str,
         block: u64,
     ) -> Result<(), StoreError> {
-        let row = TableRow::from([
+        let row = table::BALANCES.row([
             ("chain", text(&self.chain)),
             ("account", text(account)),
             ("asset", text(asset)),
             ("balance", text(balance)),
             ("updated_block", Value::Int(block as i64)),
-        ]);
+        ])?;
         self.put(&table::BALANCES, row, block).await
     }
 }

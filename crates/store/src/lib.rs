@@ -51,8 +51,8 @@ pub enum StoreError {
     Rollback { chain: String, fork: u64, reason: String },
     #[error("event at block {block}, log {log} refers to {what}, which the store does not hold")]
     Inconsistent { block: u64, log: u64, what: String },
-    #[error("row of {table} lacks column {column}")]
-    MissingColumn { table: &'static str, column: &'static str },
+    #[error("a row of {table} does not match its columns at {column}")]
+    ColumnMismatch { table: &'static str, column: &'static str },
     #[error("stored value `{0}` is not a valid amount or hash")]
     Corrupt(String),
 }
@@ -142,7 +142,10 @@ pub struct Store {
 /// A 256-bit amount as stored: 78 decimal digits, zero-padded, so text order
 /// is numeric order.
 pub fn amount_text(amount: &U256) -> String {
-    format!("{:0>78}", amount.to_string())
+    let digits = amount.to_string();
+    let mut padded = "0".repeat(78usize.saturating_sub(digits.len()));
+    padded.push_str(&digits);
+    padded
 }
 
 pub fn parse_amount(text: &str) -> Result<U256, StoreError> {
@@ -380,13 +383,14 @@ impl Store {
             let table = table::by_name(&entry.try_get::<String, _>(0)?)
                 .ok_or_else(|| fail("the undo log names an unknown table".into()))?;
             let key: TableRow = table
-                .row_from_json(&entry.try_get::<String, _>(1)?)
+                .row_from_json(&entry.try_get::<String, _>(1)?, true)
                 .map_err(|e| fail(format!("undo key: {e}")))?;
             match entry.try_get::<Option<String>, _>(2)? {
                 Some(old) => {
-                    let row: TableRow =
-                        table.row_from_json(&old).map_err(|e| fail(format!("undo row: {e}")))?;
-                    table.put(&mut tx, &row).await?;
+                    let row: TableRow = table
+                        .row_from_json(&old, false)
+                        .map_err(|e| fail(format!("undo row: {e}")))?;
+                    table.put(&mut tx, &row, self.backend).await?;
                 }
                 None => table.delete(&mut tx, &key).await?,
             }
@@ -457,14 +461,14 @@ impl Store {
         for table in table::DERIVED {
             let sql = format!(
                 "SELECT {} FROM {} WHERE chain = $1 ORDER BY {}",
-                table.columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "),
+                table.column_list(),
                 table.name,
-                table.key.join(", ")
+                table.key_list()
             );
             let rows = sqlx::query(&sql).bind(chain.to_owned()).fetch_all(&mut *tx).await?;
             let mut values = Vec::with_capacity(rows.len());
             for row in &rows {
-                values.push(serde_json::to_value(table.decode(row)?).expect("rows serialize"));
+                values.push(table.to_json(&table.decode(row)?));
             }
             out.insert(table.name.to_owned(), values);
         }

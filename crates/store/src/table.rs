@@ -1,7 +1,7 @@
-//! Derived tables as data: each table names its key and value columns, and
-//! rows move as column → value maps. One generic get/put/delete serves every
-//! table, and the undo log stores the same maps as JSON, so a reorg restores
-//! any table without code of its own.
+//! Derived tables as data: each table names its columns, key first, and
+//! rows move as values in column order. One generic get/put/delete serves
+//! every table, and the undo log stores rows as column → value JSON maps, so
+//! a reorg restores any table without code of its own.
 
 use std::collections::BTreeMap;
 
@@ -16,22 +16,22 @@ pub(crate) enum Kind {
     Text,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum Value {
     Int(i64),
     Text(String),
 }
 
-/// A row by column name; the names are the table's own static ones, so a
-/// row costs no allocation per column.
-pub(crate) type Row = BTreeMap<&'static str, Value>;
+/// A row: one value per column of its table, in the table's column order.
+/// A key is the same for the key columns alone.
+pub(crate) type Row = Vec<Value>;
 
 #[derive(Debug)]
 pub(crate) struct Table {
     pub(crate) name: &'static str,
-    /// Key columns, `chain` first.
-    pub(crate) key: &'static [&'static str],
+    /// How many of the leading columns form the key (`chain` first).
+    pub(crate) key_len: usize,
     pub(crate) columns: &'static [(&'static str, Kind)],
 }
 
@@ -39,7 +39,7 @@ use Kind::{Int, Text};
 
 pub(crate) const PROVIDERS: Table = Table {
     name: "providers",
-    key: &["chain", "provider"],
+    key_len: 2,
     columns: &[
         ("chain", Text),
         ("provider", Text),
@@ -55,7 +55,7 @@ pub(crate) const PROVIDERS: Table = Table {
 
 pub(crate) const SERVICES: Table = Table {
     name: "services",
-    key: &["chain", "service_id"],
+    key_len: 2,
     columns: &[
         ("chain", Text),
         ("service_id", Text),
@@ -71,7 +71,7 @@ pub(crate) const SERVICES: Table = Table {
 
 pub(crate) const SLASHES: Table = Table {
     name: "slashes",
-    key: &["chain", "nonce"],
+    key_len: 2,
     columns: &[
         ("chain", Text),
         ("nonce", Text),
@@ -87,7 +87,7 @@ pub(crate) const SLASHES: Table = Table {
 
 pub(crate) const BALANCES: Table = Table {
     name: "balances",
-    key: &["chain", "account", "asset"],
+    key_len: 3,
     columns: &[
         ("chain", Text),
         ("account", Text),
@@ -99,7 +99,7 @@ pub(crate) const BALANCES: Table = Table {
 
 pub(crate) const PENDING_WITHDRAWALS: Table = Table {
     name: "pending_withdrawals",
-    key: &["chain", "account", "asset"],
+    key_len: 3,
     columns: &[
         ("chain", Text),
         ("account", Text),
@@ -111,7 +111,7 @@ pub(crate) const PENDING_WITHDRAWALS: Table = Table {
 
 pub(crate) const BATCHES: Table = Table {
     name: "batches",
-    key: &["chain", "batch_id"],
+    key_len: 2,
     columns: &[
         ("chain", Text),
         ("batch_id", Int),
@@ -130,12 +130,12 @@ pub(crate) const BATCHES: Table = Table {
 
 pub(crate) const DELTAS: Table = Table {
     name: "deltas",
-    key: &["chain", "batch_id", "asset", "account"],
+    key_len: 4,
     columns: &[
         ("chain", Text),
         ("batch_id", Int),
-        ("account", Text),
         ("asset", Text),
+        ("account", Text),
         ("amount", Text),
     ],
 };
@@ -149,106 +149,134 @@ pub(crate) fn by_name(name: &str) -> Option<&'static Table> {
 }
 
 impl Table {
-    fn kind_of(&self, column: &str) -> Kind {
+    pub(crate) fn key_columns(&self) -> impl Iterator<Item = &'static str> {
+        self.columns[..self.key_len].iter().map(|(c, _)| *c)
+    }
+
+    pub(crate) fn key_of<'r>(&self, row: &'r [Value]) -> &'r [Value] {
+        &row[..self.key_len]
+    }
+
+    /// A row from values named in column order; a name out of place is an
+    /// error rather than a value written to the wrong column.
+    pub(crate) fn row<const N: usize>(
+        &self,
+        values: [(&'static str, Value); N],
+    ) -> Result<Row, StoreError> {
+        if N != self.columns.len() {
+            return Err(StoreError::ColumnMismatch { table: self.name, column: "(count)" });
+        }
+        values
+            .into_iter()
+            .zip(self.columns)
+            .map(|((name, value), (column, _))| {
+                if name == *column {
+                    Ok(value)
+                } else {
+                    Err(StoreError::ColumnMismatch { table: self.name, column: name })
+                }
+            })
+            .collect()
+    }
+
+    /// Where `column` sits in this table's rows.
+    pub(crate) fn position(&self, column: &'static str) -> Result<usize, StoreError> {
         self.columns
             .iter()
-            .find(|(c, _)| *c == column)
-            .map(|(_, k)| *k)
-            .expect("column of this table")
+            .position(|(c, _)| *c == column)
+            .ok_or(StoreError::ColumnMismatch { table: self.name, column })
     }
 
-    pub(crate) fn key_of(&self, row: &Row) -> Row {
-        self.key.iter().map(|k| (*k, row[*k].clone())).collect()
-    }
-
-    fn column_list(&self) -> String {
+    pub(crate) fn column_list(&self) -> String {
         self.columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
     }
 
-    fn where_key(&self, first_param: usize) -> String {
-        self.key
-            .iter()
+    pub(crate) fn key_list(&self) -> String {
+        self.key_columns().collect::<Vec<_>>().join(", ")
+    }
+
+    fn where_key(&self) -> String {
+        self.key_columns()
             .enumerate()
-            .map(|(i, k)| format!("{k} = ${}", first_param + i))
+            .map(|(i, k)| format!("{k} = ${}", i + 1))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
 
-    /// A row of this table from its JSON form (the undo log's), its column
-    /// names matched to the table's.
-    pub(crate) fn row_from_json(&self, text: &str) -> Result<Row, String> {
-        let parsed: BTreeMap<String, Value> =
-            serde_json::from_str(text).map_err(|e| e.to_string())?;
-        parsed
-            .into_iter()
-            .map(|(name, value)| {
-                let column = self
-                    .columns
-                    .iter()
-                    .map(|(c, _)| *c)
-                    .find(|c| *c == name)
-                    .ok_or_else(|| format!("{} has no column {name}", self.name))?;
-                Ok((column, value))
+    fn updates(&self) -> String {
+        self.columns[self.key_len..]
+            .iter()
+            .map(|(c, _)| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A row or a key as the undo log and dumps write it: column → value.
+    pub(crate) fn to_json(&self, row: &[Value]) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .columns
+            .iter()
+            .zip(row)
+            .map(|((c, _), v)| {
+                ((*c).to_owned(), serde_json::to_value(v).expect("values serialize"))
             })
-            .collect()
+            .collect();
+        serde_json::Value::Object(map)
+    }
+
+    /// A row, or with `key_only` a key, from its JSON form (the undo
+    /// log's), every column of it present and no other.
+    pub(crate) fn row_from_json(&self, text: &str, key_only: bool) -> Result<Row, String> {
+        let mut parsed: BTreeMap<String, Value> =
+            serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let wanted = if key_only { self.key_len } else { self.columns.len() };
+        let row = self.columns[..wanted]
+            .iter()
+            .map(|(column, _)| {
+                parsed.remove(*column).ok_or_else(|| format!("{} lacks column {column}", self.name))
+            })
+            .collect::<Result<Row, String>>()?;
+        match parsed.keys().next() {
+            Some(extra) => Err(format!("{} has no column {extra}", self.name)),
+            None => Ok(row),
+        }
     }
 
     pub(crate) async fn get(
         &self,
         tx: &mut Transaction<'_, Any>,
-        key: &Row,
+        key: &[Value],
     ) -> Result<Option<Row>, StoreError> {
         let sql =
-            format!("SELECT {} FROM {} WHERE {}", self.column_list(), self.name, self.where_key(1));
+            format!("SELECT {} FROM {} WHERE {}", self.column_list(), self.name, self.where_key());
         let mut query = sqlx::query(&sql);
-        for k in self.key {
-            query = bind(query, &key[*k]);
+        for value in key {
+            query = bind(query, value);
         }
         let row = query.fetch_optional(&mut **tx).await?;
         row.map(|r| self.decode(&r)).transpose()
     }
 
     pub(crate) fn decode(&self, row: &AnyRow) -> Result<Row, StoreError> {
-        let mut out = Row::new();
-        for (i, (column, kind)) in self.columns.iter().enumerate() {
-            let value = match kind {
-                Kind::Int => Value::Int(row.try_get::<i64, _>(i)?),
-                Kind::Text => Value::Text(row.try_get::<String, _>(i)?),
-            };
-            out.insert(*column, value);
-        }
-        Ok(out)
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, kind))| {
+                Ok(match kind {
+                    Kind::Int => Value::Int(row.try_get::<i64, _>(i)?),
+                    Kind::Text => Value::Text(row.try_get::<String, _>(i)?),
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn put(
         &self,
         tx: &mut Transaction<'_, Any>,
-        row: &Row,
+        row: &[Value],
+        backend: crate::Backend,
     ) -> Result<(), StoreError> {
-        let placeholders: Vec<String> = (1..=self.columns.len()).map(|i| format!("${i}")).collect();
-        let updates: Vec<String> = self
-            .columns
-            .iter()
-            .filter(|(c, _)| !self.key.contains(c))
-            .map(|(c, _)| format!("{c} = excluded.{c}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-            self.name,
-            self.column_list(),
-            placeholders.join(", "),
-            self.key.join(", "),
-            updates.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (column, kind) in self.columns {
-            let value =
-                row.get(*column).ok_or(StoreError::MissingColumn { table: self.name, column })?;
-            debug_assert_eq!(self.kind_of(column), *kind);
-            query = bind(query, value);
-        }
-        query.execute(&mut **tx).await?;
-        Ok(())
+        self.put_many(tx, &[row], backend).await
     }
 
     /// Upserts many rows of this table in few statements. Keys must be
@@ -256,31 +284,25 @@ impl Table {
     pub(crate) async fn put_many(
         &self,
         tx: &mut Transaction<'_, Any>,
-        rows: &[&Row],
+        rows: &[&[Value]],
         backend: crate::Backend,
     ) -> Result<(), StoreError> {
         let per_statement = (backend.max_parameters() / self.columns.len()).max(1);
-        let updates: Vec<String> = self
-            .columns
-            .iter()
-            .filter(|(c, _)| !self.key.contains(c))
-            .map(|(c, _)| format!("{c} = excluded.{c}"))
-            .collect();
         for chunk in rows.chunks(per_statement) {
             let sql = format!(
                 "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
                 self.name,
                 self.column_list(),
                 backend.value_rows(chunk.len(), self.columns.len()),
-                self.key.join(", "),
-                updates.join(", ")
+                self.key_list(),
+                self.updates()
             );
             let mut query = sqlx::query(&sql);
             for row in chunk {
-                for (column, _) in self.columns {
-                    let value = row
-                        .get(*column)
-                        .ok_or(StoreError::MissingColumn { table: self.name, column })?;
+                if row.len() != self.columns.len() {
+                    return Err(StoreError::ColumnMismatch { table: self.name, column: "(count)" });
+                }
+                for value in *row {
                     query = bind(query, value);
                 }
             }
@@ -292,24 +314,75 @@ impl Table {
     pub(crate) async fn delete(
         &self,
         tx: &mut Transaction<'_, Any>,
-        key: &Row,
+        key: &[Value],
     ) -> Result<(), StoreError> {
-        let sql = format!("DELETE FROM {} WHERE {}", self.name, self.where_key(1));
+        let sql = format!("DELETE FROM {} WHERE {}", self.name, self.where_key());
         let mut query = sqlx::query(&sql);
-        for k in self.key {
-            query = bind(query, &key[*k]);
+        for value in key {
+            query = bind(query, value);
         }
         query.execute(&mut **tx).await?;
         Ok(())
     }
 }
 
+/// Binds by reference: the statement borrows the row instead of copying it.
 pub(crate) fn bind<'q>(
     query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    value: &Value,
+    value: &'q Value,
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
     match value {
         Value::Int(i) => query.bind(*i),
-        Value::Text(s) => query.bind(s.clone()),
+        Value::Text(s) => query.bind(s.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BALANCES, DELTAS, Value};
+    use crate::StoreError;
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.to_owned())
+    }
+
+    #[test]
+    fn a_row_must_name_every_column_in_order() {
+        let row = BALANCES
+            .row([
+                ("chain", text("c")),
+                ("account", text("a")),
+                ("asset", text("t")),
+                ("balance", text("1")),
+                ("updated_block", Value::Int(7)),
+            ])
+            .unwrap();
+        assert_eq!(BALANCES.key_of(&row), &[text("c"), text("a"), text("t")]);
+        let swapped = BALANCES.row([
+            ("chain", text("c")),
+            ("asset", text("t")),
+            ("account", text("a")),
+            ("balance", text("1")),
+            ("updated_block", Value::Int(7)),
+        ]);
+        assert!(matches!(
+            swapped,
+            Err(StoreError::ColumnMismatch { table: "balances", column: "asset" })
+        ));
+        let short = BALANCES.row([("chain", text("c"))]);
+        assert!(matches!(short, Err(StoreError::ColumnMismatch { table: "balances", .. })));
+    }
+
+    #[test]
+    fn rows_and_keys_round_trip_through_the_undo_logs_json() {
+        let row = vec![text("c"), Value::Int(3), text("t"), text("a"), text("-5")];
+        let json = DELTAS.to_json(&row).to_string();
+        assert_eq!(DELTAS.row_from_json(&json, false).unwrap(), row);
+        let key = DELTAS.to_json(DELTAS.key_of(&row)).to_string();
+        assert_eq!(DELTAS.row_from_json(&key, true).unwrap(), &row[..4]);
+        // A key is not a whole row, and a row is not a key.
+        assert!(DELTAS.row_from_json(&key, false).unwrap_err().contains("lacks column amount"));
+        assert!(DELTAS.row_from_json(&json, true).unwrap_err().contains("no column amount"));
+        assert!(DELTAS.row_from_json("[1]", true).is_err());
     }
 }
