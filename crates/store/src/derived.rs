@@ -180,25 +180,36 @@ impl<'a, 't> Writer<'a, 't> {
         &mut self,
         records: &[EventRecord],
     ) -> Result<(), StoreError> {
-        for chunk in records.chunks((self.backend.max_parameters() / 8).max(1)) {
-            let sql = format!(
+        let per_statement = self.backend.rows_per_statement(8);
+        let chain = self.chain.as_str();
+        let sql = |count: usize| {
+            format!(
                 "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES {}",
-                self.backend.value_rows(chunk.len(), 8)
-            );
-            let mut query = sqlx::query(&sql);
+                self.backend.value_rows(count, 8)
+            )
+        };
+        let full = sql(per_statement);
+        let last = sql(records.len() % per_statement);
+        let statements = records.chunks(per_statement).map(|chunk| {
+            let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
             for record in chunk {
                 query = query
-                    .bind(self.chain.clone())
+                    .bind(chain)
                     .bind(record.block_number as i64)
                     .bind(record.log_index as i64)
                     .bind(hash_text(&record.block_hash))
-                    .bind(record.tx_hash.clone())
-                    .bind(record.contract.clone())
+                    .bind(record.tx_hash.as_str())
+                    .bind(record.contract.as_str())
                     .bind(record.event.kind())
                     .bind(serde_json::to_string(&record.event).expect("events serialize"));
             }
-            query.execute(&mut **self.tx).await?;
-        }
+            Ok(query)
+        });
+        crate::execute_overlapped(self.tx, statements).await?;
+        self.count_events(records).await
+    }
+
+    async fn count_events(&mut self, records: &[EventRecord]) -> Result<(), StoreError> {
         let mut per_contract: HashMap<&str, i64> = HashMap::new();
         for record in records {
             *per_contract.entry(record.contract.as_str()).or_default() += 1;

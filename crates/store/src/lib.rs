@@ -7,7 +7,7 @@ mod intents;
 mod sessions;
 mod table;
 
-use std::{collections::BTreeMap, path::Path, str::FromStr, time::Duration};
+use std::{collections::BTreeMap, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use alloy_primitives::{B256, U256};
 use sqlx::{
@@ -57,6 +57,26 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A statement with its arguments bound, ready to run.
+pub(crate) type Statement<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Runs `statements` in order, each next one built (bound) while the
+/// database runs the one before, so our work and the engine's overlap
+/// instead of taking turns.
+pub(crate) async fn execute_overlapped<'q>(
+    tx: &mut Transaction<'_, Any>,
+    mut statements: impl Iterator<Item = Result<Statement<'q>, StoreError>>,
+) -> Result<(), StoreError> {
+    let mut current = statements.next().transpose()?;
+    while let Some(statement) = current {
+        let (done, next) =
+            tokio::join!(statement.execute(&mut **tx), async { statements.next().transpose() });
+        done?;
+        current = next?;
+    }
+    Ok(())
+}
+
 impl Backend {
     /// Most parameters one bulk statement binds (both engines allow 32,766
     /// or more).
@@ -65,6 +85,13 @@ impl Backend {
             Self::Sqlite => 30_000,
             Self::Postgres => 30_000,
         }
+    }
+
+    /// Rows per bulk statement of `columns` columns: small enough that the
+    /// next statement is built while this one runs, and that each full
+    /// statement has one text the engine prepares once.
+    pub(crate) fn rows_per_statement(self, columns: usize) -> usize {
+        (self.max_parameters() / columns.max(1)).clamp(1, 512)
     }
 
     /// `(…), (…), …`: `rows` groups of `columns` placeholders for a
@@ -137,6 +164,57 @@ impl StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: copies the write-ahead log into the database file in
+    /// the background. Stops with the last clone of the store.
+    _checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// How often the background checkpointer runs.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Pages (4 KiB) the write-ahead log may reach before a writer checkpoints
+/// it itself (SQLite's default is 1,000). While a writer commits without a
+/// pause, as a backfill does, a passive checkpoint never finds the log
+/// wholly copied at the moment a write begins, so the log is not restarted
+/// and grows; at this size (256 MiB) the writer copies what is left and
+/// restarts it. Between bursts of writing the background checkpointer
+/// catches up and the next write restarts the log.
+const WRITER_CHECKPOINT_PAGES: u32 = 65_536;
+
+/// Size a restarted log is cut back to.
+const WAL_KEPT_BYTES: u64 = 64 << 20;
+
+/// SQLite page cache per connection, in KiB: above the pages one backfill
+/// range dirties, so a transaction never spills to the log before it commits.
+const SQLITE_CACHE_KIB: u32 = 16_384;
+
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Checkpointer {
+    /// With SQLite's default every thousandth log page makes the committing
+    /// writer copy the log into the database, in its own commit, and a
+    /// backfill spent a quarter of its time there. A passive checkpoint from
+    /// another connection does the same copy beside the writer without
+    /// blocking it or any reader.
+    fn start(pool: AnyPool) -> Self {
+        Self(tokio::spawn(async move {
+            while !pool.is_closed() {
+                tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+                if let Err(error) =
+                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await
+                {
+                    tracing::debug!(%error, "background checkpoint failed; retrying");
+                }
+            }
+        }))
+    }
 }
 
 /// A 256-bit amount as stored: 78 decimal digits, zero-padded, so text order
@@ -233,6 +311,14 @@ impl Store {
                         Box::pin(async move {
                             sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
                             sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                            for pragma in [
+                                format!("PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"),
+                                format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"),
+                                // Once checkpointed, a log grown past this is cut back.
+                                format!("PRAGMA journal_size_limit = {WAL_KEPT_BYTES}"),
+                            ] {
+                                sqlx::query(&pragma).execute(&mut *conn).await?;
+                            }
                             Ok(())
                         })
                     })
@@ -242,7 +328,9 @@ impl Store {
             Backend::Postgres => options.max_connections(8).connect(url).await?,
         };
         prepare(&pool, backend).await?;
-        Ok(Self { pool, backend })
+        let checkpointer =
+            (backend == Backend::Sqlite).then(|| Arc::new(Checkpointer::start(pool.clone())));
+        Ok(Self { pool, backend, _checkpointer: checkpointer })
     }
 
     /// Opens the configured store: `url` if given, else the embedded SQLite

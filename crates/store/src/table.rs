@@ -287,28 +287,33 @@ impl Table {
         rows: &[&[Value]],
         backend: crate::Backend,
     ) -> Result<(), StoreError> {
-        let per_statement = (backend.max_parameters() / self.columns.len()).max(1);
-        for chunk in rows.chunks(per_statement) {
-            let sql = format!(
+        let per_statement = backend.rows_per_statement(self.columns.len());
+        let sql = |count: usize| {
+            format!(
                 "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
                 self.name,
                 self.column_list(),
-                backend.value_rows(chunk.len(), self.columns.len()),
+                backend.value_rows(count, self.columns.len()),
                 self.key_list(),
                 self.updates()
-            );
-            let mut query = sqlx::query(&sql);
-            for row in chunk {
-                if row.len() != self.columns.len() {
-                    return Err(StoreError::ColumnMismatch { table: self.name, column: "(count)" });
-                }
-                for value in *row {
-                    query = bind(query, value);
-                }
-            }
-            query.execute(&mut **tx).await?;
+            )
+        };
+        if let Some(row) = rows.iter().find(|row| row.len() != self.columns.len()) {
+            return Err(StoreError::ColumnMismatch {
+                table: self.name,
+                column: if row.len() < self.columns.len() { "(too few)" } else { "(too many)" },
+            });
         }
-        Ok(())
+        let full = sql(per_statement);
+        let last = sql(rows.len() % per_statement);
+        let statements = rows.chunks(per_statement).map(|chunk| {
+            let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
+            for value in chunk.iter().flat_map(|row| row.iter()) {
+                query = bind(query, value);
+            }
+            Ok(query)
+        });
+        crate::execute_overlapped(tx, statements).await
     }
 
     pub(crate) async fn delete(

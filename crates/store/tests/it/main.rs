@@ -3,6 +3,7 @@
 
 mod apply_and_rollback;
 mod batches;
+mod bulk;
 mod concurrent_open;
 mod intents;
 mod sessions;

@@ -1,0 +1,119 @@
+//! Bulk writes below finality: many statements per table, built while the
+//! one before runs, and the SQLite log copied into the database beside them.
+
+use alloy_primitives::{Address, B256, I256, U256, keccak256};
+use cairn_store::{BlockBatch, BlockRecord, ChainEvent, EventRecord, Store};
+use cairn_test_utils::stores as backends;
+
+const CHAIN: &str = "eip155:31337";
+
+fn hash(seed: u64) -> B256 {
+    keccak256(seed.to_be_bytes())
+}
+
+fn account(seed: u64) -> String {
+    format!("{:#x}", Address::from_slice(&hash(seed)[12..]))
+}
+
+/// Blocks `first..=last`, each settling one batch that moves `payees`
+/// balances: enough rows that every bulk statement kind is split.
+fn settled_blocks(first: u64, last: u64, payees: u64, finalized: u64) -> BlockBatch {
+    let asset = account(u64::MAX);
+    let mut events = Vec::new();
+    for block in first..=last {
+        let event = |log_index, event| EventRecord {
+            block_number: block,
+            log_index,
+            block_hash: hash(block),
+            tx_hash: format!("{:#x}", hash(block << 32)),
+            contract: account(u64::MAX - 1),
+            event,
+        };
+        for payee in 0..payees {
+            events.push(event(
+                payee,
+                ChainEvent::BalanceChanged {
+                    batch_id: block,
+                    account: account(payee),
+                    asset: asset.clone(),
+                    delta: I256::try_from(payee as i64 - 7).unwrap(),
+                    balance: U256::from(block * 10_000 + payee),
+                },
+            ));
+        }
+        events.push(event(
+            payees,
+            ChainEvent::BatchSettled {
+                batch_id: block,
+                commitment_hash: hash(block + 1),
+                intents_root: hash(block + 2),
+                deltas_root: hash(block + 3),
+                receipt_id: hash(block + 4),
+                window_start: block,
+                window_end: block,
+                intent_count: payees as u32,
+                delta_count: payees as u32,
+            },
+        ));
+    }
+    let record =
+        |n: u64| BlockRecord { number: n, hash: hash(n), parent_hash: hash(n - 1), time: n };
+    BlockBatch {
+        first_block: first,
+        last: record(last),
+        headers: (first..=last).map(record).collect(),
+        events,
+        finalized_block: finalized,
+    }
+}
+
+#[tokio::test]
+async fn bulk_writes_split_over_many_statements_equal_row_by_row_writes() {
+    let row_by_row = backends().await;
+    let bulk = backends().await;
+    // 3 blocks of 700 balance changes: 2,103 events and 2,100 deltas, several
+    // full statements and a partial one each; the 700 balances are written
+    // three times over, only the last image kept.
+    let history = |finalized| settled_blocks(1, 3, 700, finalized);
+    for (one_by_one, in_bulk) in row_by_row.both().into_iter().zip(bulk.both()) {
+        one_by_one.apply(CHAIN, &history(0)).await.unwrap();
+        in_bulk.apply(CHAIN, &history(3)).await.unwrap();
+        let dump = in_bulk.dump(CHAIN).await.unwrap();
+        assert_eq!(dump, one_by_one.dump(CHAIN).await.unwrap());
+        assert_eq!(dump["events"].len(), 2_103);
+        assert_eq!(dump["deltas"].len(), 2_100);
+        assert_eq!(dump["balances"].len(), 700);
+        assert_eq!(dump["batches"].len(), 3);
+        let last_balance = &dump["balances"].iter().find(|b| b["account"] == account(5)).unwrap();
+        assert_eq!(
+            last_balance["balance"],
+            cairn_store::amount_text(&U256::from(3 * 10_000 + 5)),
+            "the last block's balance wins"
+        );
+    }
+    row_by_row.cleanup().await;
+    bulk.cleanup().await;
+}
+
+/// Without the background checkpointer nothing would reach the database
+/// file here: the log stays far below the size at which a writer copies it.
+#[tokio::test]
+async fn the_background_checkpointer_copies_the_log_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_configured(None, dir.path()).await.unwrap();
+    let file = dir.path().join(cairn_store::SQLITE_FILE);
+    let size = || std::fs::metadata(&file).unwrap().len();
+    // Let the checkpointer copy the migrations first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = size();
+    store.apply(CHAIN, &settled_blocks(1, 2, 1_000, 2)).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 500_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (from {before}) with about 1.5 MB in the log",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
