@@ -38,6 +38,16 @@ fn status_kib(field: &str) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// CPU seconds (user + system) process `pid` has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (100 per second on Linux).
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
 /// Resets the kernel's peak-RSS mark (VmHWM) so a phase's peak can be read.
 fn reset_peak_rss() {
     std::fs::write("/proc/self/clear_refs", "5").expect("clear_refs");
@@ -140,6 +150,9 @@ async fn main() {
     // The range a dense backfill settles on: about 5,000 events of 101 per block.
     let range: u64 = 5_000 / 101;
     let raw = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    let node = anvil.child().id();
+    let me_pid = std::process::id();
+    let cpu_before = (cpu_seconds(me_pid), cpu_seconds(node));
     let started = Instant::now();
     let mut decoded = 0usize;
     let mut from = d.start_block;
@@ -161,7 +174,9 @@ async fn main() {
     let raw_time = started.elapsed();
     let raw_rate = decoded as f64 / raw_time.as_secs_f64();
     println!(
-        "raw eth_getLogs + decode: {decoded} events in {raw_time:.2?} = {raw_rate:.0} events/s"
+        "raw eth_getLogs + decode: {decoded} events in {raw_time:.2?} = {raw_rate:.0} events/s; CPU: this process {:.2} s, anvil {:.2} s",
+        cpu_seconds(me_pid) - cpu_before.0,
+        cpu_seconds(node) - cpu_before.1
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -180,16 +195,19 @@ async fn main() {
         );
         reset_peak_rss();
         let rss_before = status_kib("VmRSS:");
+        let cpu_before = (cpu_seconds(me_pid), cpu_seconds(node));
         let started = Instant::now();
         indexer.catch_up().await.unwrap();
         let elapsed = started.elapsed();
         let events = metrics.events.load(Ordering::Relaxed);
         let rate = events as f64 / elapsed.as_secs_f64();
         println!(
-            "backfill into {name}: {events} events in {elapsed:.2?} = {rate:.0} events/s = {:.2} of raw; peak RSS {:.1} MiB (process before: {:.1} MiB)",
+            "backfill into {name}: {events} events in {elapsed:.2?} = {rate:.0} events/s = {:.2} of raw; peak RSS {:.1} MiB (process before: {:.1} MiB); CPU: this process {:.2} s, anvil {:.2} s",
             rate / raw_rate,
             status_kib("VmHWM:") as f64 / 1024.0,
-            rss_before as f64 / 1024.0
+            rss_before as f64 / 1024.0,
+            cpu_seconds(me_pid) - cpu_before.0,
+            cpu_seconds(node) - cpu_before.1
         );
     }
 

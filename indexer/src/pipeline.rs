@@ -97,10 +97,12 @@ struct Prefetch {
     task: AbortOnDrop<Result<Fetched, RpcError>>,
 }
 
-/// A backfill range as read from the node: its logs and its last header.
+/// A backfill range as read from the node and decoded: its events and its
+/// last header. Decoding happens in the fetching task, beside the write of
+/// the range before.
 #[derive(Debug)]
 struct Fetched {
-    logs: Vec<Log>,
+    events: Result<Vec<EventRecord>, IndexerError>,
     last: alloy::rpc::types::Header,
     /// Events of each contract the store holds once this range is written
     /// (what the check of the range after it starts from).
@@ -198,7 +200,7 @@ async fn fetch_range(
     for (slot, address) in held_after.iter_mut().zip(contracts.addresses()) {
         *slot += state_events(&contracts, &logs, &address);
     }
-    Ok(Fetched { logs, last, held_after })
+    Ok(Fetched { events: records(&contracts, &logs), last, held_after })
 }
 
 async fn header_at(rpc: &RpcPool, number: u64) -> Result<alloy::rpc::types::Header, RpcError> {
@@ -375,7 +377,7 @@ impl Indexer {
             }
             Err(e) => return Err(e.into()),
         };
-        let events = self.records(&fetched.logs)?;
+        let events = fetched.events?;
         let count = events.len();
         self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
         // Read the next range while this one is written: the node and the
@@ -441,7 +443,7 @@ impl Indexer {
             .address(self.settings.contracts.addresses().to_vec())
             .at_block_hash(header.hash);
         let logs = self.logs(filter, number).await?;
-        let events = self.records(&logs)?;
+        let events = records(&self.settings.contracts, &logs)?;
         let count = events.len();
         let batch = BlockBatch {
             first_block: number,
@@ -500,39 +502,40 @@ impl Indexer {
         Ok(block_record(&header_at(&self.rpc, number).await?))
     }
 
-    fn records(&self, logs: &[Log]) -> Result<Vec<EventRecord>, IndexerError> {
-        let mut records = Vec::with_capacity(logs.len());
-        for log in logs {
-            let (Some(block), Some(index), Some(hash)) =
-                (log.block_number, log.log_index, log.block_hash)
-            else {
-                continue; // pending logs carry no position and are never asked for
-            };
-            let event = self
-                .settings
-                .contracts
-                .decode(&log.inner)
-                .map_err(|source| IndexerError::Decode { block, log: index, source })?;
-            if let Some(event) = event {
-                records.push(EventRecord {
-                    block_number: block,
-                    log_index: index,
-                    block_hash: hash,
-                    tx_hash: log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default(),
-                    contract: account(&log.inner.address),
-                    event,
-                });
-            }
-        }
-        Ok(records)
-    }
-
     fn note_indexed(&self, from: u64, to: u64, events: usize) {
         use std::sync::atomic::Ordering::Relaxed;
         self.metrics.blocks.fetch_add(to - from + 1, Relaxed);
         self.metrics.events.fetch_add(events as u64, Relaxed);
         self.metrics.indexed_block.store(to, Relaxed);
     }
+}
+
+/// The Cairn events among `logs`, with where each happened.
+fn records(contracts: &Contracts, logs: &[Log]) -> Result<Vec<EventRecord>, IndexerError> {
+    let mut records = Vec::with_capacity(logs.len());
+    for log in logs {
+        let (Some(block), Some(index), Some(hash)) =
+            (log.block_number, log.log_index, log.block_hash)
+        else {
+            continue; // pending logs carry no position and are never asked for
+        };
+        let event = contracts.decode(&log.inner).map_err(|source| IndexerError::Decode {
+            block,
+            log: index,
+            source,
+        })?;
+        if let Some(event) = event {
+            records.push(EventRecord {
+                block_number: block,
+                log_index: index,
+                block_hash: hash,
+                tx_hash: log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default(),
+                contract: account(&log.inner.address),
+                event,
+            });
+        }
+    }
+    Ok(records)
 }
 
 /// The next backfill range: double the last (to `max_range_blocks`) while
