@@ -209,6 +209,16 @@ async fn main() {
             cpu_seconds(me_pid) - cpu_before.0,
             cpu_seconds(node) - cpu_before.1
         );
+        // Checked after the figures are taken: a fast backfill that dropped
+        // rows would be no result.
+        let vault = format!("{:#x}", d.settlement);
+        assert_eq!(store.event_count(CHAIN, &vault).await.unwrap(), expected_events, "{name}");
+        assert_eq!(store.last_batch_id(CHAIN).await.unwrap(), batches, "{name}");
+        let first_payee =
+            format!("{:#x}", Address::from_slice(&keccak256(0u64.to_be_bytes())[12..]));
+        let asset = format!("{:#x}", d.stake_token);
+        let balance = store.balance(CHAIN, &first_payee, &asset).await.unwrap();
+        assert_eq!(balance, U256::from(batches), "{name}: one unit per batch");
     }
 
     // Tip latency: a block mined while the indexer follows the head, to the

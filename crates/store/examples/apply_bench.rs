@@ -82,6 +82,15 @@ async fn run(name: &str, store: &Store, ranges: u64) {
         store.apply(CHAIN, batch).await.expect("the range applies");
     }
     let elapsed = started.elapsed();
+    // A fast store that dropped rows would be no result: check what landed.
+    let dump = store.dump(CHAIN).await.expect("the store dumps");
+    assert_eq!(dump["events"].len(), events, "every event is stored");
+    assert_eq!(
+        dump["deltas"].len() as u64,
+        ranges * BLOCKS_PER_RANGE * DELTAS_PER_BATCH,
+        "every delta is stored"
+    );
+    assert_eq!(dump["balances"].len() as u64, DELTAS_PER_BATCH, "one balance per payee");
     println!(
         "{name}: {events} events in {elapsed:.2?} = {:.0} events/s ({:.2} µs/event)",
         events as f64 / elapsed.as_secs_f64(),

@@ -14,7 +14,9 @@ use crate::{
 };
 
 pub(crate) struct Writer<'a, 't> {
-    tx: &'a mut Transaction<'t, Any>,
+    /// Lent out while the events are inserted and the derived rows of a
+    /// buffered batch are worked out beside them.
+    tx: Option<&'a mut Transaction<'t, Any>>,
     chain: String,
     finalized: u64,
     next_undo: i64,
@@ -51,7 +53,84 @@ impl<'a, 't> Writer<'a, 't> {
             .await?;
         let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
         let buffer = buffered.then(HashMap::new);
-        Ok(Self { tx, chain: chain.to_owned(), finalized, next_undo, backend, buffer })
+        Ok(Self { tx: Some(tx), chain: chain.to_owned(), finalized, next_undo, backend, buffer })
+    }
+
+    fn tx(&mut self) -> Result<&mut Transaction<'t, Any>, StoreError> {
+        self.tx
+            .as_deref_mut()
+            .ok_or(StoreError::Internal("a derived row was read while the events were inserted"))
+    }
+
+    /// Writes `records` and their effects on the derived rows. In a buffered
+    /// batch, the derived rows are worked out while the database inserts the
+    /// events, as far as the rows they read are already in the buffer (all
+    /// of them, in a range that registers what it updates); the rest follow
+    /// once the transaction is free again.
+    pub(crate) async fn write(&mut self, records: &[EventRecord]) -> Result<(), StoreError> {
+        let mut applied = 0;
+        let tx = self.tx.take().ok_or(StoreError::Internal("the transaction is lent out"))?;
+        let (chain, backend) = (self.chain.clone(), self.backend);
+        if self.buffer.is_some() {
+            let (inserted, derived) = tokio::join!(
+                insert_events(&mut *tx, &chain, backend, records),
+                self.apply_from_buffer(records)
+            );
+            self.tx = Some(tx);
+            inserted?;
+            applied = derived?;
+        } else {
+            let inserted = insert_events(&mut *tx, &chain, backend, records).await;
+            self.tx = Some(tx);
+            inserted?;
+        }
+        for record in &records[applied..] {
+            self.apply(record).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies records in order while every row one reads is in the buffer;
+    /// returns how many it applied. Each record reads before it writes, so
+    /// stopping at one leaves nothing of it half done.
+    async fn apply_from_buffer(&mut self, records: &[EventRecord]) -> Result<usize, StoreError> {
+        for (applied, record) in records.iter().enumerate() {
+            if let Some((table, key)) = self.row_read_by(record)
+                && !self
+                    .buffer
+                    .as_ref()
+                    .is_some_and(|b| b.contains_key(&Self::buffer_key(table, &key)))
+            {
+                return Ok(applied);
+            }
+            self.apply(record).await?;
+        }
+        Ok(records.len())
+    }
+
+    /// The derived row `apply` reads for `record`, if any: it must match
+    /// what `apply` does (a read it does not name fails the batch with
+    /// `StoreError::Internal` rather than going unseen).
+    fn row_read_by(&self, record: &EventRecord) -> Option<(&'static Table, TableRow)> {
+        match &record.event {
+            ChainEvent::StakeAdded { provider, .. }
+            | ChainEvent::OperatorChanged { provider, .. }
+            | ChainEvent::UnbondStarted { provider, .. }
+            | ChainEvent::Withdrawn { provider, .. }
+            | ChainEvent::Slashed { provider, .. } => {
+                Some((&table::PROVIDERS, self.key([text(provider)])))
+            }
+            ChainEvent::ServiceRemoved { service_id, .. } => {
+                Some((&table::SERVICES, self.key([text(hash_text(service_id))])))
+            }
+            ChainEvent::ProviderRegistered { .. }
+            | ChainEvent::ServiceAdded { .. }
+            | ChainEvent::Deposited { .. }
+            | ChainEvent::BalanceChanged { .. }
+            | ChainEvent::WithdrawalRequested { .. }
+            | ChainEvent::BalanceWithdrawn { .. }
+            | ChainEvent::BatchSettled { .. } => None,
+        }
     }
 
     /// Writes the buffered rows: one multi-row upsert per table and chunk.
@@ -59,14 +138,15 @@ impl<'a, 't> Writer<'a, 't> {
         let Some(buffer) = self.buffer.take() else { return Ok(()) };
         for table in table::DERIVED {
             let (deleted, kept): (Vec<&Change>, Vec<&Change>) =
-                buffer.values().filter(|c| std::ptr::eq(c.table, table)).partition(|c| c.deleted);
+                buffer.values().filter(|c| c.table.name == table.name).partition(|c| c.deleted);
             let mut rows: Vec<&[Value]> = kept.iter().map(|c| c.row.as_slice()).collect();
             // In key order the engines append to their indexes instead of
             // splitting pages all over them.
             rows.sort_unstable_by(|a, b| table.key_of(a).cmp(table.key_of(b)));
-            table.put_many(self.tx, &rows, self.backend).await?;
+            let backend = self.backend;
+            table.put_many(self.tx()?, &rows, backend).await?;
             for change in deleted {
-                table.delete(self.tx, &change.row).await?;
+                table.delete(self.tx()?, &change.row).await?;
             }
         }
         Ok(())
@@ -100,7 +180,7 @@ impl<'a, 't> Writer<'a, 't> {
         {
             return Ok((!change.deleted).then(|| change.row.clone()));
         }
-        table.get(self.tx, key).await
+        table.get(self.tx()?, key).await
     }
 
     /// The key of `table` on this chain with the rest of its columns.
@@ -117,17 +197,19 @@ impl<'a, 't> Writer<'a, 't> {
         if block <= self.finalized {
             return Ok(());
         }
-        let old = table.get(self.tx, key).await?;
+        let old = table.get(self.tx()?, key).await?;
+        let chain = self.chain.clone();
+        let seq = self.next_undo;
         sqlx::query(
             "INSERT INTO undo_log (chain, seq, block_number, table_name, row_key, old_row) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(self.chain.clone())
-        .bind(self.next_undo)
+        .bind(chain)
+        .bind(seq)
         .bind(block as i64)
         .bind(table.name)
         .bind(table.to_json(key).to_string())
         .bind(old.map(|row| table.to_json(&row).to_string()))
-        .execute(&mut **self.tx)
+        .execute(&mut **self.tx()?)
         .await?;
         self.next_undo += 1;
         Ok(())
@@ -145,7 +227,8 @@ impl<'a, 't> Writer<'a, 't> {
             return Ok(());
         }
         self.remember(table, table.key_of(&row), block).await?;
-        table.put(self.tx, &row, self.backend).await
+        let backend = self.backend;
+        table.put(self.tx()?, &row, backend).await
     }
 
     async fn delete(
@@ -159,7 +242,7 @@ impl<'a, 't> Writer<'a, 't> {
             return Ok(());
         }
         self.remember(table, &key, block).await?;
-        table.delete(self.tx, &key).await
+        table.delete(self.tx()?, &key).await
     }
 
     /// Reads a row an event updates; it must exist.
@@ -174,58 +257,6 @@ impl<'a, 't> Writer<'a, 't> {
             log: record.log_index,
             what: format!("{} {:?}", table.name, key),
         })
-    }
-
-    pub(crate) async fn insert_events(
-        &mut self,
-        records: &[EventRecord],
-    ) -> Result<(), StoreError> {
-        let per_statement = self.backend.rows_per_statement(8);
-        let chain = self.chain.as_str();
-        let sql = |count: usize| {
-            format!(
-                "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES {}",
-                self.backend.value_rows(count, 8)
-            )
-        };
-        let full = sql(per_statement);
-        let last = sql(records.len() % per_statement);
-        let statements = records.chunks(per_statement).map(|chunk| {
-            let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
-            for record in chunk {
-                query = query
-                    .bind(chain)
-                    .bind(record.block_number as i64)
-                    .bind(record.log_index as i64)
-                    .bind(hash_text(&record.block_hash))
-                    .bind(record.tx_hash.as_str())
-                    .bind(record.contract.as_str())
-                    .bind(record.event.kind())
-                    .bind(serde_json::to_string(&record.event).expect("events serialize"));
-            }
-            Ok(query)
-        });
-        crate::execute_overlapped(self.tx, statements).await?;
-        self.count_events(records).await
-    }
-
-    async fn count_events(&mut self, records: &[EventRecord]) -> Result<(), StoreError> {
-        let mut per_contract: HashMap<&str, i64> = HashMap::new();
-        for record in records {
-            *per_contract.entry(record.contract.as_str()).or_default() += 1;
-        }
-        for (contract, count) in per_contract {
-            sqlx::query(
-                "INSERT INTO event_counts (chain, contract, events) VALUES ($1, $2, $3) \
-                 ON CONFLICT (chain, contract) DO UPDATE SET events = event_counts.events + excluded.events",
-            )
-            .bind(self.chain.clone())
-            .bind(contract.to_owned())
-            .bind(count)
-            .execute(&mut **self.tx)
-            .await?;
-        }
-        Ok(())
     }
 
     pub(crate) async fn apply(&mut self, record: &EventRecord) -> Result<(), StoreError> {
@@ -283,6 +314,16 @@ impl<'a, 't> Writer<'a, 't> {
                 stake,
                 unbonding,
             } => {
+                // The provider first: it is read, and every record reads
+                // before it writes (see `apply_from_buffer`).
+                let mut values = vec![
+                    ("stake", text(amount_text(stake))),
+                    ("unbonding", text(amount_text(unbonding))),
+                ];
+                if unbonding.is_zero() {
+                    values.push(("release_at", Value::Int(0)));
+                }
+                self.update_provider(record, provider, &values).await?;
                 let row = table::SLASHES.row([
                     ("chain", chain),
                     ("nonce", text(amount_text(nonce))),
@@ -294,15 +335,7 @@ impl<'a, 't> Writer<'a, 't> {
                     ("block_number", Value::Int(block as i64)),
                     ("tx_hash", text(&record.tx_hash)),
                 ])?;
-                self.put(&table::SLASHES, row, block).await?;
-                let mut values = vec![
-                    ("stake", text(amount_text(stake))),
-                    ("unbonding", text(amount_text(unbonding))),
-                ];
-                if unbonding.is_zero() {
-                    values.push(("release_at", Value::Int(0)));
-                }
-                self.update_provider(record, provider, &values).await
+                self.put(&table::SLASHES, row, block).await
             }
             ChainEvent::ServiceAdded {
                 service_id,
@@ -421,4 +454,54 @@ impl<'a, 't> Writer<'a, 't> {
         ])?;
         self.put(&table::BALANCES, row, block).await
     }
+}
+
+/// Inserts `records` into `events` and adds them to the per-contract counts.
+async fn insert_events(
+    tx: &mut Transaction<'_, Any>,
+    chain: &str,
+    backend: crate::Backend,
+    records: &[EventRecord],
+) -> Result<(), StoreError> {
+    let per_statement = backend.rows_per_statement(8);
+    let sql = |count: usize| {
+        format!(
+            "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES {}",
+            backend.value_rows(count, 8)
+        )
+    };
+    let full = sql(per_statement);
+    let last = sql(records.len() % per_statement);
+    let statements = records.chunks(per_statement).map(|chunk| {
+        let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
+        for record in chunk {
+            query = query
+                .bind(chain)
+                .bind(record.block_number as i64)
+                .bind(record.log_index as i64)
+                .bind(hash_text(&record.block_hash))
+                .bind(record.tx_hash.as_str())
+                .bind(record.contract.as_str())
+                .bind(record.event.kind())
+                .bind(serde_json::to_string(&record.event).expect("events serialize"));
+        }
+        Ok(query)
+    });
+    crate::execute_overlapped(tx, statements).await?;
+    let mut per_contract: HashMap<&str, i64> = HashMap::new();
+    for record in records {
+        *per_contract.entry(record.contract.as_str()).or_default() += 1;
+    }
+    for (contract, count) in per_contract {
+        sqlx::query(
+            "INSERT INTO event_counts (chain, contract, events) VALUES ($1, $2, $3) \
+             ON CONFLICT (chain, contract) DO UPDATE SET events = event_counts.events + excluded.events",
+        )
+        .bind(chain.to_owned())
+        .bind(contract.to_owned())
+        .bind(count)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }

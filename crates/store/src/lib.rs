@@ -55,6 +55,8 @@ pub enum StoreError {
     ColumnMismatch { table: &'static str, column: &'static str },
     #[error("stored value `{0}` is not a valid amount or hash")]
     Corrupt(String),
+    #[error("internal error in the store: {0}")]
+    Internal(&'static str),
 }
 
 /// A statement with its arguments bound, ready to run.
@@ -398,10 +400,7 @@ impl Store {
         let buffered = last.number <= finalized;
         let mut writer =
             derived::Writer::new(&mut tx, chain, finalized, buffered, self.backend).await?;
-        writer.insert_events(&batch.events).await?;
-        for record in &batch.events {
-            writer.apply(record).await?;
-        }
+        writer.write(&batch.events).await?;
         writer.flush().await?;
         drop(writer);
 

@@ -37,7 +37,7 @@ pub(crate) struct Table {
 
 use Kind::{Int, Text};
 
-pub(crate) const PROVIDERS: Table = Table {
+pub(crate) static PROVIDERS: Table = Table {
     name: "providers",
     key_len: 2,
     columns: &[
@@ -53,7 +53,7 @@ pub(crate) const PROVIDERS: Table = Table {
     ],
 };
 
-pub(crate) const SERVICES: Table = Table {
+pub(crate) static SERVICES: Table = Table {
     name: "services",
     key_len: 2,
     columns: &[
@@ -69,7 +69,7 @@ pub(crate) const SERVICES: Table = Table {
     ],
 };
 
-pub(crate) const SLASHES: Table = Table {
+pub(crate) static SLASHES: Table = Table {
     name: "slashes",
     key_len: 2,
     columns: &[
@@ -85,7 +85,7 @@ pub(crate) const SLASHES: Table = Table {
     ],
 };
 
-pub(crate) const BALANCES: Table = Table {
+pub(crate) static BALANCES: Table = Table {
     name: "balances",
     key_len: 3,
     columns: &[
@@ -97,7 +97,7 @@ pub(crate) const BALANCES: Table = Table {
     ],
 };
 
-pub(crate) const PENDING_WITHDRAWALS: Table = Table {
+pub(crate) static PENDING_WITHDRAWALS: Table = Table {
     name: "pending_withdrawals",
     key_len: 3,
     columns: &[
@@ -109,7 +109,7 @@ pub(crate) const PENDING_WITHDRAWALS: Table = Table {
     ],
 };
 
-pub(crate) const BATCHES: Table = Table {
+pub(crate) static BATCHES: Table = Table {
     name: "batches",
     key_len: 2,
     columns: &[
@@ -128,7 +128,7 @@ pub(crate) const BATCHES: Table = Table {
     ],
 };
 
-pub(crate) const DELTAS: Table = Table {
+pub(crate) static DELTAS: Table = Table {
     name: "deltas",
     key_len: 4,
     columns: &[
@@ -141,7 +141,7 @@ pub(crate) const DELTAS: Table = Table {
 };
 
 /// Every derived table, for lookups by name and for whole-state dumps.
-pub(crate) const DERIVED: [&Table; 7] =
+pub(crate) static DERIVED: [&Table; 7] =
     [&PROVIDERS, &SERVICES, &SLASHES, &BALANCES, &PENDING_WITHDRAWALS, &BATCHES, &DELTAS];
 
 pub(crate) fn by_name(name: &str) -> Option<&'static Table> {
