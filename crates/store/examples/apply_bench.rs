@@ -7,71 +7,17 @@
 
 use std::time::Instant;
 
-use alloy_primitives::{Address, B256, I256, U256, keccak256};
-use cairn_store::{BlockBatch, BlockRecord, ChainEvent, EventRecord, Store};
+use cairn_store::{BlockBatch, Store};
+use cairn_test_utils::history::settled_blocks;
 
 const CHAIN: &str = "eip155:31337";
 const BLOCKS_PER_RANGE: u64 = 49;
 const DELTAS_PER_BATCH: u64 = 100;
 
-fn hash(seed: u64) -> B256 {
-    keccak256(seed.to_be_bytes())
-}
-
-fn account(seed: u64) -> String {
-    format!("{:#x}", Address::from_slice(&hash(seed)[12..]))
-}
-
+/// The range starting at block `first`; every range is final, so it takes
+/// the bulk path a backfill takes.
 fn range(first: u64) -> BlockBatch {
-    let settlement = account(u64::MAX);
-    let asset = account(u64::MAX - 1);
-    let mut events = Vec::new();
-    for block in first..first + BLOCKS_PER_RANGE {
-        let tx_hash = format!("{:#x}", hash(block << 20));
-        let mut log_index = 0;
-        let mut push = |event| {
-            events.push(EventRecord {
-                block_number: block,
-                log_index,
-                block_hash: hash(block),
-                tx_hash: tx_hash.clone(),
-                contract: settlement.clone(),
-                event,
-            });
-            log_index += 1;
-        };
-        for payee in 0..DELTAS_PER_BATCH {
-            push(ChainEvent::BalanceChanged {
-                batch_id: block,
-                account: account(payee),
-                asset: asset.clone(),
-                delta: I256::ONE,
-                balance: U256::from(block * 1_000 + payee),
-            });
-        }
-        push(ChainEvent::BatchSettled {
-            batch_id: block,
-            commitment_hash: hash(block + 1),
-            intents_root: hash(block + 2),
-            deltas_root: hash(block + 3),
-            receipt_id: hash(block + 4),
-            window_start: block,
-            window_end: block,
-            intent_count: 100,
-            delta_count: DELTAS_PER_BATCH as u32,
-        });
-    }
-    let last = first + BLOCKS_PER_RANGE - 1;
-    let last_record =
-        BlockRecord { number: last, hash: hash(last), parent_hash: hash(last - 1), time: last };
-    BlockBatch {
-        first_block: first,
-        last: last_record,
-        headers: vec![last_record],
-        events,
-        // Every range is final: the bulk path a backfill takes.
-        finalized_block: u64::MAX / 2,
-    }
+    settled_blocks(first, first + BLOCKS_PER_RANGE - 1, DELTAS_PER_BATCH, u64::MAX / 2)
 }
 
 async fn run(name: &str, store: &Store, ranges: u64) {

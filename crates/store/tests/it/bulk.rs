@@ -1,71 +1,14 @@
 //! Bulk writes below finality: many statements per table, built while the
 //! one before runs, and the SQLite log copied into the database beside them.
 
-use alloy_primitives::{Address, B256, I256, U256, keccak256};
+use alloy_primitives::U256;
 use cairn_store::{BlockBatch, BlockRecord, ChainEvent, EventRecord, Store};
-use cairn_test_utils::stores as backends;
+use cairn_test_utils::{
+    history::{seeded_account as account, seeded_hash as hash, settled_blocks},
+    stores as backends,
+};
 
 const CHAIN: &str = "eip155:31337";
-
-fn hash(seed: u64) -> B256 {
-    keccak256(seed.to_be_bytes())
-}
-
-fn account(seed: u64) -> String {
-    format!("{:#x}", Address::from_slice(&hash(seed)[12..]))
-}
-
-/// Blocks `first..=last`, each settling one batch that moves `payees`
-/// balances: enough rows that every bulk statement kind is split.
-fn settled_blocks(first: u64, last: u64, payees: u64, finalized: u64) -> BlockBatch {
-    let asset = account(u64::MAX);
-    let mut events = Vec::new();
-    for block in first..=last {
-        let event = |log_index, event| EventRecord {
-            block_number: block,
-            log_index,
-            block_hash: hash(block),
-            tx_hash: format!("{:#x}", hash(block << 32)),
-            contract: account(u64::MAX - 1),
-            event,
-        };
-        for payee in 0..payees {
-            events.push(event(
-                payee,
-                ChainEvent::BalanceChanged {
-                    batch_id: block,
-                    account: account(payee),
-                    asset: asset.clone(),
-                    delta: I256::try_from(payee as i64 - 7).unwrap(),
-                    balance: U256::from(block * 10_000 + payee),
-                },
-            ));
-        }
-        events.push(event(
-            payees,
-            ChainEvent::BatchSettled {
-                batch_id: block,
-                commitment_hash: hash(block + 1),
-                intents_root: hash(block + 2),
-                deltas_root: hash(block + 3),
-                receipt_id: hash(block + 4),
-                window_start: block,
-                window_end: block,
-                intent_count: payees as u32,
-                delta_count: payees as u32,
-            },
-        ));
-    }
-    let record =
-        |n: u64| BlockRecord { number: n, hash: hash(n), parent_hash: hash(n - 1), time: n };
-    BlockBatch {
-        first_block: first,
-        last: record(last),
-        headers: (first..=last).map(record).collect(),
-        events,
-        finalized_block: finalized,
-    }
-}
 
 #[tokio::test]
 async fn bulk_writes_split_over_many_statements_equal_row_by_row_writes() {
