@@ -201,8 +201,8 @@ impl Drop for Checkpointer {
 
 impl Checkpointer {
     /// With SQLite's default every thousandth log page makes the committing
-    /// writer copy the log into the database, in its own commit, and a
-    /// backfill spent a quarter of its time there. A passive checkpoint from
+    /// writer copy the log into the database, in its own commit; a
+    /// backfill's writer thread spent a quarter of its time there. A passive checkpoint from
     /// another connection does the same copy beside the writer without
     /// blocking it or any reader.
     fn start(pool: AnyPool) -> Self {
