@@ -77,7 +77,7 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        if let Some(url) = store_url {
+        if let Some(url) = &store_url {
             env.push(("CAIRN_STORE__URL".into(), format!("\"{url}\"")));
         }
         let borrowed: Vec<(&str, &str)> =
@@ -114,7 +114,28 @@ impl Stack {
             _miner: miner,
         };
         stack.fund_arweave_wallet();
+        stack.wait_for_deposits(store_url.as_deref());
         stack
+    }
+
+    /// Waits until the indexer holds every payer's deposit: intents are
+    /// reserved against indexed deposits, so intents posted before then
+    /// would race the indexer and some be refused.
+    fn wait_for_deposits(&self, store_url: Option<&str>) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = runtime
+            .block_on(cairn_store::Store::open_configured(store_url, self.dir.path()))
+            .unwrap();
+        let asset = format!("{:#x}", self.deployment.stake_token);
+        self.wait("the payers' deposits to be indexed", || {
+            PAYERS.iter().all(|key| {
+                let payer = format!("{:#x}", address_of(key));
+                runtime
+                    .block_on(store.balance("eip155:31337", &payer, &asset))
+                    .is_ok_and(|balance| balance == U256::from(100 * TOKEN))
+            })
+        });
+        runtime.block_on(store.close());
     }
 
     /// The stack's settings as `cairn` takes them.
