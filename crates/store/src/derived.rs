@@ -470,10 +470,9 @@ async fn insert_events(
             backend.value_rows(count, 8)
         )
     };
-    let full = sql(per_statement);
-    let last = sql(records.len() % per_statement);
+    let texts = crate::BulkTexts::new(records.len(), per_statement, sql);
     let statements = records.chunks(per_statement).map(|chunk| {
-        let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
+        let mut query = sqlx::query(texts.for_rows(chunk.len()));
         for record in chunk {
             query = query
                 .bind(chain)

@@ -59,6 +59,33 @@ pub enum StoreError {
     Internal(&'static str),
 }
 
+/// The SQL texts of a bulk write of `rows` rows in statements of up to
+/// `per_statement`: one for the full statements and one for the remainder,
+/// each built only if a statement uses it (a one-row write at the tip
+/// builds one short text, not a 512-row one).
+pub(crate) struct BulkTexts {
+    full_len: usize,
+    full: String,
+    last: String,
+}
+
+impl BulkTexts {
+    pub(crate) fn new(rows: usize, per_statement: usize, sql: impl Fn(usize) -> String) -> Self {
+        let full_len = per_statement.min(rows);
+        let last = if rows > per_statement && !rows.is_multiple_of(per_statement) {
+            sql(rows % per_statement)
+        } else {
+            String::new()
+        };
+        Self { full_len, full: sql(full_len), last }
+    }
+
+    /// The text for a statement of `rows` rows.
+    pub(crate) fn for_rows(&self, rows: usize) -> &str {
+        if rows == self.full_len { &self.full } else { &self.last }
+    }
+}
+
 /// A statement with its arguments bound, ready to run.
 pub(crate) type Statement<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 

@@ -304,10 +304,9 @@ impl Table {
                 column: if row.len() < self.columns.len() { "(too few)" } else { "(too many)" },
             });
         }
-        let full = sql(per_statement);
-        let last = sql(rows.len() % per_statement);
+        let texts = crate::BulkTexts::new(rows.len(), per_statement, sql);
         let statements = rows.chunks(per_statement).map(|chunk| {
-            let mut query = sqlx::query(if chunk.len() == per_statement { &full } else { &last });
+            let mut query = sqlx::query(texts.for_rows(chunk.len()));
             for value in chunk.iter().flat_map(|row| row.iter()) {
                 query = bind(query, value);
             }
