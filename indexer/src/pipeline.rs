@@ -196,11 +196,17 @@ async fn fetch_range(
         Filter::new().address(contracts.addresses().to_vec()).from_block(from).to_block(to);
     let logs = checked_logs(&rpc, contracts, verify, held, filter, to).await?;
     let last = header_at(&rpc, to).await?;
+    let events = records(&contracts, &logs);
+    // What the store will hold once these events are written, counted from
+    // the decoded events rather than by decoding the logs once more.
     let mut held_after = held;
-    for (slot, address) in held_after.iter_mut().zip(contracts.addresses()) {
-        *slot += state_events(&contracts, &logs, &address);
+    if let Ok(events) = &events {
+        for (slot, address) in held_after.iter_mut().zip(contracts.addresses()) {
+            let contract = account(&address);
+            *slot += events.iter().filter(|event| event.contract == contract).count() as u64;
+        }
     }
-    Ok(Fetched { events: records(&contracts, &logs), last, held_after })
+    Ok(Fetched { events, last, held_after })
 }
 
 async fn header_at(rpc: &RpcPool, number: u64) -> Result<alloy::rpc::types::Header, RpcError> {
