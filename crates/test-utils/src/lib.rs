@@ -244,7 +244,7 @@ fn rpc_answers(port: u16) -> bool {
 pub struct TestStores {
     pub sqlite: cairn_store::Store,
     pub postgres: cairn_store::Store,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     server: String,
     database: String,
 }
@@ -275,10 +275,15 @@ pub async fn stores() -> TestStores {
     admin.close().await;
     let postgres =
         cairn_store::Store::open(&format!("{server}/{database}")).await.expect("PostgreSQL store");
-    TestStores { sqlite, postgres, _dir: dir, server, database }
+    TestStores { sqlite, postgres, dir, server, database }
 }
 
 impl TestStores {
+    /// Where the SQLite store is, for tests that open the file themselves.
+    pub fn sqlite_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("test.db").display())
+    }
+
     pub fn both(&self) -> [&cairn_store::Store; 2] {
         [&self.sqlite, &self.postgres]
     }

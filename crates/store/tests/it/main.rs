@@ -6,4 +6,5 @@ mod batches;
 mod bulk;
 mod concurrent_open;
 mod intents;
+mod migrations;
 mod sessions;
