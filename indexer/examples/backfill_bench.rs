@@ -29,6 +29,10 @@ use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, fund_dev_token, wallet,
 };
 
+/// The allocator the `cairn` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CHAIN: &str = "eip155:31337";
 const PAYEES: u64 = 97;
 

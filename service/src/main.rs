@@ -2,6 +2,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The store's write path makes millions of short-lived strings in a
+/// backfill; glibc's allocator spent about a tenth of the indexer's time on
+/// them (see docs/benchmarks.md, "Indexer").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cairn_service::cli::Cli::parse();
     match cairn_service::run(cli) {

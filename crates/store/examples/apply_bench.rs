@@ -10,6 +10,10 @@ use std::time::Instant;
 use cairn_store::{BlockBatch, Store};
 use cairn_test_utils::history::settled_blocks;
 
+/// The allocator the `cairn` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CHAIN: &str = "eip155:31337";
 const BLOCKS_PER_RANGE: u64 = 49;
 const DELTAS_PER_BATCH: u64 = 100;
@@ -20,14 +24,39 @@ fn range(first: u64) -> BlockBatch {
     settled_blocks(first, first + BLOCKS_PER_RANGE - 1, DELTAS_PER_BATCH, u64::MAX / 2)
 }
 
+/// CPU seconds (user + system) of this process's threads so far: the
+/// calling thread (our side of the store) and SQLite's worker threads (the
+/// engine, one per connection), summed by kind.
+fn thread_cpu() -> (f64, f64) {
+    let (mut ours, mut engine) = (0.0, 0.0);
+    let me = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let Some((head, tail)) = stat.rsplit_once(')') else { continue };
+        // utime and stime are the 12th and 13th fields after the name, in
+        // clock ticks (100 per second on Linux).
+        let fields: Vec<&str> = tail.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        let seconds = (ticks(11) + ticks(12)) / 100.0;
+        if head.ends_with("(sqlx-sqlite-wor") {
+            engine += seconds;
+        } else if me.split_whitespace().next() == stat.split_whitespace().next() {
+            ours += seconds;
+        }
+    }
+    (ours, engine)
+}
+
 async fn run(name: &str, store: &Store, ranges: u64) {
     let batches: Vec<BlockBatch> = (0..ranges).map(|r| range(1 + r * BLOCKS_PER_RANGE)).collect();
     let events: usize = batches.iter().map(|b| b.events.len()).sum();
+    let cpu_before = thread_cpu();
     let started = Instant::now();
     for batch in &batches {
         store.apply(CHAIN, batch).await.expect("the range applies");
     }
     let elapsed = started.elapsed();
+    let cpu_after = thread_cpu();
     // A fast store that dropped rows would be no result: check what landed.
     let dump = store.dump(CHAIN).await.expect("the store dumps");
     assert_eq!(dump["events"].len(), events, "every event is stored");
@@ -37,10 +66,14 @@ async fn run(name: &str, store: &Store, ranges: u64) {
         "every delta is stored"
     );
     assert_eq!(dump["balances"].len() as u64, DELTAS_PER_BATCH, "one balance per payee");
+    let (ours, engine) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
+    // PostgreSQL's engine is the server, another process.
+    let engine =
+        if engine > 0.0 { format!(", SQLite's threads {engine:.2} s") } else { String::new() };
     println!(
-        "{name}: {events} events in {elapsed:.2?} = {:.0} events/s ({:.2} µs/event)",
+        "{name}: {events} events in {elapsed:.2?} = {:.0} events/s ({:.2} µs/event); CPU: calling thread {ours:.2} s{engine}",
         events as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1e6 / events as f64
+        elapsed.as_secs_f64() * 1e6 / events as f64,
     );
 }
 
