@@ -31,7 +31,7 @@ use cairn_test_utils::{
 
 /// The allocator the `cairn` binary uses, so the figures are the binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const CHAIN: &str = "eip155:31337";
 const PAYEES: u64 = 97;

@@ -3,7 +3,7 @@
 //! at a time, each checked against its parent so a reorg is caught and
 //! rolled back to the fork point before the new branch is written.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -84,10 +84,15 @@ pub struct Indexer {
     settings: IndexerSettings,
     range: u64,
     metrics: Arc<Metrics>,
-    /// The next backfill range, being read while the current one is
-    /// written.
-    prefetch: Option<Prefetch>,
+    /// The next backfill ranges, in order, being read while the current one
+    /// is written.
+    prefetch: VecDeque<Prefetch>,
 }
+
+/// Backfill ranges read ahead of the one being written. With two, the node
+/// answers one while the answer before it is decoded, so reading keeps pace
+/// with writing instead of taking turns with itself.
+const PREFETCH_DEPTH: usize = 2;
 
 /// A backfill range read ahead.
 #[derive(Debug)]
@@ -102,11 +107,8 @@ struct Prefetch {
 /// the range before.
 #[derive(Debug)]
 struct Fetched {
-    events: Result<Vec<EventRecord>, IndexerError>,
+    events: Vec<EventRecord>,
     last: alloy::rpc::types::Header,
-    /// Events of each contract the store holds once this range is written
-    /// (what the check of the range after it starts from).
-    held_after: [u64; 2],
 }
 
 /// Aborts the task when dropped, so it ends with whatever started it.
@@ -158,55 +160,67 @@ async fn watch_heads(url: url::Url, new_head: Arc<tokio::sync::Notify>, metrics:
     }
 }
 
-/// `eth_getLogs` for `filter`, retried across the pool until the answer is
-/// ordered and (with `verify`) complete: `held` (events in the store before
-/// the range) plus the answer must equal each contract's count at `to`.
-async fn checked_logs(
+/// The events `filter` selects in `from..=to`, from `eth_getLogs` retried across the pool
+/// until the answer is ordered, decodes and (with `verify`) is complete: the
+/// events before the range (`held`, or the contracts' own counts at
+/// `from - 1` when not given) plus the answer's must equal each contract's
+/// `stateEventCount` at `to`. The counts are asked for once the logs have
+/// come (a failed answer costs one request) and while they are decoded.
+async fn checked_events(
     rpc: &RpcPool,
     contracts: Contracts,
     verify: bool,
-    held: [u64; 2],
+    held: Option<[u64; 2]>,
     filter: Filter,
-    to: u64,
-) -> Result<Vec<Log>, RpcError> {
+    (from, to): (u64, u64),
+) -> Result<Vec<EventRecord>, RpcError> {
     rpc.call("eth_getLogs", |p| {
         let filter = filter.clone();
         async move {
+            let counts = async {
+                if !verify {
+                    return Ok(None);
+                }
+                let before = async {
+                    match held {
+                        Some(held) => Ok(held),
+                        None if from == 0 => Ok([0, 0]),
+                        None => state_event_counts(&p, &contracts, from - 1).await,
+                    }
+                };
+                let (before, after) = tokio::join!(before, state_event_counts(&p, &contracts, to));
+                Ok(Some((before?, after?)))
+            };
             let logs = p.get_logs(&filter).await.map_err(failure)?;
             check_order(&logs)?;
-            if verify {
-                check_counts(&p, &contracts, &logs, held, to).await?;
+            let (counts, events) = tokio::join!(counts, async { records(&contracts, &logs) });
+            // A log of ours that does not decode is a broken answer too.
+            let events = events.map_err(|e| (FailureKind::Inconsistent, e.to_string()))?;
+            if let Some((before, after)) = counts? {
+                check_counts(&contracts, &events, before, after, to)?;
             }
-            Ok(logs)
+            Ok(events)
         }
     })
     .await
 }
 
-/// Reads backfill range `from..=to`: its checked logs and its last header.
+/// Reads backfill range `from..=to`: its checked events and its last header.
 async fn fetch_range(
     rpc: RpcPool,
     contracts: Contracts,
     verify: bool,
-    held: [u64; 2],
+    held: Option<[u64; 2]>,
     from: u64,
     to: u64,
 ) -> Result<Fetched, RpcError> {
     let filter =
         Filter::new().address(contracts.addresses().to_vec()).from_block(from).to_block(to);
-    let logs = checked_logs(&rpc, contracts, verify, held, filter, to).await?;
-    let last = header_at(&rpc, to).await?;
-    let events = records(&contracts, &logs);
-    // What the store will hold once these events are written, counted from
-    // the decoded events rather than by decoding the logs once more.
-    let mut held_after = held;
-    if let Ok(events) = &events {
-        for (slot, address) in held_after.iter_mut().zip(contracts.addresses()) {
-            let contract = account(&address);
-            *slot += events.iter().filter(|event| event.contract == contract).count() as u64;
-        }
-    }
-    Ok(Fetched { events, last, held_after })
+    let (events, last) = tokio::join!(
+        checked_events(&rpc, contracts, verify, held, filter, (from, to)),
+        header_at(&rpc, to)
+    );
+    Ok(Fetched { events: events?, last: last? })
 }
 
 async fn header_at(rpc: &RpcPool, number: u64) -> Result<alloy::rpc::types::Header, RpcError> {
@@ -240,7 +254,7 @@ impl Indexer {
         let rpc = RpcPool::new(rpc_urls, settings.tuning.clone(), metrics.clone());
         // Start small: the first ranges measure how dense the history is.
         let range = settings.tuning.max_range_blocks.clamp(1, 16);
-        Self { store, rpc, settings, range, metrics, prefetch: None }
+        Self { store, rpc, settings, range, metrics, prefetch: VecDeque::new() }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -341,18 +355,18 @@ impl Indexer {
         if next < finalized {
             // A range read ahead is used as it is if it still lies below
             // finality; any other is dropped.
-            let to = match &self.prefetch {
+            let to = match self.prefetch.front() {
                 Some(prefetch) if prefetch.from == next && prefetch.to <= finalized => prefetch.to,
                 _ => finalized.min(next + self.range - 1),
             };
             return self.backfill(next, to, finalized).await;
         }
-        self.prefetch = None;
+        self.prefetch.clear();
         self.tip(next, cursor.map(|c| (c.block_number, c.block_hash)), finalized).await
     }
 
     async fn backfill(&mut self, from: u64, to: u64, finalized: u64) -> Result<Step, IndexerError> {
-        let prefetched = match self.prefetch.take() {
+        let prefetched = match self.prefetch.pop_front() {
             Some(prefetch) if prefetch.from == from && prefetch.to == to => {
                 let mut task = prefetch.task;
                 Some((&mut task.0).await.map_err(|e| RpcError::Store(e.to_string())))
@@ -363,12 +377,14 @@ impl Indexer {
             Some(Ok(result)) => result,
             Some(Err(join)) => Err(join),
             None => {
+                // Ranges read ahead of another start would not follow on.
+                self.prefetch.clear();
                 let held = self.held().await?;
                 fetch_range(
                     self.rpc.clone(),
                     self.settings.contracts,
                     self.verify(),
-                    held,
+                    Some(held),
                     from,
                     to,
                 )
@@ -378,28 +394,34 @@ impl Indexer {
         let fetched = match fetched {
             Ok(fetched) => fetched,
             Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
+                self.prefetch.clear();
                 self.range = (self.range / 2).max(1);
                 return Ok(Step::Shrunk { range: self.range });
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                self.prefetch.clear();
+                return Err(e.into());
+            }
         };
-        let events = fetched.events?;
+        let events = fetched.events;
         let count = events.len();
         self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
-        // Read the next range while this one is written: the node and the
-        // store work at the same time.
-        let next = to + 1;
-        if next < finalized {
+        // Read the next ranges while this one is written: the node and the
+        // store work at the same time. Each checks itself against the
+        // contracts' counts before and after it, so none waits for another.
+        let mut next = self.prefetch.back().map_or(to, |p| p.to) + 1;
+        while self.prefetch.len() < PREFETCH_DEPTH && next < finalized {
             let next_to = finalized.min(next + self.range - 1);
             let task = tokio::spawn(fetch_range(
                 self.rpc.clone(),
                 self.settings.contracts,
                 self.verify(),
-                fetched.held_after,
+                None,
                 next,
                 next_to,
             ));
-            self.prefetch = Some(Prefetch { from: next, to: next_to, task: AbortOnDrop(task) });
+            self.prefetch.push_back(Prefetch { from: next, to: next_to, task: AbortOnDrop(task) });
+            next = next_to + 1;
         }
         let last = block_record(&fetched.last);
         let batch = BlockBatch {
@@ -410,7 +432,7 @@ impl Indexer {
             finalized_block: finalized,
         };
         if let Err(error) = self.store.apply(&self.settings.chain, &batch).await {
-            self.prefetch = None;
+            self.prefetch.clear();
             return Err(error.into());
         }
         self.note_indexed(from, to, count);
@@ -448,8 +470,7 @@ impl Indexer {
         let filter = Filter::new()
             .address(self.settings.contracts.addresses().to_vec())
             .at_block_hash(header.hash);
-        let logs = self.logs(filter, number).await?;
-        let events = records(&self.settings.contracts, &logs)?;
+        let events = self.events(filter, number).await?;
         let count = events.len();
         let batch = BlockBatch {
             first_block: number,
@@ -494,13 +515,14 @@ impl Indexer {
         Ok(Step::Reorg { fork: block })
     }
 
-    /// Logs for `filter`, whose range ends at block `to`, checked: in order,
-    /// and (with `verify_counts`) as many state events per contract as the
-    /// contract's own counter at `to` says exist beyond what the store holds.
-    /// An answer that fails a check is retried on another URL.
-    async fn logs(&self, filter: Filter, to: u64) -> Result<Vec<Log>, IndexerError> {
+    /// The events of tip block `number` that `filter` selects, checked: in
+    /// order, and (with `verify_counts`) as many state events per contract
+    /// as the contract's own counter at `number` says exist beyond what the
+    /// store holds. An answer that fails a check is retried on another URL.
+    async fn events(&self, filter: Filter, number: u64) -> Result<Vec<EventRecord>, IndexerError> {
         let held = self.held().await?;
-        Ok(checked_logs(&self.rpc, self.settings.contracts, self.verify(), held, filter, to)
+        let (contracts, verify) = (self.settings.contracts, self.verify());
+        Ok(checked_events(&self.rpc, contracts, verify, Some(held), filter, (number, number))
             .await?)
     }
 
@@ -559,24 +581,13 @@ fn next_range(current: u64, blocks: u64, events: usize, tuning: &IndexerConfig) 
     grown.min(fitting).max(1)
 }
 
-/// Compares the state events an answer holds per contract with the
-/// contract's `stateEventCount` at block `to`, less what the store holds.
-/// How many of `logs` are state events of the contract at `address` (what
-/// its `stateEventCount` counts and the store keeps).
-fn state_events(contracts: &Contracts, logs: &[Log], address: &alloy::primitives::Address) -> u64 {
-    logs.iter()
-        .filter(|l| l.inner.address == *address)
-        .filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_))))
-        .count() as u64
-}
-
-async fn check_counts(
+/// Each contract's `stateEventCount` at block `at` (what the store keeps of
+/// it once that block is indexed).
+async fn state_event_counts(
     provider: &alloy::providers::DynProvider,
     contracts: &Contracts,
-    logs: &[Log],
-    held: [u64; 2],
-    to: u64,
-) -> Result<(), (FailureKind, String)> {
+    at: u64,
+) -> Result<[u64; 2], (FailureKind, String)> {
     // Before a contract is deployed its counter is zero: the call returns
     // no data at all, which is not a faulty answer.
     let count = |result: Result<u64, alloy::contract::Error>| match result {
@@ -584,30 +595,33 @@ async fn check_counts(
         Err(alloy::contract::Error::ZeroData(..)) => Ok(0),
         Err(e) => Err((FailureKind::Other, format!("stateEventCount: {e}"))),
     };
-    let on_chain = [
-        count(
-            Registry::new(contracts.registry, provider)
-                .stateEventCount()
-                .block(to.into())
-                .call()
-                .await,
-        )?,
-        count(
-            Settlement::new(contracts.settlement, provider)
-                .stateEventCount()
-                .block(to.into())
-                .call()
-                .await,
-        )?,
-    ];
-    for ((address, held), on_chain) in contracts.addresses().iter().zip(held).zip(on_chain) {
-        let answered = state_events(contracts, logs, address);
-        if held + answered != on_chain {
+    let registry = Registry::new(contracts.registry, provider);
+    let settlement = Settlement::new(contracts.settlement, provider);
+    let (registry, settlement) =
+        tokio::join!(async { registry.stateEventCount().block(at.into()).call().await }, async {
+            settlement.stateEventCount().block(at.into()).call().await
+        },);
+    Ok([count(registry)?, count(settlement)?])
+}
+
+/// Compares the events an answer holds per contract with the contract's
+/// count at block `to`, less its count before the range.
+fn check_counts(
+    contracts: &Contracts,
+    events: &[EventRecord],
+    before: [u64; 2],
+    after: [u64; 2],
+    to: u64,
+) -> Result<(), (FailureKind, String)> {
+    for ((address, before), after) in contracts.addresses().iter().zip(before).zip(after) {
+        let contract = account(address);
+        let answered = events.iter().filter(|event| event.contract == contract).count() as u64;
+        if before + answered != after {
             return Err((
                 FailureKind::Inconsistent,
                 format!(
                     "{answered} state events from {address} up to block {to}, but the contract \
-                     counts {on_chain} and the store holds {held}"
+                     counts {after} there and {before} before the range"
                 ),
             ));
         }

@@ -2,11 +2,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The store's write path makes millions of short-lived strings in a
-/// backfill; glibc's allocator spent about a tenth of the indexer's time on
-/// them (see docs/benchmarks.md, "Indexer").
+/// A backfill makes and drops millions of short strings per range. jemalloc
+/// keeps freed pages for seconds, so the next range reuses them; with
+/// glibc's allocator the store's calling thread took a third more time, and
+/// with mimalloc (which hands pages back after 10 ms, to fault them in again
+/// zeroed) a fifth more (docs/benchmarks.md, "Indexer").
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = cairn_service::cli::Cli::parse();
