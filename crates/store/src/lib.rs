@@ -296,10 +296,7 @@ impl Checkpointer {
 /// A 256-bit amount as stored: 78 decimal digits, zero-padded, so text order
 /// is numeric order.
 pub fn amount_text(amount: &U256) -> String {
-    let digits = amount.to_string();
-    let mut padded = "0".repeat(78usize.saturating_sub(digits.len()));
-    padded.push_str(&digits);
-    padded
+    format!("{amount:078}")
 }
 
 pub fn parse_amount(text: &str) -> Result<U256, StoreError> {
@@ -307,7 +304,7 @@ pub fn parse_amount(text: &str) -> Result<U256, StoreError> {
 }
 
 pub fn hash_text(hash: &B256) -> String {
-    format!("{hash:#x}")
+    alloy_primitives::hex::encode_prefixed(hash)
 }
 
 /// A 65-byte ECDSA signature (`r ‖ s ‖ v`) as stored: hex without `0x`.
@@ -819,4 +816,29 @@ pub struct ServiceRow {
     pub metadata_hash: B256,
     pub added_block: u64,
     pub added_tx: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_78_digit_zero_padded_decimals_in_numeric_order() {
+        assert_eq!(amount_text(&U256::ZERO), "0".repeat(78));
+        assert_eq!(amount_text(&U256::from(42)), format!("{}42", "0".repeat(76)));
+        assert_eq!(amount_text(&U256::MAX), U256::MAX.to_string());
+        assert_eq!(amount_text(&U256::MAX).len(), 78);
+        let amounts = [U256::ZERO, U256::from(9), U256::from(10), U256::from(1) << 200, U256::MAX];
+        for pair in amounts.windows(2) {
+            assert!(amount_text(&pair[0]) < amount_text(&pair[1]), "{pair:?}");
+            assert_eq!(parse_amount(&amount_text(&pair[1])).unwrap(), pair[1]);
+        }
+    }
+
+    #[test]
+    fn hashes_are_prefixed_lowercase_hex() {
+        let hash = B256::repeat_byte(0xab);
+        assert_eq!(hash_text(&hash), format!("0x{}", "ab".repeat(32)));
+        assert_eq!(parse_hash(&hash_text(&hash)).unwrap(), hash);
+    }
 }
