@@ -24,7 +24,7 @@ pub enum DecodeError {
 
 /// Text form of an EVM account in the store: lowercase `0x` hex.
 pub fn account(address: &Address) -> String {
-    format!("{address:#x}")
+    alloy::primitives::hex::encode_prefixed(address)
 }
 
 impl Contracts {
@@ -153,4 +153,15 @@ fn settlement_event(event: SettlementEvents) -> Option<ChainEvent> {
         | SettlementEvents::OwnershipTransferStarted(_)
         | SettlementEvents::EIP712DomainChanged(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_lowercase_prefixed_hex() {
+        let address = alloy::primitives::address!("0xAbC00000000000000000000000000000000D0eF1");
+        assert_eq!(account(&address), "0xabc00000000000000000000000000000000d0ef1");
+    }
 }

@@ -99,7 +99,17 @@ const PREFETCH_DEPTH: usize = 2;
 struct Prefetch {
     from: u64,
     to: u64,
+    /// The contracts' counts at `to`, once the range's check has them.
+    counts_after: CountsAt,
     task: AbortOnDrop<Result<Fetched, RpcError>>,
+}
+
+/// Each contract's `stateEventCount` at one block, set by the check of the
+/// range ending there, so the check of the range after it need not ask.
+type CountsAt = Arc<tokio::sync::OnceCell<[u64; 2]>>;
+
+fn counts_known(counts: [u64; 2]) -> CountsAt {
+    Arc::new(tokio::sync::OnceCell::new_with(Some(counts)))
 }
 
 /// A backfill range as read from the node and decoded: its events and its
@@ -160,17 +170,18 @@ async fn watch_heads(url: url::Url, new_head: Arc<tokio::sync::Notify>, metrics:
     }
 }
 
-/// The events `filter` selects in `from..=to`, from `eth_getLogs` retried across the pool
-/// until the answer is ordered, decodes and (with `verify`) is complete: the
-/// events before the range (`held`, or the contracts' own counts at
-/// `from - 1` when not given) plus the answer's must equal each contract's
-/// `stateEventCount` at `to`. The counts are asked for once the logs have
-/// come (a failed answer costs one request) and while they are decoded.
+/// The events `filter` selects in `from..=to`, from `eth_getLogs` retried
+/// across the pool until the answer is ordered, decodes and (with `verify`)
+/// is complete: the events before the range (`before`: what the store
+/// holds, or the contracts' counts at `from - 1`, asked for if the range
+/// before has not set them) plus the answer's must equal each contract's
+/// `stateEventCount` at `to`, which goes into `after`. The counts are asked
+/// for once the logs have come (a failed answer costs one request) and
+/// while they are decoded.
 async fn checked_events(
     rpc: &RpcPool,
-    contracts: Contracts,
-    verify: bool,
-    held: Option<[u64; 2]>,
+    (contracts, verify): (Contracts, bool),
+    (before, after): (&CountsAt, &CountsAt),
     filter: Filter,
     (from, to): (u64, u64),
 ) -> Result<Vec<EventRecord>, RpcError> {
@@ -182,8 +193,8 @@ async fn checked_events(
                     return Ok(None);
                 }
                 let before = async {
-                    match held {
-                        Some(held) => Ok(held),
+                    match before.get() {
+                        Some(counts) => Ok(*counts),
                         None if from == 0 => Ok([0, 0]),
                         None => state_event_counts(&p, &contracts, from - 1).await,
                     }
@@ -196,8 +207,10 @@ async fn checked_events(
             let (counts, events) = tokio::join!(counts, async { records(&contracts, &logs) });
             // A log of ours that does not decode is a broken answer too.
             let events = events.map_err(|e| (FailureKind::Inconsistent, e.to_string()))?;
-            if let Some((before, after)) = counts? {
-                check_counts(&contracts, &events, before, after, to)?;
+            if let Some((before, counts_after)) = counts? {
+                check_counts(&contracts, &events, before, counts_after, to)?;
+                // Set once: every answer that passes has the same counts.
+                let _ = after.set(counts_after);
             }
             Ok(events)
         }
@@ -208,16 +221,14 @@ async fn checked_events(
 /// Reads backfill range `from..=to`: its checked events and its last header.
 async fn fetch_range(
     rpc: RpcPool,
-    contracts: Contracts,
-    verify: bool,
-    held: Option<[u64; 2]>,
+    checks: (Contracts, bool),
+    (before, after): (CountsAt, CountsAt),
     from: u64,
     to: u64,
 ) -> Result<Fetched, RpcError> {
-    let filter =
-        Filter::new().address(contracts.addresses().to_vec()).from_block(from).to_block(to);
+    let filter = Filter::new().address(checks.0.addresses().to_vec()).from_block(from).to_block(to);
     let (events, last) = tokio::join!(
-        checked_events(&rpc, contracts, verify, held, filter, (from, to)),
+        checked_events(&rpc, checks, (&before, &after), filter, (from, to)),
         header_at(&rpc, to)
     );
     Ok(Fetched { events: events?, last: last? })
@@ -366,29 +377,19 @@ impl Indexer {
     }
 
     async fn backfill(&mut self, from: u64, to: u64, finalized: u64) -> Result<Step, IndexerError> {
-        let prefetched = match self.prefetch.pop_front() {
+        let checks = (self.settings.contracts, self.verify());
+        let (fetched, counts_after) = match self.prefetch.pop_front() {
             Some(prefetch) if prefetch.from == from && prefetch.to == to => {
                 let mut task = prefetch.task;
-                Some((&mut task.0).await.map_err(|e| RpcError::Store(e.to_string())))
+                let fetched = (&mut task.0).await.map_err(|e| RpcError::Store(e.to_string()));
+                (fetched.and_then(|result| result), prefetch.counts_after)
             }
-            _ => None,
-        };
-        let fetched = match prefetched {
-            Some(Ok(result)) => result,
-            Some(Err(join)) => Err(join),
-            None => {
+            _ => {
                 // Ranges read ahead of another start would not follow on.
                 self.prefetch.clear();
-                let held = self.held().await?;
-                fetch_range(
-                    self.rpc.clone(),
-                    self.settings.contracts,
-                    self.verify(),
-                    Some(held),
-                    from,
-                    to,
-                )
-                .await
+                let counts = (counts_known(self.held().await?), CountsAt::default());
+                let after = counts.1.clone();
+                (fetch_range(self.rpc.clone(), checks, counts, from, to).await, after)
             }
         };
         let fetched = match fetched {
@@ -409,19 +410,22 @@ impl Indexer {
         // Read the next ranges while this one is written: the node and the
         // store work at the same time. Each checks itself against the
         // contracts' counts before and after it, so none waits for another.
-        let mut next = self.prefetch.back().map_or(to, |p| p.to) + 1;
+        let (mut next, mut counts_before) = match self.prefetch.back() {
+            Some(last) => (last.to + 1, last.counts_after.clone()),
+            None => (to + 1, counts_after),
+        };
         while self.prefetch.len() < PREFETCH_DEPTH && next < finalized {
             let next_to = finalized.min(next + self.range - 1);
-            let task = tokio::spawn(fetch_range(
-                self.rpc.clone(),
-                self.settings.contracts,
-                self.verify(),
-                None,
-                next,
-                next_to,
-            ));
-            self.prefetch.push_back(Prefetch { from: next, to: next_to, task: AbortOnDrop(task) });
-            next = next_to + 1;
+            let counts_after = CountsAt::default();
+            let counts = (counts_before, counts_after.clone());
+            let task = tokio::spawn(fetch_range(self.rpc.clone(), checks, counts, next, next_to));
+            self.prefetch.push_back(Prefetch {
+                from: next,
+                to: next_to,
+                counts_after: counts_after.clone(),
+                task: AbortOnDrop(task),
+            });
+            (next, counts_before) = (next_to + 1, counts_after);
         }
         let last = block_record(&fetched.last);
         let batch = BlockBatch {
@@ -520,10 +524,9 @@ impl Indexer {
     /// as the contract's own counter at `number` says exist beyond what the
     /// store holds. An answer that fails a check is retried on another URL.
     async fn events(&self, filter: Filter, number: u64) -> Result<Vec<EventRecord>, IndexerError> {
-        let held = self.held().await?;
-        let (contracts, verify) = (self.settings.contracts, self.verify());
-        Ok(checked_events(&self.rpc, contracts, verify, Some(held), filter, (number, number))
-            .await?)
+        let counts = (&counts_known(self.held().await?), &CountsAt::default());
+        let checks = (self.settings.contracts, self.verify());
+        Ok(checked_events(&self.rpc, checks, counts, filter, (number, number)).await?)
     }
 
     async fn header(&self, number: u64) -> Result<BlockRecord, IndexerError> {
@@ -557,7 +560,10 @@ fn records(contracts: &Contracts, logs: &[Log]) -> Result<Vec<EventRecord>, Inde
                 block_number: block,
                 log_index: index,
                 block_hash: hash,
-                tx_hash: log.transaction_hash.map(|h| format!("{h:#x}")).unwrap_or_default(),
+                tx_hash: log
+                    .transaction_hash
+                    .map(alloy::primitives::hex::encode_prefixed)
+                    .unwrap_or_default(),
                 contract: account(&log.inner.address),
                 event,
             });
