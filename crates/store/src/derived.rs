@@ -288,7 +288,15 @@ impl<'a, 't> Writer<'a, 't> {
     ) -> Result<(), StoreError> {
         if let Some(buffer) = &mut self.buffer {
             let key = Self::buffer_key(table, table.key_of(&row));
-            buffer.insert(key, Change { table, row, deleted: false });
+            let change = Change { table, row, deleted: false };
+            if let Some(first) = buffer.insert(key, change)
+                && table.written_once
+            {
+                return Err(StoreError::WrittenTwice {
+                    table: table.name,
+                    key: format!("{:?}", table.key_of(&first.row)),
+                });
+            }
             return Ok(());
         }
         self.remember(table, table.key_of(&row), block).await?;

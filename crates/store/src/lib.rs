@@ -91,6 +91,8 @@ pub enum StoreError {
     Rollback { chain: String, fork: u64, reason: String },
     #[error("event at block {block}, log {log} refers to {what}, which the store does not hold")]
     Inconsistent { block: u64, log: u64, what: String },
+    #[error("{table} row {key} is written twice, which the contracts rule out")]
+    WrittenTwice { table: &'static str, key: String },
     #[error("a row of {table} does not match its columns at {column}")]
     ColumnMismatch { table: &'static str, column: &'static str },
     #[error("stored value `{0}` is not a valid amount or hash")]

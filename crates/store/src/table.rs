@@ -33,6 +33,14 @@ pub(crate) struct Table {
     /// How many of the leading columns form the key (`chain` first).
     pub(crate) key_len: usize,
     pub(crate) columns: &'static [(&'static str, Kind)],
+    /// Each row is written once and never changed, as the contracts rule
+    /// (batch ids follow on, a batch's deltas are strictly ordered by key,
+    /// a slash nonce is used once). Such rows are inserted without a
+    /// conflict clause, which spares the engines the check-and-update of an
+    /// upsert (PostgreSQL took about a tenth less time for a backfill); a
+    /// second write of one is a broken history and fails its range instead
+    /// of overwriting the first.
+    pub(crate) written_once: bool,
 }
 
 use Kind::{Int, Text};
@@ -40,6 +48,7 @@ use Kind::{Int, Text};
 pub(crate) static PROVIDERS: Table = Table {
     name: "providers",
     key_len: 2,
+    written_once: false,
     columns: &[
         ("chain", Text),
         ("provider", Text),
@@ -56,6 +65,7 @@ pub(crate) static PROVIDERS: Table = Table {
 pub(crate) static SERVICES: Table = Table {
     name: "services",
     key_len: 2,
+    written_once: false,
     columns: &[
         ("chain", Text),
         ("service_id", Text),
@@ -72,6 +82,7 @@ pub(crate) static SERVICES: Table = Table {
 pub(crate) static SLASHES: Table = Table {
     name: "slashes",
     key_len: 2,
+    written_once: true,
     columns: &[
         ("chain", Text),
         ("nonce", Text),
@@ -88,6 +99,7 @@ pub(crate) static SLASHES: Table = Table {
 pub(crate) static BALANCES: Table = Table {
     name: "balances",
     key_len: 3,
+    written_once: false,
     columns: &[
         ("chain", Text),
         ("account", Text),
@@ -100,6 +112,7 @@ pub(crate) static BALANCES: Table = Table {
 pub(crate) static PENDING_WITHDRAWALS: Table = Table {
     name: "pending_withdrawals",
     key_len: 3,
+    written_once: false,
     columns: &[
         ("chain", Text),
         ("account", Text),
@@ -112,6 +125,7 @@ pub(crate) static PENDING_WITHDRAWALS: Table = Table {
 pub(crate) static BATCHES: Table = Table {
     name: "batches",
     key_len: 2,
+    written_once: true,
     columns: &[
         ("chain", Text),
         ("batch_id", Int),
@@ -131,6 +145,7 @@ pub(crate) static BATCHES: Table = Table {
 pub(crate) static DELTAS: Table = Table {
     name: "deltas",
     key_len: 4,
+    written_once: true,
     columns: &[
         ("chain", Text),
         ("batch_id", Int),
@@ -279,8 +294,9 @@ impl Table {
         self.put_many(tx, &[row], backend).await
     }
 
-    /// Upserts many rows of this table in few statements. Keys must be
-    /// distinct (PostgreSQL refuses to touch one row twice in a statement).
+    /// Upserts many rows of this table in few statements (inserts them, for
+    /// a table written once). Keys must be distinct (PostgreSQL refuses to
+    /// touch one row twice in a statement).
     pub(crate) async fn put_many(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -289,14 +305,21 @@ impl Table {
     ) -> Result<(), StoreError> {
         let per_statement = backend.rows_per_statement(self.columns.len());
         let sql = |count: usize| {
-            format!(
-                "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+            let insert = format!(
+                "INSERT INTO {} ({}) VALUES {}",
                 self.name,
                 self.column_list(),
-                backend.value_rows(count, self.columns.len()),
-                self.key_list(),
-                self.updates()
-            )
+                backend.value_rows(count, self.columns.len())
+            );
+            if self.written_once {
+                insert
+            } else {
+                format!(
+                    "{insert} ON CONFLICT ({}) DO UPDATE SET {}",
+                    self.key_list(),
+                    self.updates()
+                )
+            }
         };
         if let Some(row) = rows.iter().find(|row| row.len() != self.columns.len()) {
             return Err(StoreError::ColumnMismatch {

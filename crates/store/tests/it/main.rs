@@ -8,3 +8,4 @@ mod concurrent_open;
 mod intents;
 mod migrations;
 mod sessions;
+mod written_once;
