@@ -105,7 +105,7 @@ impl<'a, 't> Writer<'a, 't> {
                 tokio::join!(insert_events(&mut *tx, &chain, backend, records), async {
                     let applied = self.apply_from_buffer(records).await?;
                     if applied == records.len() {
-                        self.sort_buffer().await;
+                        self.sort_buffer().await?;
                     }
                     Ok::<_, StoreError>(applied)
                 });
@@ -126,6 +126,7 @@ impl<'a, 't> Writer<'a, 't> {
     /// Applies records in order while every row one reads is in the buffer;
     /// returns how many it applied. Each record reads before it writes, so
     /// stopping at one leaves nothing of it half done.
+    ///
     /// It runs beside the events' statements in one task, so it yields now
     /// and then to let the next statement go out as soon as the database
     /// is done with the last.
@@ -174,19 +175,22 @@ impl<'a, 't> Writer<'a, 't> {
 
     /// Groups the buffered rows by table and sorts each table's by key,
     /// yielding between tables and long sorts (see `apply_from_buffer`).
-    async fn sort_buffer(&mut self) {
-        let Some(buffer) = self.buffer.take() else { return };
+    async fn sort_buffer(&mut self) -> Result<(), StoreError> {
+        let Some(buffer) = self.buffer.take() else { return Ok(()) };
         let mut writes: Vec<TableWrites> = table::DERIVED
             .iter()
             .map(|&table| TableWrites { table, kept: Vec::new(), deleted: Vec::new() })
             .collect();
         for change in buffer.into_values() {
-            if let Some(writes) = writes.iter_mut().find(|w| w.table.name == change.table.name) {
-                if change.deleted {
-                    writes.deleted.push(change.row);
-                } else {
-                    writes.kept.push(change.row);
-                }
+            // A row of a table the flush does not know would be lost.
+            let writes = writes
+                .iter_mut()
+                .find(|w| w.table.name == change.table.name)
+                .ok_or(StoreError::Internal("a buffered row belongs to no derived table"))?;
+            if change.deleted {
+                writes.deleted.push(change.row);
+            } else {
+                writes.kept.push(change.row);
             }
         }
         for writes in &mut writes {
@@ -198,12 +202,13 @@ impl<'a, 't> Writer<'a, 't> {
             }
         }
         self.sorted = Some(writes);
+        Ok(())
     }
 
     /// Writes the buffered rows: one multi-row upsert per table and chunk.
     pub(crate) async fn flush(&mut self) -> Result<(), StoreError> {
         if self.buffer.is_some() {
-            self.sort_buffer().await;
+            self.sort_buffer().await?;
         }
         let Some(writes) = self.sorted.take() else { return Ok(()) };
         let backend = self.backend;
