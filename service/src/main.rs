@@ -4,9 +4,9 @@ use clap::Parser;
 
 /// A backfill makes and drops millions of short strings per range. jemalloc
 /// keeps freed pages for seconds, so the next range reuses them; with
-/// glibc's allocator the store's calling thread took a third more time, and
-/// with mimalloc (which hands pages back after 10 ms, to fault them in again
-/// zeroed) a fifth more (docs/benchmarks.md, "Indexer").
+/// glibc's allocator the store's calling thread took about half as long
+/// again, and with mimalloc (which hands pages back after 10 ms, to fault
+/// them in again zeroed) about a third (docs/benchmarks.md, "Indexer").
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
