@@ -1,6 +1,7 @@
 //! A JSON-RPC proxy on loopback that forwards to a real node but answers
 //! some requests badly, as real providers do: HTTP 429 and 503, no answer,
-//! a cut-off body, or an empty log list where there are logs.
+//! a cut-off body, an empty log list where there are logs, or a refusal of
+//! a log range as too large.
 
 use std::{
     collections::HashMap,
@@ -28,9 +29,12 @@ pub enum Fault {
     Truncate,
     /// Answer `eth_getLogs` with an empty list, whatever the node has.
     EmptyLogs,
+    /// Refuse the request with the JSON-RPC error providers give for a log
+    /// query over too many blocks or results (code -32005).
+    TooManyResults,
 }
 
-type Plan = dyn Fn(&str, u64) -> Fault + Send + Sync;
+type Plan = dyn Fn(&str, &serde_json::Value, u64) -> Fault + Send + Sync;
 
 /// A running proxy; stops when dropped.
 pub struct FaultyRpc {
@@ -58,6 +62,15 @@ impl FaultyRpc {
     pub async fn start(
         upstream: String,
         plan: impl Fn(&str, u64) -> Fault + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with_params(upstream, move |method, _, n| plan(method, n)).await
+    }
+
+    /// As [`FaultyRpc::start`], with the request's `params` passed to `plan`
+    /// too (a log range's blocks, say).
+    pub async fn start_with_params(
+        upstream: String,
+        plan: impl Fn(&str, &serde_json::Value, u64) -> Fault + Send + Sync + 'static,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let address = listener.local_addr().expect("local address");
@@ -162,7 +175,8 @@ async fn serve(
         *counter += 1;
         *counter - 1
     };
-    let fault = match plan(&method, n) {
+    let params = request.get("params").cloned().unwrap_or_default();
+    let fault = match plan(&method, &params, n) {
         Fault::EmptyLogs if method != "eth_getLogs" => Fault::Pass,
         other => other,
     };
@@ -174,6 +188,15 @@ async fn serve(
         Fault::Stall(duration) => {
             tokio::time::sleep(duration).await;
             Ok(())
+        }
+        Fault::TooManyResults => {
+            let answer = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": request["id"],
+                "error": {"code": -32005, "message": "query returned more than 10000 results"},
+            });
+            let bytes = serde_json::to_vec(&answer).expect("json");
+            respond(&mut stream, 200, &bytes, bytes.len()).await
         }
         Fault::EmptyLogs => {
             let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});

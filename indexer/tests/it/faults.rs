@@ -135,3 +135,51 @@ async fn a_dead_url_is_skipped_for_the_next_one() {
     );
     stores.cleanup().await;
 }
+
+/// The blocks an `eth_getLogs` request spans, if it names a range.
+fn log_range_blocks(params: &serde_json::Value) -> Option<u64> {
+    let block = |key: &str| {
+        let hex = params.get(0)?.get(key)?.as_str()?;
+        u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok()
+    };
+    Some(block("toBlock")? - block("fromBlock")? + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
+    let chain = chain().await;
+    history(&chain).await;
+    // The node refuses log ranges of more than two blocks, as providers cap
+    // ranges; the indexer starts at up to eight and reads ahead of itself.
+    let proxy = FaultyRpc::start_with_params(chain.anvil.endpoint(), |method, params, _| {
+        match (method, log_range_blocks(params)) {
+            ("eth_getLogs", Some(blocks)) if blocks > 2 => Fault::TooManyResults,
+            _ => Fault::Pass,
+        }
+    })
+    .await;
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    let tuning = IndexerConfig { max_range_blocks: 8, poll_interval_ms: 10, ..Default::default() };
+    let urls = [proxy.url().parse().unwrap()];
+    Indexer::new(stores.sqlite.clone(), &urls, chain.settings(3, tuning), metrics.clone())
+        .catch_up()
+        .await
+        .unwrap();
+    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.sqlite.dump(CHAIN).await.unwrap(),
+        stores.postgres.dump(CHAIN).await.unwrap(),
+        "the shrunk ranges wrote what a clean index writes"
+    );
+    assert!(proxy.injected(Fault::TooManyResults) > 0, "no range was ever too large");
+    assert_eq!(
+        metrics.rpc_errors("too_many_results"),
+        proxy.injected(Fault::TooManyResults),
+        "every refusal counted"
+    );
+    stores.cleanup().await;
+}
