@@ -394,7 +394,16 @@ impl Indexer {
         };
         let fetched = match fetched {
             Ok(fetched) => fetched,
+            // A range the node refuses as too large, or cannot answer in
+            // time from any URL, is tried again at half the size.
             Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
+                self.prefetch.clear();
+                self.range = (self.range / 2).max(1);
+                return Ok(Step::Shrunk { range: self.range });
+            }
+            Err(RpcError::Exhausted { what: "eth_getLogs", last })
+                if last.kind == FailureKind::Timeout && self.range > 1 =>
+            {
                 self.prefetch.clear();
                 self.range = (self.range / 2).max(1);
                 return Ok(Step::Shrunk { range: self.range });

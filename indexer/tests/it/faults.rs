@@ -183,3 +183,43 @@ async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
     );
     stores.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_the_node_cannot_answer_in_time_shrinks_until_it_is_answered() {
+    let chain = chain().await;
+    history(&chain).await;
+    // Log ranges of more than two blocks never get an answer.
+    let proxy = FaultyRpc::start_with_params(chain.anvil.endpoint(), |method, params, _| {
+        match (method, log_range_blocks(params)) {
+            ("eth_getLogs", Some(blocks)) if blocks > 2 => Fault::Stall(Duration::from_secs(1)),
+            _ => Fault::Pass,
+        }
+    })
+    .await;
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    let tuning = IndexerConfig {
+        max_range_blocks: 4,
+        poll_interval_ms: 10,
+        request_timeout_ms: 200,
+        rpc_attempts: 1,
+        ..Default::default()
+    };
+    let urls = [proxy.url().parse().unwrap()];
+    Indexer::new(stores.sqlite.clone(), &urls, chain.settings(3, tuning), metrics.clone())
+        .catch_up()
+        .await
+        .unwrap();
+    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.sqlite.dump(CHAIN).await.unwrap(),
+        stores.postgres.dump(CHAIN).await.unwrap(),
+        "the shrunk ranges wrote what a clean index writes"
+    );
+    assert!(proxy.injected(Fault::Stall(Duration::from_secs(1))) > 0, "no range ever stalled");
+    assert!(metrics.rpc_errors("timeout") > 0, "{}", metrics.render(CHAIN));
+    stores.cleanup().await;
+}
