@@ -10,7 +10,7 @@ use cairn_bindings::{Registry, Settlement};
 use cairn_config::IndexerConfig;
 use cairn_indexer::{Indexer, Metrics};
 use cairn_store::Store;
-use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, Mined, stores};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, Mined, TestStores, stores};
 
 use crate::{CHAIN, Chain, address_of, chain, wallet};
 
@@ -51,6 +51,20 @@ fn indexer(chain: &Chain, store: &Store, urls: &[String], metrics: Arc<Metrics>)
     Indexer::new(store.clone(), &urls, chain.settings(3, tuning), metrics)
 }
 
+/// Indexes the history into PostgreSQL straight from anvil and requires the
+/// SQLite store, indexed through faults, to hold the same.
+async fn assert_equals_a_clean_index(chain: &Chain, stores: &TestStores, why: &str) {
+    indexer(chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
+        .catch_up()
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.sqlite.dump(CHAIN).await.unwrap(),
+        stores.postgres.dump(CHAIN).await.unwrap(),
+        "{why}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_node_is_retried_and_nothing_wrong_is_written() {
     let chain = chain().await;
@@ -72,16 +86,8 @@ async fn a_faulty_node_is_retried_and_nothing_wrong_is_written() {
     let stores = stores().await;
     let metrics = Arc::new(Metrics::default());
     indexer(&chain, &stores.sqlite, &[proxy.url()], metrics.clone()).catch_up().await.unwrap();
-    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
-        .catch_up()
-        .await
-        .unwrap();
+    assert_equals_a_clean_index(&chain, &stores, "the faulty run wrote something else").await;
     let faulty = stores.sqlite.dump(CHAIN).await.unwrap();
-    assert_eq!(
-        faulty,
-        stores.postgres.dump(CHAIN).await.unwrap(),
-        "the faulty run wrote something else"
-    );
     assert_eq!(faulty["services"].len(), 6);
 
     for fault in [Fault::EmptyLogs, Fault::Status(429), Fault::Truncate, Fault::Status(503)] {
@@ -115,14 +121,7 @@ async fn a_dead_url_is_skipped_for_the_next_one() {
         .catch_up()
         .await
         .unwrap();
-    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
-        .catch_up()
-        .await
-        .unwrap();
-    assert_eq!(
-        stores.sqlite.dump(CHAIN).await.unwrap(),
-        stores.postgres.dump(CHAIN).await.unwrap()
-    );
+    assert_equals_a_clean_index(&chain, &stores, "skipping the dead URL lost something").await;
     assert_eq!(metrics.rpc_errors("unavailable"), dead.requests(), "every failure counted");
     assert!(dead.requests() > 0, "the dead URL was never tried");
     // The breaker skips the dead URL after three failures in a row, so it
@@ -145,36 +144,40 @@ fn log_range_blocks(params: &serde_json::Value) -> Option<u64> {
     Some(block("toBlock")? - block("fromBlock")? + 1)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
+/// Indexes the history into SQLite, with `tuning`, through a proxy that
+/// answers every log range of more than two blocks with `fault`, as
+/// providers cap ranges; the indexer starts with larger ones and reads
+/// ahead of itself. The store must end as a clean index.
+async fn index_with_large_ranges_failing(
+    fault: Fault,
+    tuning: IndexerConfig,
+) -> (FaultyRpc, TestStores, Arc<Metrics>) {
     let chain = chain().await;
     history(&chain).await;
-    // The node refuses log ranges of more than two blocks, as providers cap
-    // ranges; the indexer starts at up to eight and reads ahead of itself.
-    let proxy = FaultyRpc::start_with_params(chain.anvil.endpoint(), |method, params, _| {
-        match (method, log_range_blocks(params)) {
-            ("eth_getLogs", Some(blocks)) if blocks > 2 => Fault::TooManyResults,
-            _ => Fault::Pass,
-        }
-    })
-    .await;
+    let proxy =
+        FaultyRpc::start_with_params(chain.anvil.endpoint(), move |method, params, _| {
+            match (method, log_range_blocks(params)) {
+                ("eth_getLogs", Some(blocks)) if blocks > 2 => fault,
+                _ => Fault::Pass,
+            }
+        })
+        .await;
     let stores = stores().await;
     let metrics = Arc::new(Metrics::default());
-    let tuning = IndexerConfig { max_range_blocks: 8, poll_interval_ms: 10, ..Default::default() };
     let urls = [proxy.url().parse().unwrap()];
     Indexer::new(stores.sqlite.clone(), &urls, chain.settings(3, tuning), metrics.clone())
         .catch_up()
         .await
         .unwrap();
-    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
-        .catch_up()
-        .await
-        .unwrap();
-    assert_eq!(
-        stores.sqlite.dump(CHAIN).await.unwrap(),
-        stores.postgres.dump(CHAIN).await.unwrap(),
-        "the shrunk ranges wrote what a clean index writes"
-    );
+    assert_equals_a_clean_index(&chain, &stores, "the shrunk ranges wrote something else").await;
+    (proxy, stores, metrics)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
+    let tuning = IndexerConfig { max_range_blocks: 8, poll_interval_ms: 10, ..Default::default() };
+    let (proxy, stores, metrics) =
+        index_with_large_ranges_failing(Fault::TooManyResults, tuning).await;
     assert!(proxy.injected(Fault::TooManyResults) > 0, "no range was ever too large");
     assert_eq!(
         metrics.rpc_errors("too_many_results"),
@@ -186,18 +189,7 @@ async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_the_node_cannot_answer_in_time_shrinks_until_it_is_answered() {
-    let chain = chain().await;
-    history(&chain).await;
-    // Log ranges of more than two blocks never get an answer.
-    let proxy = FaultyRpc::start_with_params(chain.anvil.endpoint(), |method, params, _| {
-        match (method, log_range_blocks(params)) {
-            ("eth_getLogs", Some(blocks)) if blocks > 2 => Fault::Stall(Duration::from_secs(1)),
-            _ => Fault::Pass,
-        }
-    })
-    .await;
-    let stores = stores().await;
-    let metrics = Arc::new(Metrics::default());
+    let never = Fault::Stall(Duration::from_secs(1));
     let tuning = IndexerConfig {
         max_range_blocks: 4,
         poll_interval_ms: 10,
@@ -205,21 +197,8 @@ async fn a_range_the_node_cannot_answer_in_time_shrinks_until_it_is_answered() {
         rpc_attempts: 1,
         ..Default::default()
     };
-    let urls = [proxy.url().parse().unwrap()];
-    Indexer::new(stores.sqlite.clone(), &urls, chain.settings(3, tuning), metrics.clone())
-        .catch_up()
-        .await
-        .unwrap();
-    indexer(&chain, &stores.postgres, &[chain.anvil.endpoint()], Arc::new(Metrics::default()))
-        .catch_up()
-        .await
-        .unwrap();
-    assert_eq!(
-        stores.sqlite.dump(CHAIN).await.unwrap(),
-        stores.postgres.dump(CHAIN).await.unwrap(),
-        "the shrunk ranges wrote what a clean index writes"
-    );
-    assert!(proxy.injected(Fault::Stall(Duration::from_secs(1))) > 0, "no range ever stalled");
+    let (proxy, stores, metrics) = index_with_large_ranges_failing(never, tuning).await;
+    assert!(proxy.injected(never) > 0, "no range ever stalled");
     assert!(metrics.rpc_errors("timeout") > 0, "{}", metrics.render(CHAIN));
     stores.cleanup().await;
 }
