@@ -4,6 +4,9 @@
 //! committed row. Figures go to docs/benchmarks.md.
 //!
 //!   cargo run --release -p cairn-indexer --example backfill_bench [BATCHES]
+//!
+//! `BENCH_VERIFY=0` turns the count check off; `BENCH_TARGET_EVENTS=N`
+//! sizes ranges to about N events instead of the default.
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -66,6 +69,11 @@ fn settings(contracts: Contracts, start_block: u64, depth: u64) -> IndexerSettin
         tuning: IndexerConfig {
             poll_interval_ms: 20,
             verify_counts: std::env::var("BENCH_VERIFY").map_or(true, |v| v != "0"),
+            // BENCH_TARGET_EVENTS: larger ranges, for the memory they take.
+            target_events_per_range: std::env::var("BENCH_TARGET_EVENTS")
+                .map_or(IndexerConfig::default().target_events_per_range, |v| {
+                    v.parse().expect("BENCH_TARGET_EVENTS is a number")
+                }),
             ..IndexerConfig::default()
         },
     }
