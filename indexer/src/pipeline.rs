@@ -87,6 +87,20 @@ pub struct Indexer {
     /// The next backfill ranges, in order, being read while the current one
     /// is written.
     prefetch: VecDeque<Prefetch>,
+    ceiling: Option<Ceiling>,
+}
+
+/// After the node refuses a range (too many results, or no answer in time),
+/// ranges stay below the refused size for this many successes in a row,
+/// then may grow past it again (the refusal may have been about how dense
+/// that stretch of the chain was).
+const CEILING_SUCCESSES: u32 = 16;
+
+/// The largest range to try since the node last refused one.
+#[derive(Debug, Clone, Copy)]
+struct Ceiling {
+    blocks: u64,
+    successes: u32,
 }
 
 /// Backfill ranges read ahead of the one being written. With two, the node
@@ -265,7 +279,7 @@ impl Indexer {
         let rpc = RpcPool::new(rpc_urls, settings.tuning.clone(), metrics.clone());
         // Start small: the first ranges measure how dense the history is.
         let range = settings.tuning.max_range_blocks.clamp(1, 16);
-        Self { store, rpc, settings, range, metrics, prefetch: VecDeque::new() }
+        Self { store, rpc, settings, range, metrics, prefetch: VecDeque::new(), ceiling: None }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -395,17 +409,13 @@ impl Indexer {
         let fetched = match fetched {
             Ok(fetched) => fetched,
             // A range the node refuses as too large, or cannot answer in
-            // time from any URL, is tried again at half the size.
-            Err(RpcError::TooManyResults { .. }) if self.range > 1 => {
+            // time from any URL, is tried again at half the size, and no
+            // range as large is tried for a while.
+            Err(error) if range_too_large(&error) && to > from => {
                 self.prefetch.clear();
-                self.range = (self.range / 2).max(1);
-                return Ok(Step::Shrunk { range: self.range });
-            }
-            Err(RpcError::Exhausted { what: "eth_getLogs", last })
-                if last.kind == FailureKind::Timeout && self.range > 1 =>
-            {
-                self.prefetch.clear();
-                self.range = (self.range / 2).max(1);
+                let refused = to - from + 1;
+                self.range = (refused / 2).max(1);
+                self.ceiling = Some(Ceiling { blocks: refused - 1, successes: 0 });
                 return Ok(Step::Shrunk { range: self.range });
             }
             Err(e) => {
@@ -416,6 +426,14 @@ impl Indexer {
         let events = fetched.events;
         let count = events.len();
         self.range = next_range(self.range, to - from + 1, count, &self.settings.tuning);
+        if let Some(ceiling) = &mut self.ceiling {
+            ceiling.successes += 1;
+            if ceiling.successes >= CEILING_SUCCESSES {
+                self.ceiling = None;
+            } else {
+                self.range = self.range.min(ceiling.blocks);
+            }
+        }
         // Read the next ranges while this one is written: the node and the
         // store work at the same time. Each checks itself against the
         // contracts' counts before and after it, so none waits for another.
@@ -579,6 +597,18 @@ fn records(contracts: &Contracts, logs: &[Log]) -> Result<Vec<EventRecord>, Inde
         }
     }
     Ok(records)
+}
+
+/// Whether `error` says the log range asked for was too large for the node:
+/// refused as such, or not answered in time by any URL.
+fn range_too_large(error: &RpcError) -> bool {
+    match error {
+        RpcError::TooManyResults { .. } => true,
+        RpcError::Exhausted { what, last } => {
+            *what == "eth_getLogs" && last.kind == FailureKind::Timeout
+        }
+        RpcError::Store(_) => false,
+    }
 }
 
 /// The next backfill range: double the last (to `max_range_blocks`) while

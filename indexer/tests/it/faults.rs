@@ -178,12 +178,15 @@ async fn a_range_too_large_for_the_node_shrinks_until_it_is_answered() {
     let tuning = IndexerConfig { max_range_blocks: 8, poll_interval_ms: 10, ..Default::default() };
     let (proxy, stores, metrics) =
         index_with_large_ranges_failing(Fault::TooManyResults, tuning).await;
-    assert!(proxy.injected(Fault::TooManyResults) > 0, "no range was ever too large");
-    assert_eq!(
-        metrics.rpc_errors("too_many_results"),
-        proxy.injected(Fault::TooManyResults),
-        "every refusal counted"
-    );
+    let refused = proxy.injected(Fault::TooManyResults);
+    assert!(refused > 0, "no range was ever too large");
+    // 8 → 4 → 2 blocks, one more try at 3, and ranges read ahead beside
+    // them; without a ceiling on regrowth every other range was refused
+    // (20 refusals for this history).
+    assert!(refused <= 8, "{refused} refusals");
+    // A refusal can reach a range read ahead that was already given up.
+    let counted = metrics.rpc_errors("too_many_results");
+    assert!(counted > 0 && counted <= refused, "{counted} counted of {refused}");
     stores.cleanup().await;
 }
 
