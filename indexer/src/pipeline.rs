@@ -589,7 +589,7 @@ fn records(contracts: &Contracts, logs: &[Log]) -> Result<Vec<EventRecord>, Inde
                 block_hash: hash,
                 tx_hash: log
                     .transaction_hash
-                    .map(alloy::primitives::hex::encode_prefixed)
+                    .map(|h| cairn_store::hash_text(&h))
                     .unwrap_or_default(),
                 contract: account(&log.inner.address),
                 event,

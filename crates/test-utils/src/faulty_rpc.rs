@@ -144,6 +144,12 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// A whole JSON-RPC answer with status 200.
+async fn respond_json(stream: &mut TcpStream, answer: &serde_json::Value) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(answer).expect("json");
+    respond(stream, 200, &bytes, bytes.len()).await
+}
+
 async fn respond(
     stream: &mut TcpStream,
     status: u16,
@@ -195,13 +201,11 @@ async fn serve(
                 "id": request["id"],
                 "error": {"code": -32005, "message": "query returned more than 10000 results"},
             });
-            let bytes = serde_json::to_vec(&answer).expect("json");
-            respond(&mut stream, 200, &bytes, bytes.len()).await
+            respond_json(&mut stream, &answer).await
         }
         Fault::EmptyLogs => {
             let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});
-            let bytes = serde_json::to_vec(&answer).expect("json");
-            respond(&mut stream, 200, &bytes, bytes.len()).await
+            respond_json(&mut stream, &answer).await
         }
         Fault::Pass | Fault::Truncate => {
             let answer = client

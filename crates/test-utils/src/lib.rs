@@ -249,14 +249,16 @@ pub struct TestStores {
     database: String,
 }
 
+/// The test SQLite file in `dir`.
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("test.db").display())
+}
+
 pub async fn stores() -> TestStores {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = cairn_store::Store::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("test.db").display()
-    ))
-    .await
-    .expect("SQLite store");
+    let sqlite = cairn_store::Store::open(&format!("{}?mode=rwc", sqlite_url(&dir)))
+        .await
+        .expect("SQLite store");
     let server = std::env::var("CAIRN_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let nanos = std::time::SystemTime::now()
@@ -281,7 +283,7 @@ pub async fn stores() -> TestStores {
 impl TestStores {
     /// Where the SQLite store is, for tests that open the file themselves.
     pub fn sqlite_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("test.db").display())
+        sqlite_url(&self.dir)
     }
 
     pub fn both(&self) -> [&cairn_store::Store; 2] {
