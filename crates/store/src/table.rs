@@ -181,17 +181,12 @@ impl Table {
         if N != self.columns.len() {
             return Err(StoreError::ColumnMismatch { table: self.name, column: "(count)" });
         }
-        values
-            .into_iter()
-            .zip(self.columns)
-            .map(|((name, value), (column, _))| {
-                if name == *column {
-                    Ok(value)
-                } else {
-                    Err(StoreError::ColumnMismatch { table: self.name, column: name })
-                }
-            })
-            .collect()
+        if let Some(((name, _), _)) =
+            values.iter().zip(self.columns).find(|((name, _), (column, _))| name != column)
+        {
+            return Err(StoreError::ColumnMismatch { table: self.name, column: name });
+        }
+        Ok(values.into_iter().map(|(_, value)| value).collect())
     }
 
     /// Where `column` sits in this table's rows.
