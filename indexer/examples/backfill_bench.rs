@@ -5,6 +5,9 @@
 //!
 //!   cargo run --release -p cairn-indexer --example backfill_bench [BATCHES]
 //!
+//! Each of `BENCH_ROUNDS` rounds (default 5) measures the raw baseline, then
+//! backfills fresh SQLite and PostgreSQL stores; each backfill is compared
+//! with its own round's baseline, and the medians are printed last.
 //! `BENCH_VERIFY=0` turns the count check off; `BENCH_TARGET_EVENTS=N`
 //! sizes ranges to about N events instead of the default.
 
@@ -27,7 +30,7 @@ use cairn_core::{
 };
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_signer::{LocalSigner, sign_typed};
-use cairn_store::Store;
+use cairn_store::{Backend, Store};
 use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, fund_dev_token, wallet,
 };
@@ -47,12 +50,33 @@ fn status_kib(field: &str) -> u64 {
 
 /// CPU seconds (user + system) process `pid` has used so far.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    try_cpu_seconds(pid).expect("the process is running")
+}
+
+/// As [`cpu_seconds`], or `None` once the process has gone.
+fn try_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the
     // 12th and 13th of them, in clock ticks (100 per second on Linux).
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds of every PostgreSQL server process on this machine so far
+/// (the backends our connections talk to, and the server's own helpers); a
+/// backend that exits within a phase takes its share with it.
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .filter_map(try_cpu_seconds)
+        .sum()
 }
 
 /// Resets the kernel's peak-RSS mark (VmHWM) so a phase's peak can be read.
@@ -77,6 +101,77 @@ fn settings(contracts: Contracts, start_block: u64, depth: u64) -> IndexerSettin
             ..IndexerConfig::default()
         },
     }
+}
+
+/// Raw baseline: `eth_getLogs` over the ranges a dense backfill settles on
+/// (about 5,000 events of 101 per block) and decoding, one range after
+/// another. Prints the figures and returns events per second.
+async fn raw_fetch(url: &str, contracts: Contracts, start_block: u64, head: u64, node: u32) -> f64 {
+    let range: u64 = 5_000 / 101;
+    let raw = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    let me = std::process::id();
+    let cpu_before = (cpu_seconds(me), cpu_seconds(node));
+    let started = Instant::now();
+    let mut decoded = 0usize;
+    let mut from = start_block;
+    while from <= head {
+        let to = head.min(from + range - 1);
+        let filter =
+            Filter::new().address(contracts.addresses().to_vec()).from_block(from).to_block(to);
+        let logs = raw.get_logs(&filter).await.unwrap();
+        decoded +=
+            logs.iter().filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_)))).count();
+        from = to + 1;
+    }
+    let raw_time = started.elapsed();
+    let raw_rate = decoded as f64 / raw_time.as_secs_f64();
+    println!(
+        "raw eth_getLogs + decode: {decoded} events in {raw_time:.2?} = {raw_rate:.0} events/s; CPU: this process {:.2} s, anvil {:.2} s",
+        cpu_seconds(me) - cpu_before.0,
+        cpu_seconds(node) - cpu_before.1
+    );
+    raw_rate
+}
+
+/// Backfills `store` from the start block to the head; prints the figures
+/// and returns events per second.
+async fn backfill(
+    name: &str,
+    store: &Store,
+    url: &str,
+    contracts: Contracts,
+    start_block: u64,
+    node: u32,
+) -> f64 {
+    let metrics = Arc::new(Metrics::default());
+    let mut indexer = Indexer::new(
+        store.clone(),
+        &[url.parse().unwrap()],
+        settings(contracts, start_block, 1),
+        metrics.clone(),
+    );
+    let me = std::process::id();
+    reset_peak_rss();
+    let rss_before = status_kib("VmRSS:");
+    let cpu_before = (cpu_seconds(me), cpu_seconds(node), postgres_cpu_seconds());
+    let started = Instant::now();
+    indexer.catch_up().await.unwrap();
+    let elapsed = started.elapsed();
+    let events = metrics.events.load(Ordering::Relaxed);
+    let rate = events as f64 / elapsed.as_secs_f64();
+    println!(
+        "backfill into {name}: {events} events in {elapsed:.2?} = {rate:.0} events/s; peak RSS {:.1} MiB (process before: {:.1} MiB); CPU: this process {:.2} s, anvil {:.2} s{}",
+        status_kib("VmHWM:") as f64 / 1024.0,
+        rss_before as f64 / 1024.0,
+        cpu_seconds(me) - cpu_before.0,
+        cpu_seconds(node) - cpu_before.1,
+        match store.backend() {
+            Backend::Postgres =>
+                format!(", PostgreSQL server {:.2} s", postgres_cpu_seconds() - cpu_before.2),
+            Backend::Sqlite => String::new(),
+        }
+    );
+    rate
 }
 
 #[tokio::main]
@@ -158,80 +253,53 @@ async fn main() {
         started.elapsed()
     );
 
-    // Raw baseline: the same ranges a dense backfill uses (target 5,000 events).
-    // The range a dense backfill settles on: about 5,000 events of 101 per block.
-    let range: u64 = 5_000 / 101;
-    let raw = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    // Rounds of raw baseline, SQLite and PostgreSQL, each backfill into
+    // fresh stores and compared with the raw figure of its own round: the
+    // machine's speed drifts by a fifth within minutes, more than the
+    // differences being measured, so one round alone says little.
+    let rounds: usize =
+        std::env::var("BENCH_ROUNDS").map_or(5, |v| v.parse().expect("BENCH_ROUNDS is a number"));
+    assert!(rounds > 0, "BENCH_ROUNDS must be at least 1");
     let node = anvil.child().id();
-    let me_pid = std::process::id();
-    let cpu_before = (cpu_seconds(me_pid), cpu_seconds(node));
-    let started = Instant::now();
-    let mut decoded = 0usize;
-    let mut from = d.start_block;
-    while from <= head {
-        let to = head.min(from + range - 1);
-        let logs = raw
-            .get_logs(
-                &Filter::new()
-                    .address(contracts.addresses().to_vec())
-                    .from_block(from)
-                    .to_block(to),
-            )
-            .await
-            .unwrap();
-        decoded +=
-            logs.iter().filter(|l| matches!(contracts.decode(&l.inner), Ok(Some(_)))).count();
-        from = to + 1;
+    let mut ratios: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut last_stores: Option<cairn_test_utils::TestStores> = None;
+    for round in 1..=rounds {
+        // Only the last round's stores are kept, for the tip latency below.
+        if let Some(previous) = last_stores.take() {
+            previous.cleanup().await;
+        }
+        let raw_rate = raw_fetch(&url, contracts, d.start_block, head, node).await;
+        let stores = cairn_test_utils::stores().await;
+        for (i, (name, store)) in
+            [("SQLite", &stores.sqlite), ("Postgres", &stores.postgres)].into_iter().enumerate()
+        {
+            let rate = backfill(name, store, &url, contracts, d.start_block, node).await;
+            println!("  round {round}/{rounds}: {name} = {:.2} of raw", rate / raw_rate);
+            ratios[i].push(rate / raw_rate);
+            // Checked after the figures are taken: a fast backfill that
+            // dropped rows would be no result.
+            let vault = format!("{:#x}", d.settlement);
+            assert_eq!(store.event_count(CHAIN, &vault).await.unwrap(), expected_events, "{name}");
+            assert_eq!(store.last_batch_id(CHAIN).await.unwrap(), batches, "{name}");
+            let first_payee =
+                format!("{:#x}", Address::from_slice(&keccak256(0u64.to_be_bytes())[12..]));
+            let asset = format!("{:#x}", d.stake_token);
+            let balance = store.balance(CHAIN, &first_payee, &asset).await.unwrap();
+            assert_eq!(balance, U256::from(batches), "{name}: one unit per batch");
+        }
+        last_stores = Some(stores);
     }
-    let raw_time = started.elapsed();
-    let raw_rate = decoded as f64 / raw_time.as_secs_f64();
-    println!(
-        "raw eth_getLogs + decode: {decoded} events in {raw_time:.2?} = {raw_rate:.0} events/s; CPU: this process {:.2} s, anvil {:.2} s",
-        cpu_seconds(me_pid) - cpu_before.0,
-        cpu_seconds(node) - cpu_before.1
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite =
-        Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()))
-            .await
-            .unwrap();
-    let stores = cairn_test_utils::stores().await;
-    for (name, store) in [("SQLite", &sqlite), ("Postgres", &stores.postgres)] {
-        let metrics = Arc::new(Metrics::default());
-        let mut indexer = Indexer::new(
-            store.clone(),
-            &[url.parse().unwrap()],
-            settings(contracts, d.start_block, 1),
-            metrics.clone(),
-        );
-        reset_peak_rss();
-        let rss_before = status_kib("VmRSS:");
-        let cpu_before = (cpu_seconds(me_pid), cpu_seconds(node));
-        let started = Instant::now();
-        indexer.catch_up().await.unwrap();
-        let elapsed = started.elapsed();
-        let events = metrics.events.load(Ordering::Relaxed);
-        let rate = events as f64 / elapsed.as_secs_f64();
+    for (name, mut ratios) in ["SQLite", "Postgres"].into_iter().zip(ratios) {
+        ratios.sort_by(f64::total_cmp);
         println!(
-            "backfill into {name}: {events} events in {elapsed:.2?} = {rate:.0} events/s = {:.2} of raw; peak RSS {:.1} MiB (process before: {:.1} MiB); CPU: this process {:.2} s, anvil {:.2} s",
-            rate / raw_rate,
-            status_kib("VmHWM:") as f64 / 1024.0,
-            rss_before as f64 / 1024.0,
-            cpu_seconds(me_pid) - cpu_before.0,
-            cpu_seconds(node) - cpu_before.1
+            "{name} over {rounds} rounds: median {:.2} of raw (lowest {:.2}, highest {:.2})",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1]
         );
-        // Checked after the figures are taken: a fast backfill that dropped
-        // rows would be no result.
-        let vault = format!("{:#x}", d.settlement);
-        assert_eq!(store.event_count(CHAIN, &vault).await.unwrap(), expected_events, "{name}");
-        assert_eq!(store.last_batch_id(CHAIN).await.unwrap(), batches, "{name}");
-        let first_payee =
-            format!("{:#x}", Address::from_slice(&keccak256(0u64.to_be_bytes())[12..]));
-        let asset = format!("{:#x}", d.stake_token);
-        let balance = store.balance(CHAIN, &first_payee, &asset).await.unwrap();
-        assert_eq!(balance, U256::from(batches), "{name}: one unit per batch");
     }
+    let stores = last_stores.expect("at least one round");
+    let sqlite = stores.sqlite.clone();
 
     // Tip latency: a block mined while the indexer follows the head, to the
     // moment its event is committed; polling over HTTP every 20 ms, then
