@@ -20,7 +20,9 @@ pub(crate) struct Writer<'a, 't> {
     tx: Option<&'a mut Transaction<'t, Any>>,
     chain: String,
     finalized: u64,
-    next_undo: i64,
+    /// The undo log's next sequence number, read on the first undo entry:
+    /// a range wholly below finality (a backfill) writes none.
+    next_undo: Option<i64>,
     backend: crate::Backend,
     /// For batches wholly below finality (backfill): row changes are kept
     /// here, last one per key, and written in bulk by [`Writer::flush`].
@@ -61,28 +63,23 @@ fn text(value: impl Into<String>) -> Value {
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    pub(crate) async fn new(
+    pub(crate) fn new(
         tx: &'a mut Transaction<'t, Any>,
         chain: &str,
         finalized: u64,
         buffered: bool,
         backend: crate::Backend,
-    ) -> Result<Self, StoreError> {
-        let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
-            .bind(chain.to_owned())
-            .fetch_one(&mut **tx)
-            .await?;
-        let next_undo = row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1;
+    ) -> Self {
         let buffer = buffered.then(FastHashMap::default);
-        Ok(Self {
+        Self {
             tx: Some(tx),
             chain: chain.to_owned(),
             finalized,
-            next_undo,
+            next_undo: None,
             backend,
             buffer,
             sorted: None,
-        })
+        }
     }
 
     fn tx(&mut self) -> Result<&mut Transaction<'t, Any>, StoreError> {
@@ -280,7 +277,16 @@ impl<'a, 't> Writer<'a, 't> {
         }
         let old = table.get(self.tx()?, key).await?;
         let chain = self.chain.clone();
-        let seq = self.next_undo;
+        let seq = match self.next_undo {
+            Some(seq) => seq,
+            None => {
+                let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
+                    .bind(chain.clone())
+                    .fetch_one(&mut **self.tx()?)
+                    .await?;
+                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1
+            }
+        };
         sqlx::query(
             "INSERT INTO undo_log (chain, seq, block_number, table_name, row_key, old_row) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -292,7 +298,7 @@ impl<'a, 't> Writer<'a, 't> {
         .bind(old.map(|row| table.to_json(&row).to_string()))
         .execute(&mut **self.tx()?)
         .await?;
-        self.next_undo += 1;
+        self.next_undo = Some(seq + 1);
         Ok(())
     }
 

@@ -501,8 +501,7 @@ impl Store {
         }
         let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
         let buffered = last.number <= finalized;
-        let mut writer =
-            derived::Writer::new(&mut tx, chain, finalized, buffered, self.backend).await?;
+        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered, self.backend);
         writer.write(&batch.events).await?;
         writer.flush().await?;
         drop(writer);
