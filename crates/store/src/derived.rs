@@ -5,19 +5,19 @@
 use std::collections::HashMap;
 
 use alloy_primitives::map::HashMap as FastHashMap;
-use sqlx::{Any, Row, Transaction};
 
 use crate::{
     StoreError, amount_text,
     events::{ChainEvent, EventRecord},
     hash_text,
     table::{self, Row as TableRow, Table, Value},
+    write_tx::{CopyValue, WriteTx, copy_in, copy_text, with_conn},
 };
 
-pub(crate) struct Writer<'a, 't> {
+pub(crate) struct Writer<'a> {
     /// Lent out while the events are inserted and the derived rows of a
     /// buffered batch are worked out beside them.
-    tx: Option<&'a mut Transaction<'t, Any>>,
+    tx: Option<&'a mut WriteTx>,
     chain: String,
     finalized: u64,
     /// The undo log's next sequence number, read on the first undo entry:
@@ -62,9 +62,9 @@ fn text(value: impl Into<String>) -> Value {
     Value::Text(value.into())
 }
 
-impl<'a, 't> Writer<'a, 't> {
+impl<'a> Writer<'a> {
     pub(crate) fn new(
-        tx: &'a mut Transaction<'t, Any>,
+        tx: &'a mut WriteTx,
         chain: &str,
         finalized: u64,
         buffered: bool,
@@ -82,7 +82,7 @@ impl<'a, 't> Writer<'a, 't> {
         }
     }
 
-    fn tx(&mut self) -> Result<&mut Transaction<'t, Any>, StoreError> {
+    fn tx(&mut self) -> Result<&mut WriteTx, StoreError> {
         self.tx
             .as_deref_mut()
             .ok_or(StoreError::Internal("a derived row was read while the events were inserted"))
@@ -280,24 +280,30 @@ impl<'a, 't> Writer<'a, 't> {
         let seq = match self.next_undo {
             Some(seq) => seq,
             None => {
-                let row = sqlx::query("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
-                    .bind(chain.clone())
-                    .fetch_one(&mut **self.tx()?)
-                    .await?;
-                row.try_get::<Option<i64>, _>(0)?.unwrap_or(0) + 1
+                let last: Option<i64> = with_conn!(self.tx()?, |conn| {
+                    sqlx::query_scalar("SELECT MAX(seq) FROM undo_log WHERE chain = $1")
+                        .bind(chain.as_str())
+                        .fetch_one(&mut *conn)
+                        .await?
+                });
+                last.unwrap_or(0) + 1
             }
         };
-        sqlx::query(
-            "INSERT INTO undo_log (chain, seq, block_number, table_name, row_key, old_row) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(chain)
-        .bind(seq)
-        .bind(block as i64)
-        .bind(table.name)
-        .bind(table.to_json(key).to_string())
-        .bind(old.map(|row| table.to_json(&row).to_string()))
-        .execute(&mut **self.tx()?)
-        .await?;
+        let (key, old) =
+            (table.to_json(key).to_string(), old.map(|row| table.to_json(&row).to_string()));
+        with_conn!(self.tx()?, |conn| {
+            sqlx::query(
+                "INSERT INTO undo_log (chain, seq, block_number, table_name, row_key, old_row) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(chain.as_str())
+            .bind(seq)
+            .bind(block as i64)
+            .bind(table.name)
+            .bind(key.as_str())
+            .bind(old.as_deref())
+            .execute(&mut *conn)
+            .await?;
+        });
         self.next_undo = Some(seq + 1);
         Ok(())
     }
@@ -561,51 +567,77 @@ fn event_body(event: &ChainEvent) -> String {
     String::from_utf8(body).expect("serde_json writes UTF-8")
 }
 
-/// Inserts `records` into `events` and adds them to the per-contract counts.
+/// The columns of `events`, in the order rows are written.
+const EVENT_COLUMNS: &str =
+    "chain, block_number, log_index, block_hash, tx_hash, contract, kind, body";
+
+/// Inserts `records` into `events` (on PostgreSQL with `COPY`) and adds
+/// them to the per-contract counts.
 async fn insert_events(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx,
     chain: &str,
     backend: crate::Backend,
     records: &[EventRecord],
 ) -> Result<(), StoreError> {
-    let per_statement = backend.rows_per_statement(8);
-    let sql = |count: usize| {
-        format!(
-            "INSERT INTO events (chain, block_number, log_index, block_hash, tx_hash, contract, kind, body) VALUES {}",
-            backend.value_rows(count, 8)
-        )
-    };
-    let texts = crate::BulkTexts::new(records.len(), per_statement, sql);
-    let statements = records.chunks(per_statement).map(|chunk| {
-        let mut query = sqlx::query(texts.for_rows(chunk.len()));
-        for record in chunk {
-            query = query
-                .bind(chain)
-                .bind(record.block_number as i64)
-                .bind(record.log_index as i64)
-                .bind(hash_text(&record.block_hash))
-                .bind(record.tx_hash.as_str())
-                .bind(record.contract.as_str())
-                .bind(record.event.kind())
-                .bind(event_body(&record.event));
-        }
-        Ok(query)
-    });
-    crate::execute_overlapped(tx, statements).await?;
+    if let WriteTx::Postgres(tx) = &mut *tx {
+        copy_in(tx, "events", EVENT_COLUMNS, records.iter(), |copy, record| {
+            let (block_hash, body) = (hash_text(&record.block_hash), event_body(&record.event));
+            copy_text(
+                copy,
+                [
+                    CopyValue::Text(chain),
+                    CopyValue::Int(record.block_number as i64),
+                    CopyValue::Int(record.log_index as i64),
+                    CopyValue::Text(&block_hash),
+                    CopyValue::Text(&record.tx_hash),
+                    CopyValue::Text(&record.contract),
+                    CopyValue::Text(record.event.kind()),
+                    CopyValue::Text(&body),
+                ],
+            );
+        })
+        .await?;
+    } else {
+        let per_statement = backend.rows_per_statement(8);
+        let sql = |count: usize| {
+            format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", backend.value_rows(count, 8))
+        };
+        let texts = crate::BulkTexts::new(records.len(), per_statement, sql);
+        with_conn!(tx, |conn| {
+            let statements = records.chunks(per_statement).map(|chunk| {
+                let mut query = sqlx::query(texts.for_rows(chunk.len()));
+                for record in chunk {
+                    query = query
+                        .bind(chain)
+                        .bind(record.block_number as i64)
+                        .bind(record.log_index as i64)
+                        .bind(hash_text(&record.block_hash))
+                        .bind(record.tx_hash.as_str())
+                        .bind(record.contract.as_str())
+                        .bind(record.event.kind())
+                        .bind(event_body(&record.event));
+                }
+                Ok(query)
+            });
+            crate::execute_overlapped(&mut *conn, statements).await?;
+        });
+    }
     let mut per_contract: HashMap<&str, i64> = HashMap::new();
     for record in records {
         *per_contract.entry(record.contract.as_str()).or_default() += 1;
     }
     for (contract, count) in per_contract {
-        sqlx::query(
-            "INSERT INTO event_counts (chain, contract, events) VALUES ($1, $2, $3) \
-             ON CONFLICT (chain, contract) DO UPDATE SET events = event_counts.events + excluded.events",
-        )
-        .bind(chain.to_owned())
-        .bind(contract.to_owned())
-        .bind(count)
-        .execute(&mut **tx)
-        .await?;
+        with_conn!(&mut *tx, |conn| {
+            sqlx::query(
+                "INSERT INTO event_counts (chain, contract, events) VALUES ($1, $2, $3) \
+                 ON CONFLICT (chain, contract) DO UPDATE SET events = event_counts.events + excluded.events",
+            )
+            .bind(chain)
+            .bind(contract)
+            .bind(count)
+            .execute(&mut *conn)
+            .await?;
+        });
     }
     Ok(())
 }

@@ -6,12 +6,13 @@ pub mod events;
 mod intents;
 mod sessions;
 mod table;
+mod write_tx;
 
 use std::{collections::BTreeMap, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use alloy_primitives::{B256, U256};
 use sqlx::{
-    Any, AnyPool, Row, Transaction,
+    Any, AnyPool, Row,
     any::{AnyPoolOptions, install_default_drivers},
     migrate::{Migration, MigrationSource, Migrator},
 };
@@ -24,6 +25,7 @@ pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventReco
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 use table::Row as TableRow;
+use write_tx::{WriteTx, with_conn};
 
 /// File the embedded store uses inside the data directory.
 pub const SQLITE_FILE: &str = "cairn.db";
@@ -128,20 +130,26 @@ impl BulkTexts {
     }
 }
 
-/// A statement with its arguments bound, ready to run.
-pub(crate) type Statement<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+/// A statement of driver `DB` with its arguments bound, ready to run.
+pub(crate) type Statement<'q, DB> =
+    sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
 
-/// Runs `statements` in order, each next one built (bound) while the
-/// database runs the one before, so our work and the engine's overlap
+/// Runs `statements` in order on `conn`, each next one built (bound) while
+/// the database runs the one before, so our work and the engine's overlap
 /// instead of taking turns.
-pub(crate) async fn execute_overlapped<'q>(
-    tx: &mut Transaction<'_, Any>,
-    mut statements: impl Iterator<Item = Result<Statement<'q>, StoreError>>,
-) -> Result<(), StoreError> {
+pub(crate) async fn execute_overlapped<'q, DB, C>(
+    conn: &mut C,
+    mut statements: impl Iterator<Item = Result<Statement<'q, DB>, StoreError>>,
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
     let mut current = statements.next().transpose()?;
     while let Some(statement) = current {
         let (done, next) =
-            tokio::join!(statement.execute(&mut **tx), async { statements.next().transpose() });
+            tokio::join!(statement.execute(&mut *conn), async { statements.next().transpose() });
         done?;
         current = next?;
     }
@@ -192,6 +200,15 @@ impl Backend {
 }
 
 impl Store {
+    /// A transaction that writes chain state: through the native driver on
+    /// PostgreSQL (for `COPY`), else as [`Store::begin_write`].
+    pub(crate) async fn begin_chain_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(match &self.pg_pool {
+            Some(pg) => WriteTx::Postgres(pg.begin().await?),
+            None => WriteTx::Any(self.begin_write().await?),
+        })
+    }
+
     /// A transaction that will write. On SQLite it takes the write lock at
     /// `BEGIN` (`IMMEDIATE`): a deferred transaction that reads first and
     /// then writes fails at once with `SQLITE_BUSY` when another connection
@@ -234,6 +251,9 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL only: native connections for the transactions that write
+    /// chain state (see `write_tx`).
+    pg_pool: Option<sqlx::PgPool>,
     backend: Backend,
     /// SQLite only: copies the write-ahead log into the database file in
     /// the background. Stops with the last clone of the store.
@@ -435,7 +455,18 @@ impl Store {
         prepare(&pool, backend).await?;
         let checkpointer =
             (backend == Backend::Sqlite).then(|| Arc::new(Checkpointer::start(pool.clone())));
-        Ok(Self { pool, backend, _checkpointer: checkpointer })
+        // One indexer writes a chain at a time; a second connection serves a
+        // reorg's rollback or another chain beside it.
+        let pg_pool = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(2)
+                    .connect_lazy(url)?,
+            ),
+            Backend::Sqlite => None,
+        };
+        Ok(Self { pool, pg_pool, backend, _checkpointer: checkpointer })
     }
 
     /// Opens the configured store: `url` if given, else the embedded SQLite
@@ -478,8 +509,8 @@ impl Store {
     /// Writes a batch of blocks, their events, the derived state and the new
     /// cursor in one transaction: a crash leaves all of it or none.
     pub async fn apply(&self, chain: &str, batch: &BlockBatch) -> Result<Cursor, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let stored = read_cursor(&mut *tx, chain).await?;
+        let mut tx = self.begin_chain_write().await?;
+        let stored = read_cursor_in(&mut tx, chain).await?;
         let last = batch.last_block();
         if let Some(cursor) = stored {
             if batch.first_block != cursor.block_number + 1 {
@@ -507,33 +538,34 @@ impl Store {
         drop(writer);
 
         for header in &batch.headers {
-            sqlx::query(
-                "INSERT INTO blocks (chain, block_number, block_hash, parent_hash, block_time) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (chain, block_number) DO UPDATE SET block_hash = excluded.block_hash, \
-                 parent_hash = excluded.parent_hash, block_time = excluded.block_time",
-            )
-            .bind(chain.to_owned())
-            .bind(header.number as i64)
-            .bind(hash_text(&header.hash))
-            .bind(hash_text(&header.parent_hash))
-            .bind(header.time as i64)
-            .execute(&mut *tx)
-            .await?;
+            let (hash, parent) = (hash_text(&header.hash), hash_text(&header.parent_hash));
+            with_conn!(&mut tx, |conn| {
+                sqlx::query(
+                    "INSERT INTO blocks (chain, block_number, block_hash, parent_hash, block_time) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (chain, block_number) DO UPDATE SET block_hash = excluded.block_hash, \
+                     parent_hash = excluded.parent_hash, block_time = excluded.block_time",
+                )
+                .bind(chain)
+                .bind(header.number as i64)
+                .bind(hash.as_str())
+                .bind(parent.as_str())
+                .bind(header.time as i64)
+                .execute(&mut *conn)
+                .await?;
+            });
         }
         // Below finality nothing can be undone: drop what only a reorg needs.
-        sqlx::query("DELETE FROM undo_log WHERE chain = $1 AND block_number <= $2")
-            .bind(chain.to_owned())
-            .bind(finalized as i64)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM blocks WHERE chain = $1 AND block_number < $2")
-            .bind(chain.to_owned())
-            .bind(finalized as i64)
-            .execute(&mut *tx)
-            .await?;
+        for sql in [
+            "DELETE FROM undo_log WHERE chain = $1 AND block_number <= $2",
+            "DELETE FROM blocks WHERE chain = $1 AND block_number < $2",
+        ] {
+            with_conn!(&mut tx, |conn| {
+                sqlx::query(sql).bind(chain).bind(finalized as i64).execute(&mut *conn).await?;
+            });
+        }
         let cursor =
             Cursor { block_number: last.number, block_hash: last.hash, finalized_block: finalized };
-        self.put_cursor(&mut tx, chain, &cursor).await?;
+        put_cursor(&mut tx, chain, &cursor).await?;
         tx.commit().await?;
         Ok(cursor)
     }
@@ -543,100 +575,89 @@ impl Store {
     /// the cursor moves back to `fork`.
     pub async fn rollback_to(&self, chain: &str, fork: u64) -> Result<Cursor, StoreError> {
         let fail = |reason: String| StoreError::Rollback { chain: chain.to_owned(), fork, reason };
-        let mut tx = self.begin_write().await?;
-        let cursor =
-            read_cursor(&mut *tx, chain).await?.ok_or_else(|| fail("nothing is indexed".into()))?;
+        let mut tx = self.begin_chain_write().await?;
+        let cursor = read_cursor_in(&mut tx, chain)
+            .await?
+            .ok_or_else(|| fail("nothing is indexed".into()))?;
         if fork >= cursor.block_number {
             return Ok(cursor);
         }
         if fork < cursor.finalized_block {
             return Err(fail(format!("block {} is final", cursor.finalized_block)));
         }
-        let fork_hash =
-            sqlx::query("SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2")
-                .bind(chain.to_owned())
-                .bind(fork as i64)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| fail("its header is not kept".into()))?
-                .try_get::<String, _>(0)?;
+        let fork_hash: Option<String> = with_conn!(&mut tx, |conn| {
+            sqlx::query_scalar(
+                "SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2",
+            )
+            .bind(chain)
+            .bind(fork as i64)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        let fork_hash = fork_hash.ok_or_else(|| fail("its header is not kept".into()))?;
 
-        let undo = sqlx::query(
-            "SELECT table_name, row_key, old_row FROM undo_log WHERE chain = $1 AND block_number > $2 ORDER BY seq DESC",
-        )
-        .bind(chain.to_owned())
-        .bind(fork as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        for entry in &undo {
-            let table = table::by_name(&entry.try_get::<String, _>(0)?)
+        let undo: Vec<(String, String, Option<String>)> = with_conn!(&mut tx, |conn| {
+            sqlx::query_as(
+                "SELECT table_name, row_key, old_row FROM undo_log WHERE chain = $1 AND block_number > $2 ORDER BY seq DESC",
+            )
+            .bind(chain)
+            .bind(fork as i64)
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        for (table_name, row_key, old_row) in &undo {
+            let table = table::by_name(table_name)
                 .ok_or_else(|| fail("the undo log names an unknown table".into()))?;
-            let key: TableRow = table
-                .row_from_json(&entry.try_get::<String, _>(1)?, true)
-                .map_err(|e| fail(format!("undo key: {e}")))?;
-            match entry.try_get::<Option<String>, _>(2)? {
+            let key: TableRow =
+                table.row_from_json(row_key, true).map_err(|e| fail(format!("undo key: {e}")))?;
+            match old_row {
                 Some(old) => {
                     let row: TableRow = table
-                        .row_from_json(&old, false)
+                        .row_from_json(old, false)
                         .map_err(|e| fail(format!("undo row: {e}")))?;
                     table.put(&mut tx, &row, self.backend).await?;
                 }
                 None => table.delete(&mut tx, &key).await?,
             }
         }
-        let dropped = sqlx::query(
-            "SELECT contract, COUNT(*) FROM events WHERE chain = $1 AND block_number > $2 GROUP BY contract",
-        )
-        .bind(chain.to_owned())
-        .bind(fork as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &dropped {
-            sqlx::query(
-                "UPDATE event_counts SET events = events - $1 WHERE chain = $2 AND contract = $3",
+        let dropped: Vec<(String, i64)> = with_conn!(&mut tx, |conn| {
+            sqlx::query_as(
+                "SELECT contract, COUNT(*) FROM events WHERE chain = $1 AND block_number > $2 GROUP BY contract",
             )
-            .bind(row.try_get::<i64, _>(1)?)
-            .bind(chain.to_owned())
-            .bind(row.try_get::<String, _>(0)?)
-            .execute(&mut *tx)
-            .await?;
+            .bind(chain)
+            .bind(fork as i64)
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        for (contract, count) in &dropped {
+            with_conn!(&mut tx, |conn| {
+                sqlx::query(
+                    "UPDATE event_counts SET events = events - $1 WHERE chain = $2 AND contract = $3",
+                )
+                .bind(*count)
+                .bind(chain)
+                .bind(contract.as_str())
+                .execute(&mut *conn)
+                .await?;
+            });
         }
         for sql in [
             "DELETE FROM undo_log WHERE chain = $1 AND block_number > $2",
             "DELETE FROM events WHERE chain = $1 AND block_number > $2",
             "DELETE FROM blocks WHERE chain = $1 AND block_number > $2",
         ] {
-            sqlx::query(sql).bind(chain.to_owned()).bind(fork as i64).execute(&mut *tx).await?;
+            with_conn!(&mut tx, |conn| {
+                sqlx::query(sql).bind(chain).bind(fork as i64).execute(&mut *conn).await?;
+            });
         }
         let cursor = Cursor {
             block_number: fork,
             block_hash: parse_hash(&fork_hash)?,
             finalized_block: cursor.finalized_block,
         };
-        self.put_cursor(&mut tx, chain, &cursor).await?;
+        put_cursor(&mut tx, chain, &cursor).await?;
         tx.commit().await?;
         Ok(cursor)
-    }
-
-    async fn put_cursor(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        chain: &str,
-        cursor: &Cursor,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO cursors (chain, block_number, block_hash, finalized_block, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (chain) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, \
-             finalized_block = excluded.finalized_block, updated_at = excluded.updated_at",
-        )
-        .bind(chain.to_owned())
-        .bind(cursor.block_number as i64)
-        .bind(hash_text(&cursor.block_hash))
-        .bind(cursor.finalized_block as i64)
-        .bind(now_secs())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// Every derived row and event of `chain`, as JSON in key order: two
@@ -789,24 +810,56 @@ where
         .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
 }
 
+const CURSOR_SQL: &str =
+    "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1";
+
+/// A cursor row as stored: block number, block hash, finalized block.
+type CursorRow = (i64, String, i64);
+
+fn cursor_from_row(
+    (block_number, block_hash, finalized_block): CursorRow,
+) -> Result<Cursor, StoreError> {
+    Ok(Cursor {
+        block_number: block_number as u64,
+        block_hash: parse_hash(&block_hash)?,
+        finalized_block: finalized_block as u64,
+    })
+}
+
 async fn read_cursor<'e, E>(executor: E, chain: &str) -> Result<Option<Cursor>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(
-        "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1",
-    )
-    .bind(chain.to_owned())
-    .fetch_optional(executor)
-    .await?;
-    row.map(|r| {
-        Ok(Cursor {
-            block_number: r.try_get::<i64, _>(0)? as u64,
-            block_hash: parse_hash(&r.try_get::<String, _>(1)?)?,
-            finalized_block: r.try_get::<i64, _>(2)? as u64,
-        })
-    })
-    .transpose()
+    let row: Option<CursorRow> =
+        sqlx::query_as(CURSOR_SQL).bind(chain).fetch_optional(executor).await?;
+    row.map(cursor_from_row).transpose()
+}
+
+/// [`read_cursor`] inside a transaction that writes chain state.
+async fn read_cursor_in(tx: &mut WriteTx, chain: &str) -> Result<Option<Cursor>, StoreError> {
+    let row: Option<CursorRow> = with_conn!(tx, |conn| {
+        sqlx::query_as(CURSOR_SQL).bind(chain).fetch_optional(&mut *conn).await?
+    });
+    row.map(cursor_from_row).transpose()
+}
+
+async fn put_cursor(tx: &mut WriteTx, chain: &str, cursor: &Cursor) -> Result<(), StoreError> {
+    let hash = hash_text(&cursor.block_hash);
+    with_conn!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO cursors (chain, block_number, block_hash, finalized_block, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (chain) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash, \
+             finalized_block = excluded.finalized_block, updated_at = excluded.updated_at",
+        )
+        .bind(chain)
+        .bind(cursor.block_number as i64)
+        .bind(hash.as_str())
+        .bind(cursor.finalized_block as i64)
+        .bind(now_secs())
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
 }
 
 impl BlockBatch {

@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Row as _, Transaction, any::AnyRow};
+use sqlx::Database;
 
-use crate::StoreError;
+use crate::{
+    StoreError,
+    write_tx::{CopyValue, WriteTx, copy_in, copy_text, with_conn},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -254,20 +257,28 @@ impl Table {
 
     pub(crate) async fn get(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut WriteTx,
         key: &[Value],
     ) -> Result<Option<Row>, StoreError> {
         let sql =
             format!("SELECT {} FROM {} WHERE {}", self.column_list(), self.name, self.where_key());
-        let mut query = sqlx::query(&sql);
-        for value in key {
-            query = bind(query, value);
-        }
-        let row = query.fetch_optional(&mut **tx).await?;
-        row.map(|r| self.decode(&r)).transpose()
+        with_conn!(tx, |conn| {
+            let mut query = sqlx::query(&sql);
+            for value in key {
+                query = bind(query, value);
+            }
+            let row = query.fetch_optional(&mut *conn).await?;
+            row.map(|r| self.decode(&r)).transpose()
+        })
     }
 
-    pub(crate) fn decode(&self, row: &AnyRow) -> Result<Row, StoreError> {
+    /// A row of this table from a result of either driver.
+    pub(crate) fn decode<'r, R: sqlx::Row>(&self, row: &'r R) -> Result<Row, StoreError>
+    where
+        usize: sqlx::ColumnIndex<R>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
         self.columns
             .iter()
             .enumerate()
@@ -282,7 +293,7 @@ impl Table {
 
     pub(crate) async fn put(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut WriteTx,
         row: &[Value],
         backend: crate::Backend,
     ) -> Result<(), StoreError> {
@@ -290,11 +301,11 @@ impl Table {
     }
 
     /// Upserts many rows of this table in few statements (inserts them, for
-    /// a table written once). Keys must be distinct (PostgreSQL refuses to
-    /// touch one row twice in a statement).
+    /// a table written once: on PostgreSQL with `COPY`). Keys must be
+    /// distinct (PostgreSQL refuses to touch one row twice in a statement).
     pub(crate) async fn put_many(
         &self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut WriteTx,
         rows: &[&[Value]],
         backend: crate::Backend,
     ) -> Result<(), StoreError> {
@@ -322,37 +333,58 @@ impl Table {
                 column: if row.len() < self.columns.len() { "(too few)" } else { "(too many)" },
             });
         }
+        if let (WriteTx::Postgres(tx), true, false) = (&mut *tx, self.written_once, rows.is_empty())
+        {
+            let columns = self.column_list();
+            return copy_in(tx, self.name, &columns, rows.iter(), |copy, row| {
+                copy_text(copy, row.iter().map(Value::as_copy));
+            })
+            .await;
+        }
         let texts = crate::BulkTexts::new(rows.len(), per_statement, sql);
-        let statements = rows.chunks(per_statement).map(|chunk| {
-            let mut query = sqlx::query(texts.for_rows(chunk.len()));
-            for value in chunk.iter().flat_map(|row| row.iter()) {
-                query = bind(query, value);
-            }
-            Ok(query)
-        });
-        crate::execute_overlapped(tx, statements).await
+        with_conn!(tx, |conn| {
+            let statements = rows.chunks(per_statement).map(|chunk| {
+                let mut query = sqlx::query(texts.for_rows(chunk.len()));
+                for value in chunk.iter().flat_map(|row| row.iter()) {
+                    query = bind(query, value);
+                }
+                Ok(query)
+            });
+            crate::execute_overlapped(&mut *conn, statements).await
+        })
     }
 
-    pub(crate) async fn delete(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        key: &[Value],
-    ) -> Result<(), StoreError> {
+    pub(crate) async fn delete(&self, tx: &mut WriteTx, key: &[Value]) -> Result<(), StoreError> {
         let sql = format!("DELETE FROM {} WHERE {}", self.name, self.where_key());
-        let mut query = sqlx::query(&sql);
-        for value in key {
-            query = bind(query, value);
-        }
-        query.execute(&mut **tx).await?;
+        with_conn!(tx, |conn| {
+            let mut query = sqlx::query(&sql);
+            for value in key {
+                query = bind(query, value);
+            }
+            query.execute(&mut *conn).await?;
+        });
         Ok(())
     }
 }
 
+impl Value {
+    fn as_copy(&self) -> CopyValue<'_> {
+        match self {
+            Value::Int(i) => CopyValue::Int(*i),
+            Value::Text(s) => CopyValue::Text(s),
+        }
+    }
+}
+
 /// Binds by reference: the statement borrows the row instead of copying it.
-pub(crate) fn bind<'q>(
-    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+pub(crate) fn bind<'q, DB: Database>(
+    query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>,
     value: &'q Value,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     match value {
         Value::Int(i) => query.bind(*i),
         Value::Text(s) => query.bind(s.as_str()),
