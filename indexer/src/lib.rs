@@ -7,4 +7,4 @@ pub mod rpc;
 
 pub use decode::Contracts;
 pub use metrics::Metrics;
-pub use pipeline::{Indexer, IndexerError, IndexerSettings, Step};
+pub use pipeline::{CATCH_UP_RETRIES, Indexer, IndexerError, IndexerSettings, Step};

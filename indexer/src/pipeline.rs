@@ -290,11 +290,26 @@ impl Indexer {
         &self.store
     }
 
-    /// Steps until the cursor reaches the head, then returns it.
+    /// Steps until the cursor reaches the head, then returns it. A step that
+    /// fails for a reason that may pass (every RPC URL failing for now, the
+    /// store busy) is waited out and redone, as [`Indexer::run`] does, up to
+    /// [`CATCH_UP_RETRIES`] times in a row; nothing of a failed step is
+    /// written.
     pub async fn catch_up(&mut self) -> Result<u64, IndexerError> {
+        let poll = Duration::from_millis(self.settings.tuning.poll_interval_ms);
+        let (mut retry, mut failures) = (poll, 0);
         loop {
-            if let Step::Idle { head } = self.step().await? {
-                return Ok(head);
+            match self.step().await {
+                Ok(Step::Idle { head }) => return Ok(head),
+                Ok(_) => (retry, failures) = (poll, 0),
+                Err(error) if error.is_transient() && failures < CATCH_UP_RETRIES => {
+                    failures += 1;
+                    self.metrics.step_retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(%error, retry_in = ?retry, "indexing step failed; retrying");
+                    tokio::time::sleep(retry).await;
+                    retry = step_backoff(retry);
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -332,7 +347,7 @@ impl Indexer {
                         _ = &mut shutdown => return Ok(()),
                         _ = tokio::time::sleep(retry) => {}
                     }
-                    retry = (retry * 2).clamp(Duration::from_millis(100), Duration::from_secs(30));
+                    retry = step_backoff(retry);
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -597,6 +612,16 @@ fn records(contracts: &Contracts, logs: &[Log]) -> Result<Vec<EventRecord>, Inde
         }
     }
     Ok(records)
+}
+
+/// Failed steps in a row [`Indexer::catch_up`] waits out before it returns
+/// the error: each request has already been tried `rpc_attempts` times, so
+/// this rides out a node that is down for some seconds, not for good.
+pub const CATCH_UP_RETRIES: u32 = 5;
+
+/// The wait before redoing a failed step, after waiting `retry` last time.
+fn step_backoff(retry: Duration) -> Duration {
+    (retry * 2).clamp(Duration::from_millis(100), Duration::from_secs(30))
 }
 
 /// Whether `error` says the log range asked for was too large for the node:

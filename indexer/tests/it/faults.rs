@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use alloy::primitives::{B256, U256};
 use cairn_bindings::{Registry, Settlement};
 use cairn_config::IndexerConfig;
-use cairn_indexer::{Indexer, Metrics};
+use cairn_indexer::{CATCH_UP_RETRIES, Indexer, Metrics};
 use cairn_store::Store;
 use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, Fault, FaultyRpc, Mined, TestStores, stores};
 
@@ -203,5 +203,46 @@ async fn a_range_the_node_cannot_answer_in_time_shrinks_until_it_is_answered() {
     let (proxy, stores, metrics) = index_with_large_ranges_failing(never, tuning).await;
     assert!(proxy.injected(never) > 0, "no range ever stalled");
     assert!(metrics.rpc_errors("timeout") > 0, "{}", metrics.render(CHAIN));
+    stores.cleanup().await;
+}
+
+/// Every request fails at first: the first steps run out of attempts, and
+/// `catch_up` (what `cairn index --once` runs) waits them out and redoes them
+/// until the node answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_waits_out_a_node_that_is_down_for_a_while() {
+    let chain = chain().await;
+    history(&chain).await;
+    // Each method's first 15 requests fail: more than one step's 12 attempts.
+    let proxy = FaultyRpc::start(chain.anvil.endpoint(), |_, n| {
+        if n < 15 { Fault::Status(503) } else { Fault::Pass }
+    })
+    .await;
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    indexer(&chain, &stores.sqlite, &[proxy.url()], metrics.clone()).catch_up().await.unwrap();
+    assert_equals_a_clean_index(&chain, &stores, "the run after the outage wrote something else")
+        .await;
+    let retried = metrics.step_retries.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((1..=u64::from(CATCH_UP_RETRIES)).contains(&retried), "{retried} steps redone");
+    stores.cleanup().await;
+}
+
+/// A node that never answers again: `catch_up` gives up after
+/// `CATCH_UP_RETRIES` redone steps, with the error, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_gives_up_on_a_node_that_stays_down() {
+    let chain = chain().await;
+    let proxy = FaultyRpc::start(chain.anvil.endpoint(), |_, _| Fault::Status(503)).await;
+    let stores = stores().await;
+    let metrics = Arc::new(Metrics::default());
+    let error = indexer(&chain, &stores.sqlite, &[proxy.url()], metrics.clone())
+        .catch_up()
+        .await
+        .expect_err("nothing can be read");
+    assert!(error.is_transient(), "{error}");
+    let retried = metrics.step_retries.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(retried, u64::from(CATCH_UP_RETRIES));
+    assert_eq!(stores.sqlite.cursor(CHAIN).await.unwrap(), None);
     stores.cleanup().await;
 }
