@@ -489,6 +489,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg_pool) = &self.pg_pool {
+            pg_pool.close().await;
+        }
     }
 
     pub async fn cursor(&self, chain: &str) -> Result<Option<Cursor>, StoreError> {
