@@ -23,7 +23,6 @@ pub(crate) struct Writer<'a> {
     /// The undo log's next sequence number, read on the first undo entry:
     /// a range wholly below finality (a backfill) writes none.
     next_undo: Option<i64>,
-    backend: crate::Backend,
     /// For batches wholly below finality (backfill): row changes are kept
     /// here, last one per key, and written in bulk by [`Writer::flush`].
     /// Nothing needs undoing there, so only the final image matters.
@@ -63,20 +62,13 @@ fn text(value: impl Into<String>) -> Value {
 }
 
 impl<'a> Writer<'a> {
-    pub(crate) fn new(
-        tx: &'a mut WriteTx,
-        chain: &str,
-        finalized: u64,
-        buffered: bool,
-        backend: crate::Backend,
-    ) -> Self {
+    pub(crate) fn new(tx: &'a mut WriteTx, chain: &str, finalized: u64, buffered: bool) -> Self {
         let buffer = buffered.then(FastHashMap::default);
         Self {
             tx: Some(tx),
             chain: chain.to_owned(),
             finalized,
             next_undo: None,
-            backend,
             buffer,
             sorted: None,
         }
@@ -99,10 +91,10 @@ impl<'a> Writer<'a> {
         }
         let mut applied = 0;
         let tx = self.tx.take().ok_or(StoreError::Internal("the transaction is lent out"))?;
-        let (chain, backend) = (self.chain.clone(), self.backend);
+        let chain = self.chain.clone();
         if self.buffer.is_some() {
             let (inserted, derived) =
-                tokio::join!(insert_events(&mut *tx, &chain, backend, records), async {
+                tokio::join!(insert_events(&mut *tx, &chain, records), async {
                     let applied = self.apply_from_buffer(records).await?;
                     if applied == records.len() {
                         self.sort_buffer().await?;
@@ -113,7 +105,7 @@ impl<'a> Writer<'a> {
             inserted?;
             applied = derived?;
         } else {
-            let inserted = insert_events(&mut *tx, &chain, backend, records).await;
+            let inserted = insert_events(&mut *tx, &chain, records).await;
             self.tx = Some(tx);
             inserted?;
         }
@@ -212,10 +204,9 @@ impl<'a> Writer<'a> {
             self.sort_buffer().await?;
         }
         let Some(writes) = self.sorted.take() else { return Ok(()) };
-        let backend = self.backend;
         for TableWrites { table, kept, deleted } in writes {
             let rows: Vec<&[Value]> = kept.iter().map(|(_, row)| row.as_slice()).collect();
-            table.put_many(self.tx()?, &rows, backend).await?;
+            table.put_many(self.tx()?, &rows).await?;
             for key in deleted {
                 table.delete(self.tx()?, &key).await?;
             }
@@ -328,8 +319,7 @@ impl<'a> Writer<'a> {
             return Ok(());
         }
         self.remember(table, table.key_of(&row), block).await?;
-        let backend = self.backend;
-        table.put(self.tx()?, &row, backend).await
+        table.put(self.tx()?, &row).await
     }
 
     async fn delete(
@@ -576,7 +566,6 @@ const EVENT_COLUMNS: &str =
 async fn insert_events(
     tx: &mut WriteTx,
     chain: &str,
-    backend: crate::Backend,
     records: &[EventRecord],
 ) -> Result<(), StoreError> {
     if let WriteTx::Postgres(tx) = &mut *tx {
@@ -598,6 +587,7 @@ async fn insert_events(
         })
         .await?;
     } else {
+        let backend = tx.backend();
         let per_statement = backend.rows_per_statement(8);
         let sql = |count: usize| {
             format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", backend.value_rows(count, 8))

@@ -205,7 +205,7 @@ impl Store {
     pub(crate) async fn begin_chain_write(&self) -> Result<WriteTx, StoreError> {
         Ok(match &self.pg_pool {
             Some(pg) => WriteTx::Postgres(pg.begin().await?),
-            None => WriteTx::Any(self.begin_write().await?),
+            None => WriteTx::Sqlite(self.begin_write().await?),
         })
     }
 
@@ -535,7 +535,7 @@ impl Store {
         }
         let finalized = batch.finalized_block.max(stored.map_or(0, |c| c.finalized_block));
         let buffered = last.number <= finalized;
-        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered, self.backend);
+        let mut writer = derived::Writer::new(&mut tx, chain, finalized, buffered);
         writer.write(&batch.events).await?;
         writer.flush().await?;
         drop(writer);
@@ -618,7 +618,7 @@ impl Store {
                     let row: TableRow = table
                         .row_from_json(old, false)
                         .map_err(|e| fail(format!("undo row: {e}")))?;
-                    table.put(&mut tx, &row, self.backend).await?;
+                    table.put(&mut tx, &row).await?;
                 }
                 None => table.delete(&mut tx, &key).await?,
             }

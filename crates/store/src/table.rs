@@ -291,13 +291,8 @@ impl Table {
             .collect()
     }
 
-    pub(crate) async fn put(
-        &self,
-        tx: &mut WriteTx,
-        row: &[Value],
-        backend: crate::Backend,
-    ) -> Result<(), StoreError> {
-        self.put_many(tx, &[row], backend).await
+    pub(crate) async fn put(&self, tx: &mut WriteTx, row: &[Value]) -> Result<(), StoreError> {
+        self.put_many(tx, &[row]).await
     }
 
     /// Upserts many rows of this table in few statements (inserts them, for
@@ -307,8 +302,8 @@ impl Table {
         &self,
         tx: &mut WriteTx,
         rows: &[&[Value]],
-        backend: crate::Backend,
     ) -> Result<(), StoreError> {
+        let backend = tx.backend();
         let per_statement = backend.rows_per_statement(self.columns.len());
         let sql = |count: usize| {
             let insert = format!(

@@ -6,10 +6,11 @@
 
 use sqlx::{Any, Postgres, Transaction};
 
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 pub(crate) enum WriteTx {
-    Any(Transaction<'static, Any>),
+    /// SQLite, through the `Any` driver.
+    Sqlite(Transaction<'static, Any>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -19,7 +20,7 @@ pub(crate) enum WriteTx {
 macro_rules! with_conn {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match $tx {
-            $crate::write_tx::WriteTx::Any(tx) => {
+            $crate::write_tx::WriteTx::Sqlite(tx) => {
                 let $conn: &mut sqlx::AnyConnection = &mut **tx;
                 $body
             }
@@ -33,9 +34,16 @@ macro_rules! with_conn {
 pub(crate) use with_conn;
 
 impl WriteTx {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Self::Any(tx) => tx.commit().await?,
+            Self::Sqlite(tx) => tx.commit().await?,
             Self::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
