@@ -328,7 +328,9 @@ impl Table {
                 column: if row.len() < self.columns.len() { "(too few)" } else { "(too many)" },
             });
         }
-        if let (WriteTx::Postgres(tx), true, false) = (&mut *tx, self.written_once, rows.is_empty())
+        if self.written_once
+            && !rows.is_empty()
+            && let WriteTx::Postgres(tx) = &mut *tx
         {
             let columns = self.column_list();
             return copy_in(tx, self.name, &columns, rows.iter(), |copy, row| {
