@@ -500,12 +500,11 @@ impl Store {
 
     /// The stored hash of block `number`, if that block is still kept.
     pub async fn block_hash(&self, chain: &str, number: u64) -> Result<Option<B256>, StoreError> {
-        let row =
-            sqlx::query("SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2")
-                .bind(chain.to_owned())
-                .bind(number as i64)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(BLOCK_HASH_SQL)
+            .bind(chain.to_owned())
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| parse_hash(&r.try_get::<String, _>(0)?)).transpose()
     }
 
@@ -589,13 +588,11 @@ impl Store {
             return Err(fail(format!("block {} is final", cursor.finalized_block)));
         }
         let fork_hash: Option<String> = with_conn!(&mut tx, |conn| {
-            sqlx::query_scalar(
-                "SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2",
-            )
-            .bind(chain)
-            .bind(fork as i64)
-            .fetch_optional(&mut *conn)
-            .await?
+            sqlx::query_scalar(BLOCK_HASH_SQL)
+                .bind(chain)
+                .bind(fork as i64)
+                .fetch_optional(&mut *conn)
+                .await?
         });
         let fork_hash = fork_hash.ok_or_else(|| fail("its header is not kept".into()))?;
 
@@ -812,6 +809,9 @@ where
         .await?
         .map_or(Ok(U256::ZERO), |r| parse_amount(&r.try_get::<String, _>(0)?))
 }
+
+/// The stored hash of a kept block, by chain and number.
+const BLOCK_HASH_SQL: &str = "SELECT block_hash FROM blocks WHERE chain = $1 AND block_number = $2";
 
 const CURSOR_SQL: &str =
     "SELECT block_number, block_hash, finalized_block FROM cursors WHERE chain = $1";

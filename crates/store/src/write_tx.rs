@@ -1,8 +1,8 @@
 //! The transaction a range of blocks is written in. On SQLite it goes
 //! through sqlx's `Any` driver, as everything else in the store does; on
 //! PostgreSQL through the native driver, because the `Any` driver cannot
-//! issue `COPY`, which takes about half the server's work off a backfill's
-//! bulk inserts (see `copy_in`).
+//! issue `COPY`: the server then skips an expression per bound value, which
+//! took about a quarter off `Store::apply` there (see `copy_in`).
 
 use sqlx::{Any, Postgres, Transaction};
 
