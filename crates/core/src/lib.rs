@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+pub mod answer;
 pub mod eip712;
+pub mod evidence;
 pub mod id;
 pub mod intent;
 pub mod merkle;

@@ -1,7 +1,9 @@
 //! Integration tests of cairn-core, one module per behaviour.
 
+mod answers;
 mod codec_fuzz;
 mod eip712_vectors;
+mod evidence_records;
 mod ids;
 mod intent_verification;
 mod merkle_proofs;
