@@ -168,6 +168,10 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
         listed[0]["provider"],
         format!("eip155:31337:{}", address_of(DEV_KEY_1).to_checksum(None))
     );
+    // A chain nothing serves: a clear message and a failing exit status.
+    let nothing = cairn_with_dir(dir, &["discover", "eip155:999"], &env);
+    assert_eq!(nothing.status.code(), Some(1), "{}", stderr(&nothing));
+    assert!(stderr(&nothing).contains("no endpoints of kind `rpc`"), "{}", stderr(&nothing));
     let table = cairn_with_dir(dir, &["discover", "eip155:1"], &env);
     assert!(stderr(&table).contains("from Cairn service"), "{}", stderr(&table));
     assert!(stdout(&table).contains("https://node.example/rpc"), "{}", stdout(&table));
