@@ -6,6 +6,7 @@ mod discover;
 pub mod http;
 mod index;
 mod login;
+mod pay;
 mod provider;
 pub mod serve;
 mod verify;
@@ -143,6 +144,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Index(args) => block_on(index::index(&config, &args))?,
         Command::Serve => block_on(serve::serve(&config))?,
         Command::Provider(command) => block_on(provider::provider(&config, &command))?,
+        Command::Pay(command) => block_on(pay::pay(&config, &command))?,
         Command::Discover(args) => block_on(discover::discover(&config, &args))?,
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
@@ -173,6 +175,21 @@ pub(crate) fn load_signer(
 
 /// The RPC endpoint a command uses: `--rpc` if given, else the first of
 /// `evm.rpc_urls`.
+/// The Cairn service a command talks to: `--service`, else the first of
+/// `client.services`.
+pub(crate) fn service_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
+    match flag {
+        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
+            flag: "--service",
+            message: format!("`{text}` is not a URL"),
+        }),
+        None => config.client.services.first().cloned().ok_or_else(|| CliError::BadArgument {
+            flag: "--service",
+            message: "no service: give --service or set client.services".into(),
+        }),
+    }
+}
+
 pub(crate) fn rpc_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
     match flag {
         Some(text) => text.parse().map_err(|_| CliError::BadArgument {

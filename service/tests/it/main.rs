@@ -1,6 +1,7 @@
 //! Tests of the `cairn` binary as a user runs it, one module per behaviour.
 
 mod cli_end_to_end;
+mod cli_pay;
 mod client_resolve;
 mod config_errors;
 mod deploy_evm;
