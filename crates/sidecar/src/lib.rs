@@ -135,7 +135,7 @@ impl SidecarState {
             url: error::shown(&config.upstream),
             message,
         })?;
-        tip.record(Ok(first));
+        let _ = tip.record(Ok(first));
         let poller = AbortOnDrop(tokio::spawn(tip::poll(
             upstream.clone(),
             tip.clone(),

@@ -143,3 +143,21 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_labels_stop_growing_at_the_cap() {
+        let metrics = Metrics::default();
+        for i in 0..MAX_METHODS + 50 {
+            metrics.request(&format!("eth_m{i}"), "ok");
+        }
+        metrics.request("eth_m0", "ok");
+        let requests = metrics.requests.lock().unwrap();
+        assert_eq!(requests.len(), MAX_METHODS + 1, "the cap plus `other`");
+        assert_eq!(requests[&("other".to_owned(), "ok")], 50);
+        assert_eq!(requests[&("eth_m0".to_owned(), "ok")], 2, "a known name keeps its label");
+    }
+}

@@ -62,8 +62,12 @@ impl TipTracker {
         self.state.read().unwrap_or_else(|e| e.into_inner()).last_ok.map(|t| t.elapsed())
     }
 
-    pub(crate) fn record(&self, result: Result<(u64, B256), String>) {
+    /// Keeps a poll's result; returns whether it changed the node's state
+    /// from answering to failing or back, which is what is worth a log line.
+    pub(crate) fn record(&self, result: Result<(u64, B256), String>) -> bool {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let was_failing = state.last_error.is_some();
+        let failing = result.is_err();
         match result {
             Ok((number, hash)) => {
                 // A reorg to another block at the same height is a new tip.
@@ -75,6 +79,7 @@ impl TipTracker {
             }
             Err(error) => state.last_error = Some(error),
         }
+        was_failing != failing
     }
 
     /// Healthy while the latest poll succeeded and it is recent: a failed
@@ -122,9 +127,12 @@ pub(crate) async fn poll(upstream: Upstream, tracker: Arc<TipTracker>, every: Du
     loop {
         tick.tick().await;
         let result = fetch(&upstream).await;
-        if let Err(error) = &result {
-            tracing::warn!(%error, "reading the upstream tip failed");
+        let error = result.as_ref().err().cloned();
+        if tracker.record(result) {
+            match error {
+                Some(error) => tracing::warn!(%error, "the upstream node stopped answering"),
+                None => tracing::info!("the upstream node answers again"),
+            }
         }
-        tracker.record(result);
     }
 }

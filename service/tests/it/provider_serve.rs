@@ -88,6 +88,20 @@ fn cast_through_the_sidecar_gets_what_anvil_answers_and_every_answer_is_signed()
     let signer = header.signer(&"eip155:31337".parse().unwrap(), &request, &body).unwrap();
     assert_eq!(signer, address_of(DEV_KEY_1));
     assert_eq!(header.block_number.to_string(), direct);
+
+    // A process manager's SIGTERM stops it cleanly.
+    let mut sidecar = sidecar;
+    let pid = sidecar.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = sidecar.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit {status:?}: {}", sidecar.log());
 }
 
 #[test]
@@ -129,6 +143,29 @@ fn provider_serve_needs_an_operator_key_and_a_valid_chain() {
     );
     assert_eq!(out.status.code(), Some(i32::from(exit::USAGE)), "{}", stderr(&out));
     assert!(stderr(&out).contains("CAIP-2"), "{}", stderr(&out));
+
+    // A key file others can read is refused, as for every key.
+    let dir = tempfile::tempdir().unwrap();
+    let key = write_key(dir.path(), DEV_KEY_1);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = cairn(
+        &[
+            "provider",
+            "serve",
+            "--upstream",
+            &anvil.endpoint(),
+            "--chain",
+            "eip155:31337",
+            "--key-file",
+            &key,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(i32::from(exit::USAGE)), "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
 
     let ws = anvil.endpoint().replace("http://", "ws://");
     let out = cairn(
