@@ -111,7 +111,7 @@ pub enum ProviderCommand {
     /// Withdraw stake whose unbonding delay has passed.
     Withdraw(ChainKeyArgs),
     /// Run the signing proxy in front of your node: forwards JSON-RPC, signs every answer.
-    Serve(ProviderServeArgs),
+    Serve(Box<ProviderServeArgs>),
 }
 
 /// The operator key signs every answer. It comes from `--key-file` or
@@ -121,6 +121,10 @@ pub struct ProviderServeArgs {
     /// The node's JSON-RPC endpoint (http or https).
     #[arg(long, value_name = "URL")]
     pub upstream: url::Url,
+    /// The node's WebSocket endpoint (ws or wss), if it has one: clients' WebSockets
+    /// (`eth_subscribe`) are passed through to it.
+    #[arg(long, value_name = "URL")]
+    pub upstream_ws: Option<url::Url>,
     /// Address to listen on (loopback by default; a public endpoint needs e.g. 0.0.0.0:8645).
     #[arg(long, value_name = "ADDR", default_value_t = cairn_sidecar::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,

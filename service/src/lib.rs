@@ -86,6 +86,7 @@ impl CliError {
             | Self::NoDeployment { .. }
             | Self::Sidecar(
                 cairn_sidecar::SidecarError::UpstreamScheme(_)
+                | cairn_sidecar::SidecarError::UpstreamWsScheme(_)
                 | cairn_sidecar::SidecarError::UnsupportedChain(_),
             ) => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,

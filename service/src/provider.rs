@@ -63,6 +63,7 @@ async fn serve(args: &ProviderServeArgs) -> Result<(), CliError> {
         std::sync::Arc::new(signer),
     )
     .with_tip_poll_interval(poll);
+    config.upstream_ws = args.upstream_ws.clone();
     config.listen = args.listen;
     config.max_request_bytes = args.max_request_bytes;
     config.max_response_bytes = args.max_response_bytes;

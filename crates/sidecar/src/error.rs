@@ -12,8 +12,12 @@ use serde_json::{Value, json};
 /// Why the sidecar cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
-    #[error("upstream {0} must be an http:// or https:// URL")]
+    #[error(
+        "upstream {0} must be an http:// or https:// URL (a WebSocket one goes in --upstream-ws)"
+    )]
     UpstreamScheme(String),
+    #[error("WebSocket upstream {0} must be a ws:// or wss:// URL")]
+    UpstreamWsScheme(String),
     #[error("cannot reach the upstream node at {url}: {message}")]
     Unreachable { url: String, message: String },
     #[error(
@@ -144,9 +148,10 @@ pub(crate) struct Refused {
     pub(crate) refusal: Refusal,
 }
 
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let body = json!({
+impl Refused {
+    /// The JSON-RPC error answer.
+    pub(crate) fn body(&self) -> Value {
+        json!({
             "jsonrpc": "2.0",
             "id": self.id,
             "error": {
@@ -154,8 +159,13 @@ impl IntoResponse for Refused {
                 "message": self.refusal.to_string(),
                 "data": {"source": "cairn-sidecar", "reason": self.refusal.reason()},
             },
-        });
-        (self.refusal.status(), Json(body)).into_response()
+        })
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (self.refusal.status(), Json(self.body())).into_response()
     }
 }
 

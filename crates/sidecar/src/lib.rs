@@ -5,6 +5,7 @@ mod metrics;
 mod proxy;
 mod tip;
 mod upstream;
+mod ws;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -40,6 +41,10 @@ pub const DEFAULT_MAX_BATCH: usize = 100;
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the node's tip is read.
 pub const DEFAULT_TIP_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The member of a WebSocket answer that carries its signature: the same
+/// text as the `cairn-answer` header of an HTTP answer.
+pub const WS_ANSWER_FIELD: &str = "cairn_answer";
+
 /// Where the sidecar listens unless told otherwise (loopback only).
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8645);
@@ -49,6 +54,9 @@ pub const DEFAULT_LISTEN: SocketAddr =
 pub struct SidecarConfig {
     /// The node's JSON-RPC endpoint (http or https).
     pub upstream: url::Url,
+    /// The node's WebSocket endpoint (ws or wss), if it has one: clients'
+    /// WebSockets (`eth_subscribe`) are passed through to it.
+    pub upstream_ws: Option<url::Url>,
     /// The chain the node must serve; every answer is signed for it.
     pub chain: ChainId,
     /// The operator key that signs answers.
@@ -71,6 +79,7 @@ impl SidecarConfig {
     pub fn new(upstream: url::Url, chain: ChainId, signer: Arc<dyn Signer>) -> Self {
         Self {
             upstream,
+            upstream_ws: None,
             chain,
             signer,
             listen: DEFAULT_LISTEN,
@@ -127,9 +136,17 @@ impl SidecarState {
         if !matches!(config.upstream.scheme(), "http" | "https") {
             return Err(SidecarError::UpstreamScheme(error::shown(&config.upstream)));
         }
+        if let Some(url) = &config.upstream_ws
+            && !matches!(url.scheme(), "ws" | "wss")
+        {
+            return Err(SidecarError::UpstreamWsScheme(error::shown(url)));
+        }
         let metrics = Arc::new(Metrics::default());
         let upstream = Upstream::new(&config, metrics.clone())?;
         upstream.check_chain(&config.chain).await?;
+        if let Some(url) = &config.upstream_ws {
+            ws::check_chain(url, &config.chain, config.upstream_timeout).await?;
+        }
         let tip = Arc::new(TipTracker::default());
         let first = tip::fetch(&upstream).await.map_err(|message| SidecarError::Unreachable {
             url: error::shown(&config.upstream),
@@ -154,12 +171,12 @@ impl SidecarState {
     }
 }
 
-/// The sidecar's routes: `POST /` (JSON-RPC), `GET /cairn/tip`,
-/// `GET /cairn/health`, `GET /metrics`.
+/// The sidecar's routes: `POST /` (JSON-RPC), `GET /` (WebSocket, when the
+/// node has one), `GET /cairn/tip`, `GET /cairn/health`, `GET /metrics`.
 pub fn app(state: SidecarState) -> Router {
     let limit = state.0.config.max_request_bytes;
     Router::new()
-        .route("/", post(proxy::rpc))
+        .route("/", post(proxy::rpc).get(ws::upgrade))
         .route("/cairn/tip", get(served_tip))
         .route("/cairn/health", get(health))
         .route("/metrics", get(render_metrics))

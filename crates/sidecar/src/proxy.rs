@@ -18,7 +18,7 @@ use cairn_core::answer::{
 use serde_json::Value;
 
 use crate::{
-    SidecarState,
+    SidecarConfig, SidecarState,
     error::{Refusal, Refused},
     upstream::UpstreamError,
 };
@@ -34,7 +34,6 @@ pub(crate) async fn rpc(
             for (method, outcome) in outcomes {
                 metrics.request(&method, outcome);
             }
-            metrics.signed();
             response
         }
         Err((refused, methods)) => {
@@ -80,43 +79,9 @@ async fn handle(
     })?;
     let request: Value = serde_json::from_slice(&bytes)
         .map_err(|e| refuse(&Value::Null, &[], Refusal::Parse(e.to_string())))?;
-    let (calls, id) = match &request {
-        Value::Array(calls) => (calls.as_slice(), Value::Null),
-        Value::Object(object) => {
-            (std::slice::from_ref(&request), object.get("id").cloned().unwrap_or(Value::Null))
-        }
-        _ => {
-            let refusal = Refusal::Invalid(
-                "a JSON-RPC request is an object, or a non-empty array of objects".into(),
-            );
-            return Err(refuse(&Value::Null, &[], refusal));
-        }
-    };
-    let methods: Vec<String> = calls
-        .iter()
-        .map(|call| call.get("method").and_then(Value::as_str).unwrap_or("none").to_owned())
-        .collect();
-    if request.is_array() {
-        if calls.is_empty() {
-            let refusal = Refusal::Invalid("an empty batch has nothing to answer".into());
-            return Err(refuse(&id, &methods, refusal));
-        }
-        if calls.len() > config.max_batch {
-            let refusal = Refusal::BatchTooLarge { len: calls.len(), limit: config.max_batch };
-            return Err(refuse(&id, &methods, refusal));
-        }
-        // Answers are matched to calls by id: two calls with one id would
-        // make the match, and so what is signed for which call, a guess.
-        let mut ids = HashSet::with_capacity(calls.len());
-        if !calls.iter().all(|call| ids.insert(call.get("id").map(Value::to_string))) {
-            let refusal = Refusal::Invalid("ids in a batch must be distinct".into());
-            return Err(refuse(&id, &methods, refusal));
-        }
-    }
-    // The canonical form refuses what cannot be signed: calls without a
-    // string method, and notifications (no id: no answer to sign).
-    canonical_request(&request)
-        .map_err(|e| refuse(&id, &methods, Refusal::Invalid(e.to_string())))?;
+    let id = id_of(&request);
+    let methods = methods_of(&request);
+    check_request(config, &request).map_err(|refusal| refuse(&id, &methods, refusal))?;
 
     let answer = state.0.upstream.post(bytes, "forward").await.map_err(|e| {
         let refusal = match e {
@@ -153,21 +118,8 @@ async fn handle(
         (_, other) => return Err(bad(format!("not a JSON-RPC answer: {}", excerpt(&other)))),
     };
 
-    let tip = state.tip().ok_or_else(|| refuse(&id, &methods, Refusal::NoTip))?;
-    let claim = AnswerClaim::new(config.chain.clone(), &request, &response, tip.number, tip.hash)
-        .map_err(|e| bad(e.to_string()))?;
-    let signature = config
-        .signer
-        .sign_digest(claim.digest())
-        .await
-        .map_err(|e| refuse(&id, &methods, Refusal::Signer(e.to_string())))?;
-    let signed = AnswerHeader {
-        chain: config.chain.clone(),
-        block_number: tip.number,
-        block_hash: tip.hash,
-        signature: signature.to_bytes(),
-    }
-    .render();
+    let signed =
+        sign(state, &request, &response).await.map_err(|refusal| refuse(&id, &methods, refusal))?;
     let signed = HeaderValue::from_str(&signed)
         .map_err(|e| refuse(&id, &methods, Refusal::Signer(e.to_string())))?;
 
@@ -189,8 +141,85 @@ async fn handle(
     Ok((response, outcomes))
 }
 
+/// The id a refusal answers with: the call's, or null for a batch.
+pub(crate) fn id_of(request: &Value) -> Value {
+    match request {
+        Value::Object(object) => object.get("id").cloned().unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// The method of each call, for the metrics (`none` where there is none).
+pub(crate) fn methods_of(request: &Value) -> Vec<String> {
+    let calls = match request {
+        Value::Array(calls) => calls.as_slice(),
+        Value::Object(_) => std::slice::from_ref(request),
+        _ => &[],
+    };
+    calls
+        .iter()
+        .map(|call| call.get("method").and_then(Value::as_str).unwrap_or("none").to_owned())
+        .collect()
+}
+
+/// What is refused before the node sees it, on HTTP and WebSocket alike.
+pub(crate) fn check_request(config: &SidecarConfig, request: &Value) -> Result<(), Refusal> {
+    match request {
+        Value::Array(calls) if calls.is_empty() => {
+            return Err(Refusal::Invalid("an empty batch has nothing to answer".into()));
+        }
+        Value::Array(calls) if calls.len() > config.max_batch => {
+            return Err(Refusal::BatchTooLarge { len: calls.len(), limit: config.max_batch });
+        }
+        Value::Array(calls) => {
+            // Answers are matched to calls by id: two calls with one id
+            // would make the match, and so what is signed for which call,
+            // a guess.
+            let mut ids = HashSet::with_capacity(calls.len());
+            if !calls.iter().all(|call| ids.insert(call.get("id").map(Value::to_string))) {
+                return Err(Refusal::Invalid("ids in a batch must be distinct".into()));
+            }
+        }
+        Value::Object(_) => {}
+        _ => {
+            return Err(Refusal::Invalid(
+                "a JSON-RPC request is an object, or a non-empty array of objects".into(),
+            ));
+        }
+    }
+    // The canonical form refuses what cannot be signed: calls without a
+    // string method, and notifications (no id: no answer to sign).
+    canonical_request(request).map(|_| ()).map_err(|e| Refusal::Invalid(e.to_string()))
+}
+
+/// The `cairn-answer` header for `response` to `request`, signed against
+/// the newest tip read from the node.
+pub(crate) async fn sign(
+    state: &SidecarState,
+    request: &Value,
+    response: &Value,
+) -> Result<String, Refusal> {
+    let config = &state.0.config;
+    let tip = state.tip().ok_or(Refusal::NoTip)?;
+    let claim = AnswerClaim::new(config.chain.clone(), request, response, tip.number, tip.hash)
+        .map_err(|e| Refusal::BadAnswer(e.to_string()))?;
+    let signature = config
+        .signer
+        .sign_digest(claim.digest())
+        .await
+        .map_err(|e| Refusal::Signer(e.to_string()))?;
+    state.0.metrics.signed();
+    Ok(AnswerHeader {
+        chain: config.chain.clone(),
+        block_number: tip.number,
+        block_hash: tip.hash,
+        signature: signature.to_bytes(),
+    }
+    .render())
+}
+
 /// The start of a value, for error messages.
-fn excerpt(value: &Value) -> String {
+pub(crate) fn excerpt(value: &Value) -> String {
     let text = value.to_string();
     match text.char_indices().nth(200) {
         Some((end, _)) => format!("{}…", &text[..end]),

@@ -1,5 +1,5 @@
 //! `cairn provider serve` as its own process in front of real anvil, driven
-//! by a JSON-RPC client nobody here wrote (`cast`).
+//! by a JSON-RPC client nobody here wrote (`cast`), over HTTP and WebSocket.
 
 use std::{path::Path, process::Command};
 
@@ -43,6 +43,8 @@ fn cast_through_the_sidecar_gets_what_anvil_answers_and_every_answer_is_signed()
             "serve",
             "--upstream",
             &anvil.endpoint(),
+            "--upstream-ws",
+            &anvil.ws_endpoint(),
             "--listen",
             &listen,
             "--chain",
@@ -68,6 +70,8 @@ fn cast_through_the_sidecar_gets_what_anvil_answers_and_every_answer_is_signed()
         tip["number"].as_u64().map(|n| n.to_string()).as_deref() == Some(direct.as_str())
     });
     assert_eq!(cast(&["block-number"], &url), direct);
+    // cast over a WebSocket too, passed through to anvil's.
+    assert_eq!(cast(&["block-number"], &format!("ws://{listen}")), direct);
     assert_eq!(cast(&["chain-id"], &url), cast(&["chain-id"], &anvil.endpoint()));
     let account = address_of(DEV_KEY_0).to_string();
     assert_eq!(cast(&["balance", &account], &url), cast(&["balance", &account], &anvil.endpoint()));

@@ -7,3 +7,4 @@ mod startup;
 mod support;
 mod tip;
 mod upstream_down;
+mod websocket;
