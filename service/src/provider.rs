@@ -70,10 +70,9 @@ async fn serve(args: &ProviderServeArgs) -> Result<(), CliError> {
     config.max_batch = args.max_batch;
     config.upstream_timeout = timeout;
     eprintln!(
-        "cairn provider serve: chain {}, operator {}, listening on {}",
+        "cairn provider serve: signing answers for chain {} as operator {}",
         args.chain,
         cairn_signer::Signer::address(config.signer.as_ref()),
-        args.listen
     );
     cairn_sidecar::run(config).await?;
     Ok(())

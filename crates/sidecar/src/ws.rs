@@ -40,6 +40,10 @@ type NodeSocket =
 /// WebSocket close code for "the server cannot go on" (RFC 6455, 1011).
 const INTERNAL_ERROR: u16 = 1011;
 
+/// Calls one connection may have waiting for the node; each is held until
+/// its answer is signed, so a client cannot make the sidecar hold more.
+const MAX_PENDING: usize = 1024;
+
 async fn connect(url: &url::Url) -> Result<NodeSocket, String> {
     tokio_tungstenite::connect_async(url.as_str())
         .await
@@ -214,6 +218,11 @@ fn admit(
         )));
     }
     check_request(&state.0.config, &request).map_err(refuse)?;
+    if pending.len() >= MAX_PENDING {
+        return Err(refuse(Refusal::Invalid(format!(
+            "{MAX_PENDING} calls are already waiting for their answers on this connection"
+        ))));
+    }
     let key = id.to_string();
     if pending.contains_key(&key) {
         return Err(refuse(Refusal::Invalid(
