@@ -113,8 +113,45 @@ pub enum ProviderCommand {
     Unbond(UnbondArgs),
     /// Withdraw stake whose unbonding delay has passed.
     Withdraw(ChainKeyArgs),
-    /// Run the signing proxy in front of your node.
-    Serve,
+    /// Run the signing proxy in front of your node: forwards JSON-RPC, signs every answer.
+    Serve(Box<ProviderServeArgs>),
+}
+
+/// The operator key signs every answer. It comes from `--key-file` or
+/// `CAIRN_PROVIDER_KEY`, never from a flag's value.
+#[derive(Debug, Args)]
+pub struct ProviderServeArgs {
+    /// The node's JSON-RPC endpoint (http or https).
+    #[arg(long, value_name = "URL")]
+    pub upstream: url::Url,
+    /// The node's WebSocket endpoint (ws or wss), if it has one: clients' WebSockets
+    /// (`eth_subscribe`) are passed through to it.
+    #[arg(long, value_name = "URL")]
+    pub upstream_ws: Option<url::Url>,
+    /// Address to listen on (loopback by default; a public endpoint needs e.g. 0.0.0.0:8645).
+    #[arg(long, value_name = "ADDR", default_value_t = cairn_sidecar::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// CAIP-2 chain the node must serve, for example `eip155:1`; startup refuses a node on another.
+    #[arg(long, value_name = "CAIP-2")]
+    pub chain: cairn_core::ChainId,
+    /// File holding the operator's private key in hex (mode 600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = cairn_sidecar::DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
+    /// Largest node answer relayed, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = cairn_sidecar::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+    /// Most calls in one batch.
+    #[arg(long, value_name = "N", default_value_t = cairn_sidecar::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
+    /// How long the node may take to answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = cairn_sidecar::DEFAULT_UPSTREAM_TIMEOUT.as_millis() as u64)]
+    pub upstream_timeout_ms: u64,
+    /// How often the node's tip is read, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = cairn_sidecar::DEFAULT_TIP_POLL_INTERVAL.as_millis() as u64)]
+    pub tip_poll_ms: u64,
 }
 
 /// The key signs transactions. It comes from `--key-file` or
@@ -334,7 +371,7 @@ impl Command {
                 ProviderCommand::RemoveEndpoint(_) => "cairn provider remove-endpoint",
                 ProviderCommand::Unbond(_) => "cairn provider unbond",
                 ProviderCommand::Withdraw(_) => "cairn provider withdraw",
-                ProviderCommand::Serve => "cairn provider serve",
+                ProviderCommand::Serve(_) => "cairn provider serve",
             },
             Self::Pay(p) => match p {
                 PayCommand::Deposit(_) => "cairn pay deposit",

@@ -12,8 +12,8 @@ use cairn_config::Config;
 use crate::{
     CliError,
     cli::{
-        AddEndpointArgs, ChainKeyArgs, ProviderCommand, RegisterArgs, RemoveEndpointArgs,
-        UnbondArgs,
+        AddEndpointArgs, ChainKeyArgs, ProviderCommand, ProviderServeArgs, RegisterArgs,
+        RemoveEndpointArgs, UnbondArgs,
     },
 };
 
@@ -41,10 +41,43 @@ pub(crate) async fn provider(config: &Config, command: &ProviderCommand) -> Resu
         ProviderCommand::RemoveEndpoint(args) => remove_endpoint(config, args).await,
         ProviderCommand::Unbond(args) => unbond(config, args).await,
         ProviderCommand::Withdraw(args) => withdraw(config, args).await,
-        ProviderCommand::Serve => {
-            Err(CliError::NotYetAvailable { command: "cairn provider serve" })
-        }
+        ProviderCommand::Serve(args) => serve(args).await,
     }
+}
+
+/// `cairn provider serve`: everything but argument handling is in
+/// `cairn-sidecar`.
+async fn serve(args: &ProviderServeArgs) -> Result<(), CliError> {
+    let secret = crate::load_secret(args.key_file.as_deref(), PROVIDER_KEY_VAR, "operator")?;
+    let signer = cairn_signer::LocalSigner::from_bytes(&secret)?;
+    let non_zero = |flag: &'static str, value: u64| {
+        if value == 0 {
+            Err(CliError::BadArgument { flag, message: "must be above zero".into() })
+        } else {
+            Ok(std::time::Duration::from_millis(value))
+        }
+    };
+    let timeout = non_zero("--upstream-timeout-ms", args.upstream_timeout_ms)?;
+    let poll = non_zero("--tip-poll-ms", args.tip_poll_ms)?;
+    let mut config = cairn_sidecar::SidecarConfig::new(
+        args.upstream.clone(),
+        args.chain.clone(),
+        std::sync::Arc::new(signer),
+    )
+    .with_tip_poll_interval(poll);
+    config.upstream_ws = args.upstream_ws.clone();
+    config.listen = args.listen;
+    config.max_request_bytes = args.max_request_bytes;
+    config.max_response_bytes = args.max_response_bytes;
+    config.max_batch = args.max_batch;
+    config.upstream_timeout = timeout;
+    eprintln!(
+        "cairn provider serve: signing answers for chain {} as operator {}",
+        args.chain,
+        cairn_signer::Signer::address(config.signer.as_ref()),
+    );
+    cairn_sidecar::run(config).await?;
+    Ok(())
 }
 
 async fn connect(config: &Config, args: &ChainKeyArgs) -> Result<Session, CliError> {

@@ -1,7 +1,7 @@
 //! Helpers shared by Cairn's test suites. Tests run against the real tools:
 //! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs,
 //! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database,
-//! [`FaultyRpc`] puts a misbehaving proxy in front of a node,
+//! [`FaultyRpc`] puts a misbehaving (or lying) proxy in front of a node,
 //! [`fund_dev_token`] gives a dev account tokens to stake and deposit, and
 //! [`history`] makes dense synthetic histories for the store.
 
@@ -12,7 +12,7 @@ use alloy::node_bindings::{Anvil, AnvilInstance};
 mod faulty_rpc;
 pub mod history;
 
-pub use faulty_rpc::{Fault, FaultyRpc};
+pub use faulty_rpc::{Fault, FaultyRpc, alter_result};
 
 /// anvil's first development key: funded on every anvil chain, never used
 /// anywhere else.

@@ -15,6 +15,7 @@ mod index_crash;
 mod index_metrics;
 mod index_once;
 mod openapi_schemas;
+mod provider_serve;
 mod settlement_crashes;
 mod settlement_end_to_end;
 mod stack;
