@@ -8,6 +8,7 @@ mod deploy_evm;
 mod help;
 mod http_discovery;
 mod http_intents;
+mod http_intents_junk;
 mod http_negative;
 mod http_operations;
 mod http_signin;
