@@ -185,7 +185,26 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         }
         None => None,
     };
+    let (stop_prober, prober_stopped) = tokio::sync::oneshot::channel::<()>();
+    let prober = match prober(config, &state)? {
+        Some(prober) => {
+            eprintln!(
+                "prober on: every endpoint every {} ms (jitter {} ms, timeout {} ms)",
+                config.prober.interval_ms, config.prober.jitter_ms, config.prober.timeout_ms
+            );
+            Some(tokio::spawn(prober.run(async {
+                let _ = prober_stopped.await;
+            })))
+        }
+        None => None,
+    };
     let served = crate::http::serve(listener, state, shutdown_signal()).await;
+    // A round in flight is dropped, not awaited: a probe can take up to its
+    // timeout, and what it would record the next start measures again.
+    let _ = stop_prober.send(());
+    if let Some(prober) = prober {
+        let _ = prober.await;
+    }
     let _ = stop_batcher.send(());
     if let Some(batcher) = batcher {
         let _ = batcher.await;
@@ -210,6 +229,22 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// The prober `cairn serve` runs when `prober.enabled`, over the served
+/// registries.
+fn prober(config: &Config, state: &AppState) -> Result<Option<cairn_prober::Prober>, CliError> {
+    if !config.prober.enabled {
+        return Ok(None);
+    }
+    let settings = cairn_prober::Settings::from_config(&config.prober)
+        .map_err(|e| CliError::BadArgument { flag: "prober", message: e.to_string() })?;
+    let registries = state
+        .chains
+        .iter()
+        .map(|chain| cairn_prober::Registry { chain: chain.caip2(), min_stake: chain.min_stake })
+        .collect();
+    Ok(Some(cairn_prober::Prober::new(state.store.clone(), registries, settings)))
 }
 
 /// The settlement pipeline and receipt uploader `cairn serve` runs when
