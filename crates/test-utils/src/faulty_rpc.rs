@@ -1,7 +1,8 @@
 //! A JSON-RPC proxy on loopback that forwards to a real node but answers
 //! some requests badly, as real providers do: HTTP 429 and 503, no answer,
-//! a cut-off body, an empty log list where there are logs, or a refusal of
-//! a log range as too large.
+//! a cut-off body, an empty log list where there are logs, a refusal of
+//! a log range as too large, or a slow answer. It can also sign what it
+//! passes on as a provider's sidecar does (`cairn-answer`).
 
 use std::{
     collections::HashMap,
