@@ -150,6 +150,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
+    // Checked before anything is opened or asked, like the configuration.
+    let prober_settings = prober_settings(config)?;
     let state = state_from_config(config).await?;
     let address = config.service.listen;
     let listener = tokio::net::TcpListener::bind(address)
@@ -186,7 +188,7 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         None => None,
     };
     let (stop_prober, prober_stopped) = tokio::sync::oneshot::channel::<()>();
-    let prober = match prober(config, &state)? {
+    let prober = match prober_settings.map(|settings| prober(settings, &state)) {
         Some(prober) => {
             eprintln!(
                 "prober on: every endpoint every {} ms (jitter {} ms, timeout {} ms)",
@@ -231,20 +233,24 @@ async fn shutdown_signal() {
     }
 }
 
-/// The prober `cairn serve` runs when `prober.enabled`, over the served
-/// registries.
-fn prober(config: &Config, state: &AppState) -> Result<Option<cairn_prober::Prober>, CliError> {
+/// The prober's settings when `prober.enabled`.
+fn prober_settings(config: &Config) -> Result<Option<cairn_prober::Settings>, CliError> {
     if !config.prober.enabled {
         return Ok(None);
     }
-    let settings = cairn_prober::Settings::from_config(&config.prober)
-        .map_err(|e| CliError::BadArgument { flag: "prober", message: e.to_string() })?;
+    cairn_prober::Settings::from_config(&config.prober)
+        .map(Some)
+        .map_err(|e| CliError::BadArgument { flag: "prober", message: e.to_string() })
+}
+
+/// The prober `cairn serve` runs over the served registries.
+fn prober(settings: cairn_prober::Settings, state: &AppState) -> cairn_prober::Prober {
     let registries = state
         .chains
         .iter()
         .map(|chain| cairn_prober::Registry { chain: chain.caip2(), min_stake: chain.min_stake })
         .collect();
-    Ok(Some(cairn_prober::Prober::new(state.store.clone(), registries, settings)))
+    cairn_prober::Prober::new(state.store.clone(), registries, settings)
 }
 
 /// The settlement pipeline and receipt uploader `cairn serve` runs when

@@ -272,6 +272,13 @@ impl Client {
             }
             Ok(())
         });
+        // An answer to another request (or to none) is not this one's.
+        if response.get("id") != Some(&json!(1)) {
+            return Err(ProbeFailure::new(
+                ErrorKind::BadBody,
+                format!("{method}: the answer's id is not the request's"),
+            ));
+        }
         if let Some(error) = response.get("error").filter(|e| !e.is_null()) {
             let code = error.get("code").and_then(Value::as_i64).unwrap_or_default();
             let message = error.get("message").and_then(Value::as_str).unwrap_or_default();
