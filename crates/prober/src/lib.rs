@@ -153,7 +153,8 @@ impl Prober {
         let limit = Arc::new(tokio::sync::Semaphore::new(self.settings.max_concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, target) in targets.into_iter().enumerate() {
-            let (client, limit, jitter) = (self.client.clone(), limit.clone(), self.jitter());
+            let (client, limit, jitter) =
+                (self.client.clone(), limit.clone(), jitter_delay(self.settings.jitter));
             tasks.spawn(async move {
                 tokio::time::sleep(jitter).await;
                 let _permit = limit.acquire_owned().await;
@@ -212,17 +213,6 @@ impl Prober {
                 () = tokio::time::sleep(self.settings.interval) => {}
             }
         }
-    }
-
-    fn jitter(&self) -> Duration {
-        let max = u64::try_from(self.settings.jitter.as_millis()).unwrap_or(u64::MAX);
-        if max == 0 {
-            return Duration::ZERO;
-        }
-        // A fresh randomly keyed hasher gives a random number without a
-        // dependency for it; this needs spread, not cryptographic quality.
-        let random = RandomState::new().hash_one(std::time::Instant::now());
-        Duration::from_millis(random % (max + 1))
     }
 
     /// Asks every endpoint that answered for the hash at one recent height
@@ -338,8 +328,35 @@ pub fn next_health(
     }
 }
 
+/// A random delay from zero to `max`.
+fn jitter_delay(max: Duration) -> Duration {
+    let max = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    if max == 0 {
+        return Duration::ZERO;
+    }
+    // A fresh randomly keyed hasher gives a random number without a
+    // dependency for it; spreading probes needs no better randomness.
+    let random = RandomState::new().hash_one(std::time::Instant::now());
+    Duration::from_millis(random % max.saturating_add(1))
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_its_bound_and_varies() {
+        assert_eq!(jitter_delay(Duration::ZERO), Duration::ZERO);
+        let max = Duration::from_millis(1_000);
+        let delays: std::collections::BTreeSet<Duration> =
+            (0..200).map(|_| jitter_delay(max)).collect();
+        assert!(delays.iter().all(|d| *d <= max));
+        assert!(delays.len() > 100, "200 draws gave {} distinct delays", delays.len());
+    }
 }

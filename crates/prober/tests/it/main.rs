@@ -4,6 +4,7 @@
 
 mod probes;
 mod rounds;
+mod schedule;
 
 use std::time::Duration;
 
