@@ -47,6 +47,16 @@ pub struct Assessment {
     pub summary: String,
 }
 
+impl Assessment {
+    /// What to weigh the endpoint by when choosing among a chain's
+    /// endpoints (a router's weight; discovery multiplies in the stake
+    /// share too): zero on probation, so it is tried only when nothing
+    /// else is left.
+    pub fn weight(&self) -> f64 {
+        if self.probation { 0.0 } else { self.health_factor * self.reputation_factor }
+    }
+}
+
 /// Ranking factors of an endpoint with `health` (none before its first
 /// probe) whose provider was slashed `slashes` times.
 pub fn assess(health: Option<&EndpointHealth>, slashes: u64) -> Assessment {
@@ -197,6 +207,9 @@ mod tests {
     #[test]
     fn probation_is_reported() {
         let on = assess(Some(&EndpointHealth { probation: true, ..row() }), 0);
+        assert_eq!(on.weight(), 0.0);
+        assert_eq!(assess(Some(&row()), 0).weight(), 1.0);
+        assert_eq!(assess(None, 0).weight(), 0.5);
         assert!(on.probation && on.measured.unwrap().probation);
         assert!(on.summary.contains("probation"));
     }
