@@ -195,3 +195,43 @@ fn settings_below_their_minimum_are_refused() {
     }
     assert!(Settings::from_config(&ProberConfig::default()).is_ok());
 }
+
+/// A node that fails, goes on probation, and comes back: probation ends only
+/// after the run of successes the policy asks for, and the score climbs
+/// back without forgetting the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovered_endpoint_leaves_probation_after_a_run_of_successes() {
+    let node = anvil();
+    let stores = cairn_test_utils::stores().await;
+    for store in stores.both() {
+        // Down for the first two rounds, then up.
+        let flaky = FaultyRpc::start(node.endpoint(), |method, n| {
+            if method == "eth_chainId" && n < 2 { Fault::Status(503) } else { Fault::Pass }
+        })
+        .await;
+        register(store, 1, address_of(DEV_KEY_1), 500).await;
+        let id = add_endpoint(store, 1, 1, "rpc", &flaky.url()).await;
+        let registry = Registry { chain: REGISTRY.into(), min_stake: U256::from(MIN_STAKE) };
+        let prober = Prober::new(store.clone(), vec![registry], settings());
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            prober.round().await.unwrap();
+            let row = store.endpoint_health(REGISTRY, &id).await.unwrap().unwrap();
+            seen.push((
+                row.probation,
+                row.last_error_kind.clone(),
+                row.success_weight / row.total_weight,
+            ));
+        }
+        let probation: Vec<bool> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(probation, [false, true, true, false, false], "{seen:?}");
+        assert_eq!(seen[0].1.as_deref(), Some("http_status"));
+        assert_eq!(seen[2].1, None, "up again in the third round");
+        let scores: Vec<f64> = seen.iter().map(|s| s.2).collect();
+        assert!(
+            scores[1] == 0.0 && scores[2] > 0.0 && scores[3] > scores[2] && scores[4] > scores[3]
+        );
+        assert!(scores[4] < 1.0, "the outage still counts: {scores:?}");
+    }
+    stores.cleanup().await;
+}
