@@ -17,7 +17,7 @@ use cairn_config::ProberConfig;
 use cairn_core::ChainId;
 use cairn_store::{EndpointHealth, Store, StoreError};
 
-pub use probe::{Client, ErrorKind, Observed, ProbeFailure, Probed, Target};
+pub use probe::{Client, ErrorKind, Observed, ProbeFailure, Probed, Protocol, Target};
 pub use rank::{Assessment, Measured, assess};
 pub use reputation::{Policy, Reputation};
 
@@ -110,7 +110,8 @@ impl Prober {
     }
 
     /// The endpoints a round probes: http(s) JSON-RPC endpoints on EVM
-    /// chains of providers at or above their registry's minimum stake.
+    /// chains and Solana clusters, of providers at or above their
+    /// registry's minimum stake.
     pub async fn targets(&self) -> Result<Vec<Target>, ProberError> {
         let mut targets = Vec::new();
         for registry in &self.registries {

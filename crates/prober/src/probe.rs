@@ -148,31 +148,25 @@ impl Client {
         let mut slowest = Duration::ZERO;
         let mut signatures = Vec::new();
         let outcome = async {
-            let chain_id = self.call(target, "eth_chainId", json!([])).await?;
-            slowest = slowest.max(chain_id.elapsed);
-            signatures.push(chain_id.signed.clone());
-            if let Some(Err(failure)) = chain_id.signed {
+            let protocol = Protocol::of(&target.chain).ok_or_else(|| {
+                ProbeFailure::new(ErrorKind::WrongChain, format!("{} is not probed", target.chain))
+            })?;
+            let (method, params) = protocol.identity_call();
+            let identity = self.call(target, method, params).await?;
+            slowest = slowest.max(identity.elapsed);
+            signatures.push(identity.signed.clone());
+            if let Some(Err(failure)) = identity.signed {
                 return Err(failure);
             }
-            let reported = quantity(&chain_id.result)
-                .ok_or_else(|| bad_body("eth_chainId", &chain_id.result))?;
-            if let Some(expected) = target.chain.evm_chain_id()
-                && reported != expected
-            {
-                return Err(ProbeFailure::new(
-                    ErrorKind::WrongChain,
-                    format!("eth_chainId is {reported}, registered for {}", target.chain),
-                ));
-            }
-            let block = self.call(target, "eth_getBlockByNumber", json!(["latest", false])).await?;
-            slowest = slowest.max(block.elapsed);
-            signatures.push(block.signed.clone());
-            if let Some(Err(failure)) = block.signed {
+            protocol.check_identity(&identity.result, &target.chain)?;
+            let (method, params) = protocol.tip_call();
+            let tip = self.call(target, method, params).await?;
+            slowest = slowest.max(tip.elapsed);
+            signatures.push(tip.signed.clone());
+            if let Some(Err(failure)) = tip.signed {
                 return Err(failure);
             }
-            let (tip, tip_hash) = number_and_hash(&block.result)
-                .ok_or_else(|| bad_body("latest block", &block.result))?;
-            Ok((tip, tip_hash))
+            protocol.tip(&tip.result).ok_or_else(|| bad_body(method, &tip.result))
         }
         .await;
         let verified = verified(&signatures);
@@ -190,18 +184,19 @@ impl Client {
         }
     }
 
-    /// The hash of block `number` as `target` has it.
+    /// The hash of block (EVM) or slot (Solana) `number` as `target` has it.
     pub async fn block_hash(&self, target: &Target, number: u64) -> Result<B256, ProbeFailure> {
-        let answer = self
-            .call(target, "eth_getBlockByNumber", json!([format!("{number:#x}"), false]))
-            .await?;
+        let protocol = Protocol::of(&target.chain).ok_or_else(|| {
+            ProbeFailure::new(ErrorKind::WrongChain, format!("{} is not probed", target.chain))
+        })?;
+        let (method, params) = protocol.block_call(number);
+        let answer = self.call(target, method, params).await?;
         if let Some(Err(failure)) = answer.signed {
             return Err(failure);
         }
-        match number_and_hash(&answer.result) {
-            Some((n, hash)) if n == number => Ok(hash),
-            _ => Err(bad_body(&format!("block {number}"), &answer.result)),
-        }
+        protocol
+            .block_hash(&answer.result, number)
+            .ok_or_else(|| bad_body(&format!("block {number}"), &answer.result))
     }
 
     async fn call(
@@ -299,6 +294,111 @@ impl Client {
     }
 }
 
+/// How a chain's nodes are asked who they are and where their tip is.
+/// EVM chains answer `eth_chainId` and `eth_getBlockByNumber`; Solana
+/// clusters `getGenesisHash` (a CAIP-2 `solana:` reference is the first 32
+/// characters of it), `getLatestBlockhash` (tip slot and a recent hash) and
+/// `getBlock` for the cross-check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Evm,
+    Solana,
+}
+
+impl Protocol {
+    /// The protocol of `chain`, if it is one the prober speaks.
+    pub fn of(chain: &ChainId) -> Option<Self> {
+        match chain.namespace() {
+            "eip155" if chain.evm_chain_id().is_some() => Some(Self::Evm),
+            "solana" => Some(Self::Solana),
+            _ => None,
+        }
+    }
+
+    fn identity_call(self) -> (&'static str, Value) {
+        match self {
+            Self::Evm => ("eth_chainId", json!([])),
+            Self::Solana => ("getGenesisHash", json!([])),
+        }
+    }
+
+    /// Whether `result` (of [`Protocol::identity_call`]) names `chain`.
+    pub fn check_identity(self, result: &Value, chain: &ChainId) -> Result<(), ProbeFailure> {
+        match self {
+            Self::Evm => {
+                let reported = quantity(result).ok_or_else(|| bad_body("eth_chainId", result))?;
+                if Some(reported) != chain.evm_chain_id() {
+                    return Err(ProbeFailure::new(
+                        ErrorKind::WrongChain,
+                        format!("eth_chainId is {reported}, registered for {chain}"),
+                    ));
+                }
+            }
+            Self::Solana => {
+                let genesis = result
+                    .as_str()
+                    .filter(|g| bs58::decode(g).into_vec().is_ok_and(|b| b.len() == 32))
+                    .ok_or_else(|| bad_body("getGenesisHash", result))?;
+                if !genesis.starts_with(chain.reference()) {
+                    return Err(ProbeFailure::new(
+                        ErrorKind::WrongChain,
+                        format!("genesis hash is {genesis}, registered for {chain}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tip_call(self) -> (&'static str, Value) {
+        match self {
+            Self::Evm => ("eth_getBlockByNumber", json!(["latest", false])),
+            Self::Solana => ("getLatestBlockhash", json!([{ "commitment": "confirmed" }])),
+        }
+    }
+
+    /// Tip number and hash from a [`Protocol::tip_call`] result.
+    pub fn tip(self, result: &Value) -> Option<(u64, B256)> {
+        match self {
+            Self::Evm => number_and_hash(result),
+            Self::Solana => {
+                let slot = result.get("context")?.get("slot")?.as_u64()?;
+                let hash = base58_hash(result.get("value")?.get("blockhash")?)?;
+                Some((slot, hash))
+            }
+        }
+    }
+
+    fn block_call(self, number: u64) -> (&'static str, Value) {
+        match self {
+            Self::Evm => ("eth_getBlockByNumber", json!([format!("{number:#x}"), false])),
+            Self::Solana => (
+                "getBlock",
+                json!([number, {
+                    "commitment": "confirmed",
+                    "transactionDetails": "none",
+                    "rewards": false,
+                    "maxSupportedTransactionVersion": 0,
+                }]),
+            ),
+        }
+    }
+
+    /// The hash in a [`Protocol::block_call`] result for block `number`.
+    pub fn block_hash(self, result: &Value, number: u64) -> Option<B256> {
+        match self {
+            Self::Evm => number_and_hash(result).filter(|(n, _)| *n == number).map(|(_, h)| h),
+            // `getBlock` does not repeat the slot asked for.
+            Self::Solana => base58_hash(result.get("blockhash")?),
+        }
+    }
+}
+
+fn base58_hash(value: &Value) -> Option<B256> {
+    let bytes = bs58::decode(value.as_str()?).into_vec().ok()?;
+    Some(B256::from(<[u8; 32]>::try_from(bytes.as_slice()).ok()?))
+}
+
 fn transport(error: reqwest::Error) -> ProbeFailure {
     let kind = if error.is_timeout() {
         ErrorKind::Timeout
@@ -393,6 +493,49 @@ mod tests {
         assert_eq!(number_and_hash(&json!({ "number": "0x10" })), None);
         assert_eq!(number_and_hash(&json!({ "number": "0x10", "hash": "0x12" })), None);
         assert_eq!(number_and_hash(&Value::Null), None, "a node without blocks answers null");
+    }
+
+    #[test]
+    fn solana_clusters_are_named_by_their_genesis_hash() {
+        let mainnet: ChainId = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp".parse().unwrap();
+        let genesis = json!("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d");
+        assert_eq!(Protocol::of(&mainnet), Some(Protocol::Solana));
+        assert_eq!(Protocol::Solana.check_identity(&genesis, &mainnet), Ok(()));
+        let devnet = json!("EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG");
+        let failure = Protocol::Solana.check_identity(&devnet, &mainnet).unwrap_err();
+        assert_eq!(failure.kind, ErrorKind::WrongChain);
+        let garbage = Protocol::Solana.check_identity(&json!("not base58 0OIl"), &mainnet);
+        assert_eq!(garbage.unwrap_err().kind, ErrorKind::BadBody);
+        let cosmos: ChainId = "cosmos:cosmoshub-4".parse().unwrap();
+        assert_eq!(Protocol::of(&cosmos), None);
+    }
+
+    #[test]
+    fn solana_tips_and_blocks_come_from_their_answers() {
+        // As `getLatestBlockhash` and `getBlock` answer (Solana's RPC docs).
+        let latest = json!({
+            "context": { "slot": 2792 },
+            "value": {
+                "blockhash": "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N",
+                "lastValidBlockHeight": 3090
+            }
+        });
+        let (slot, hash) = Protocol::Solana.tip(&latest).unwrap();
+        assert_eq!(slot, 2792);
+        assert_eq!(
+            bs58::encode(hash.as_slice()).into_string(),
+            "EkSnNWid2cvwEVnVx9aBqawnmiCNiDgp3gUdkDPTKN1N"
+        );
+        assert_eq!(Protocol::Solana.tip(&json!({ "value": {} })), None);
+        let block = json!({
+            "blockHeight": 428,
+            "blockTime": null,
+            "blockhash": "3Eq21vXNB5s86c62bVuUfTeaMif1N2kUqRPBmGRJhyTA",
+            "parentSlot": 429,
+            "previousBlockhash": "mfcyqEXB3DnHXki6KjjmZck6YjmZLvpAByy2fj4nh6B"
+        });
+        assert!(Protocol::Solana.block_hash(&block, 430).is_some());
+        assert_eq!(Protocol::Solana.block_hash(&json!({ "blockhash": "short" }), 430), None);
     }
 
     #[test]
