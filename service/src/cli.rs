@@ -21,7 +21,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole system locally: anvil with the contracts, indexer, service, local signer.
+    /// Not yet available in this build: run `scripts/dev` from the repository instead.
     Dev,
     /// Run the HTTP service: sign-in, discovery, gateway and settlement API.
     Serve,

@@ -54,10 +54,10 @@ pub enum CliError {
     Store(#[from] cairn_store::StoreError),
     #[error(transparent)]
     Indexer(#[from] cairn_indexer::IndexerError),
-    #[error(
-        "no deployment file at {path}: run `cairn deploy evm` first, or set evm.deployment_file"
-    )]
-    NoDeployment { path: std::path::PathBuf },
+    #[error("no deployment file at {path}: {hint}")]
+    NoDeployment { path: std::path::PathBuf, hint: String },
+    #[error("no endpoints of kind `{kind}` are registered for {chain}")]
+    NoEndpoints { chain: String, kind: String },
     #[error("{action} refused: {reason}")]
     Rejected { action: &'static str, reason: String },
     #[error(transparent)]
@@ -75,6 +75,26 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The usual cause of a missing deployment in a second shell is a dev
+    /// stack whose files live in its own directory; say so rather than send
+    /// the user to deploy again.
+    pub(crate) fn no_deployment(path: std::path::PathBuf) -> Self {
+        let dev_dir = std::env::var_os("CAIRN_DEV_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(".cairn/dev"));
+        let env_file = dev_dir.join("env");
+        let hint = if env_file.is_file() {
+            format!(
+                "a dev stack (scripts/dev) keeps its deployment in {}; run `source {}` in this shell first",
+                dev_dir.display(),
+                env_file.display()
+            )
+        } else {
+            "run `cairn deploy evm` first, or set evm.deployment_file".to_owned()
+        };
+        Self::NoDeployment { path, hint }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_)
@@ -93,7 +113,8 @@ impl CliError {
             | Self::Client(_)
             | Self::VerificationFailed { .. }
             | Self::Verify(_)
-            | Self::Listen { .. } => exit::FAILURE,
+            | Self::Listen { .. }
+            | Self::NoEndpoints { .. } => exit::FAILURE,
         }
     }
 }
@@ -196,7 +217,12 @@ fn resolve_config_file(explicit: Option<&Path>) -> Option<PathBuf> {
 fn init_tracing(config: &Config) -> Result<(), CliError> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
         .map_err(|err| CliError::LogFilter { message: err.to_string() })?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: log files and pipes get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     // A second initialisation (tests calling `run` twice) keeps the first.
     let _ = match config.log.format {
         LogFormat::Text => builder.try_init(),

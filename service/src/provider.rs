@@ -52,7 +52,7 @@ async fn connect(config: &Config, args: &ChainKeyArgs) -> Result<Session, CliErr
     let address = signer.address();
     let path = config.deployment_path();
     if !path.exists() {
-        return Err(CliError::NoDeployment { path });
+        return Err(CliError::no_deployment(path));
     }
     let deployment = Deployment::read(&path)?;
     let url = crate::rpc_url(config, args.rpc.as_deref())?;
@@ -159,6 +159,18 @@ async fn register(config: &Config, args: &RegisterArgs) -> Result<(), CliError> 
         return Err(CliError::Rejected {
             action: "register",
             reason: format!("insufficient stake: {stake} is below the registry minimum {minimum}"),
+        });
+    }
+    // Before any transaction: a registered provider would otherwise pay for
+    // an `approve` only to see `register` revert.
+    let existing = registry.providerOf(session.signer).call().await.map_err(unreachable)?;
+    if existing.registered {
+        return Err(CliError::Rejected {
+            action: "register",
+            reason: format!(
+                "{} is already registered (operator {}, stake {}); use add-endpoint to list endpoints",
+                session.signer, existing.operator, existing.stake
+            ),
         });
     }
     let token = DevToken::new(session.deployment.stake_token, &session.rpc);

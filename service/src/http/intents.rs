@@ -44,11 +44,112 @@ pub struct SignedDomain {
     pub verifying_contract: Address,
 }
 
+/// A payment intent as sent: the fields of the EIP-712 `PaymentIntent`
+/// the payer signed. Amounts and nonces are strings (decimal, or `0x` hex)
+/// because a JSON number loses precision above 2^53 in most clients; a
+/// number is refused rather than read.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentFields {
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
+    pub payer: Address,
+    #[schema(value_type = String)]
+    pub payee: Address,
+    /// ERC-20 contract of the payment asset.
+    #[schema(value_type = String)]
+    pub asset: Address,
+    /// In the asset's smallest unit.
+    #[schema(value_type = String, example = "1000000000000000000")]
+    pub amount: UintString,
+    /// Used once per payer.
+    #[schema(value_type = String, example = "1")]
+    pub nonce: UintString,
+    /// Unix seconds after which the intent is void.
+    #[serde(rename = "validUntil")]
+    pub valid_until: u64,
+}
+
+impl From<IntentFields> for PaymentIntent {
+    fn from(fields: IntentFields) -> Self {
+        Self {
+            payer: fields.payer,
+            payee: fields.payee,
+            asset: fields.asset,
+            amount: fields.amount.0,
+            nonce: fields.nonce.0,
+            validUntil: fields.valid_until,
+        }
+    }
+}
+
+/// A 256-bit unsigned integer written as a JSON string, decimal or `0x`
+/// hex; JSON numbers are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct UintString(pub alloy::primitives::U256);
+
+impl<'de> Deserialize<'de> for UintString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = UintString;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an unsigned integer as a string, decimal or 0x hex")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<UintString, E> {
+                let parsed = match text.strip_prefix("0x") {
+                    Some(hex) if !hex.is_empty() && hex.len() <= 64 => {
+                        alloy::primitives::U256::from_str_radix(hex, 16).ok()
+                    }
+                    Some(_) => None,
+                    None if !text.is_empty()
+                        && text.len() <= 78
+                        && text.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        alloy::primitives::U256::from_str_radix(text, 10).ok()
+                    }
+                    None => None,
+                };
+                parsed.map(UintString).ok_or_else(|| {
+                    E::custom(format!(
+                        "`{text}` is not an unsigned 256-bit integer (decimal or 0x hex)"
+                    ))
+                })
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+        }
+        fn number_refused<E: serde::de::Error>() -> E {
+            E::custom(
+                "write amounts and nonces as strings (\"1000\"): a JSON number loses precision above 2^53",
+            )
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+fn intent_from_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PaymentIntent, D::Error> {
+    IntentFields::deserialize(d).map(PaymentIntent::from)
+}
+
+fn optional_intent_from_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<PaymentIntent>, D::Error> {
+    Option::<IntentFields>::deserialize(d).map(|fields| fields.map(PaymentIntent::from))
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntentSubmission {
-    /// `{payer, payee, asset, amount, nonce, validUntil}` as signed.
-    #[schema(value_type = Object)]
+    /// The intent as signed.
+    #[serde(deserialize_with = "intent_from_fields")]
+    #[schema(value_type = IntentFields)]
     pub intent: PaymentIntent,
     /// The payer's EIP-712 signature, `0x` + 65 bytes hex.
     pub signature: String,
@@ -306,9 +407,9 @@ async fn process(
 /// Submits one signed payment intent, or many as `{"intents": [...]}`.
 #[utoipa::path(
     post, path = "/v1/intents", tag = "settlement",
-    request_body(content = Object, description = "One `IntentSubmission`, or `{\"intents\": [IntentSubmission, …]}` (at most 1,000)"),
+    request_body(content = SubmissionSchema, description = "One `IntentSubmission`, or `{\"intents\": [IntentSubmission, …]}` (at most 1,000)"),
     responses(
-        (status = 200, description = "One intent: its receipt. Many: a result per intent", body = IntentReceipt),
+        (status = 200, description = "One intent: its receipt. Many: a result per intent", body = SubmissionAnswerSchema),
         (status = 400, description = "Malformed", body = Problem),
         (status = 409, description = "Nonce already used (one intent)", body = Problem),
         (status = 422, description = "Refused (one intent): expired, wrong chain or contract, bad signature, asset not allowed, payer = payee, zero amount, insufficient balance", body = Problem),
@@ -400,11 +501,40 @@ pub(crate) async fn submit(
         .into_response())
 }
 
+/// The two shapes of `POST /v1/intents`, for the API document; the
+/// handler reads them in one pass as [`SubmissionBody`].
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum SubmissionSchema {
+    One(IntentSubmission),
+    Many(IntentBatch),
+}
+
+/// Many intents in one request.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct IntentBatch {
+    /// 1 to 1,000 submissions.
+    intents: Vec<IntentSubmission>,
+}
+
+/// The answers of `POST /v1/intents`: a receipt for one intent, a result
+/// per intent for many.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum SubmissionAnswerSchema {
+    One(IntentReceipt),
+    Many(BatchSubmissionResponse),
+}
+
 /// Either shape of a submission, read in one pass.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SubmissionBody {
     intents: Option<Vec<IntentSubmission>>,
+    #[serde(default, deserialize_with = "optional_intent_from_fields")]
     intent: Option<PaymentIntent>,
     signature: Option<String>,
     domain: Option<SignedDomain>,

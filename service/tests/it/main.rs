@@ -14,6 +14,7 @@ mod http_signin;
 mod index_crash;
 mod index_metrics;
 mod index_once;
+mod openapi_schemas;
 mod settlement_crashes;
 mod settlement_end_to_end;
 mod stack;
