@@ -28,6 +28,9 @@ pub enum Fault {
     Stall(Duration),
     /// Wait this long, then forward it (a slow node).
     Delay(Duration),
+    /// Forward it and answer with this text as its `cairn-answer` header
+    /// (a sidecar's signature gone wrong).
+    AnswerHeader(&'static str),
     /// Forward it, then send only the first half of the node's body.
     Truncate,
     /// Answer `eth_getLogs` with an empty list, whatever the node has.
@@ -259,6 +262,10 @@ async fn serve(
         Fault::EmptyLogs => {
             let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});
             respond_json(&mut stream, &answer).await
+        }
+        Fault::AnswerHeader(text) => {
+            let answer = forward(client, upstream, body).await?;
+            respond_with(&mut stream, 200, &answer, answer.len(), Some(text.to_owned())).await
         }
         Fault::Pass | Fault::Truncate => {
             let answer = forward(client, upstream, body.clone()).await?;

@@ -101,6 +101,14 @@ async fn answers_signed_by_the_operator_verify_and_others_fail() {
     assert!(failure.message.contains(&address_of(DEV_KEY_2).to_string()), "{failure}");
     assert_eq!(probed.verified, Some(false));
 
+    // A header that is not one is refused, not ignored.
+    let garbled =
+        FaultyRpc::start(node.endpoint(), |_, _| Fault::AnswerHeader("v1; sig=0x00")).await;
+    let probed = client(3_000).probe(&target(&garbled.url(), ANVIL, operator())).await;
+    let failure = probed.outcome.unwrap_err();
+    assert_eq!(failure.kind, ErrorKind::BadSignature, "{failure}");
+    assert!(failure.message.contains("malformed"), "{failure}");
+
     // A signature made for another chain does not count for this one.
     let elsewhere =
         FaultyRpc::start_signing(node.endpoint(), "eip155:5", DEV_KEY_1, |_, _| Fault::Pass).await;
