@@ -6,6 +6,7 @@ mod discover;
 pub mod http;
 mod index;
 mod login;
+mod pay;
 mod provider;
 pub mod serve;
 mod verify;
@@ -66,6 +67,8 @@ pub enum CliError {
     VerificationFailed { batch_id: u64, failed: usize },
     #[error(transparent)]
     Verify(#[from] cairn_settlement::VerifyBatchError),
+    #[error(transparent)]
+    Sidecar(#[from] cairn_sidecar::SidecarError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -101,7 +104,12 @@ impl CliError {
             | Self::LogFilter { .. }
             | Self::BadArgument { .. }
             | Self::Signer(_)
-            | Self::NoDeployment { .. } => exit::USAGE,
+            | Self::NoDeployment { .. }
+            | Self::Sidecar(
+                cairn_sidecar::SidecarError::UpstreamScheme(_)
+                | cairn_sidecar::SidecarError::UpstreamWsScheme(_)
+                | cairn_sidecar::SidecarError::UnsupportedChain(_),
+            ) => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
             Self::Unreachable { .. }
             | Self::WrongChain { .. }
@@ -113,6 +121,7 @@ impl CliError {
             | Self::Client(_)
             | Self::VerificationFailed { .. }
             | Self::Verify(_)
+            | Self::Sidecar(_)
             | Self::Listen { .. }
             | Self::NoEndpoints { .. } => exit::FAILURE,
         }
@@ -143,6 +152,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Index(args) => block_on(index::index(&config, &args))?,
         Command::Serve => block_on(serve::serve(&config))?,
         Command::Provider(command) => block_on(provider::provider(&config, &command))?,
+        Command::Pay(command) => block_on(pay::pay(&config, &command))?,
         Command::Discover(args) => block_on(discover::discover(&config, &args))?,
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
@@ -157,7 +167,18 @@ pub(crate) fn load_signer(
     env_var: &str,
     role: &str,
 ) -> Result<alloy::signers::local::PrivateKeySigner, CliError> {
-    let secret = match (key_file, std::env::var(env_var)) {
+    let secret = load_secret(key_file, env_var, role)?;
+    alloy::signers::local::PrivateKeySigner::from_bytes(&secret.into())
+        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
+}
+
+/// The secret behind [`load_signer`], for signers that are not alloy's.
+pub(crate) fn load_secret(
+    key_file: Option<&Path>,
+    env_var: &str,
+    role: &str,
+) -> Result<[u8; 32], CliError> {
+    Ok(match (key_file, std::env::var(env_var)) {
         (Some(path), _) => cairn_signer::read_key_file(path)?,
         (None, Ok(hex)) => cairn_signer::parse_key_hex(&hex)?,
         (None, Err(_)) => {
@@ -166,13 +187,26 @@ pub(crate) fn load_signer(
                 message: format!("no {role} key: give --key-file PATH or set {env_var}"),
             });
         }
-    };
-    alloy::signers::local::PrivateKeySigner::from_bytes(&secret.into())
-        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
+    })
 }
 
 /// The RPC endpoint a command uses: `--rpc` if given, else the first of
 /// `evm.rpc_urls`.
+/// The Cairn service a command talks to: `--service`, else the first of
+/// `client.services`.
+pub(crate) fn service_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
+    match flag {
+        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
+            flag: "--service",
+            message: format!("`{text}` is not a URL"),
+        }),
+        None => config.client.services.first().cloned().ok_or_else(|| CliError::BadArgument {
+            flag: "--service",
+            message: "no service: give --service or set client.services".into(),
+        }),
+    }
+}
+
 pub(crate) fn rpc_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
     match flag {
         Some(text) => text.parse().map_err(|_| CliError::BadArgument {

@@ -112,7 +112,8 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     );
     assert!(registered.status.success(), "{}", stderr(&registered));
     assert!(stdout(&registered).contains("registered provider"), "{}", stdout(&registered));
-    let sent_before = runtime.block_on(transactions_sent(&anvil.endpoint(), DEV_KEY_1));
+    let sent_before =
+        runtime.block_on(cairn_test_utils::transactions_sent(&anvil.endpoint(), DEV_KEY_1));
     let again = cairn_with_dir(
         dir,
         &["provider", "register", "--stake", "200000000000000000000"],
@@ -121,7 +122,7 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already registered"), "{}", stderr(&again));
     assert_eq!(
-        runtime.block_on(transactions_sent(&anvil.endpoint(), DEV_KEY_1)),
+        runtime.block_on(cairn_test_utils::transactions_sent(&anvil.endpoint(), DEV_KEY_1)),
         sent_before,
         "a refused second register sent a transaction (an approve)"
     );
@@ -275,11 +276,4 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     assert!(all.status.success(), "{}", stderr(&all));
     let early = cairn_with_dir(dir, &["provider", "withdraw"], &with(&provider_key));
     assert!(stderr(&early).contains("still unbonding"), "{}", stderr(&early));
-}
-
-/// How many transactions `key`'s account has sent (its nonce).
-async fn transactions_sent(rpc: &str, key: &str) -> u64 {
-    use alloy::providers::Provider;
-    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc.parse().unwrap());
-    provider.get_transaction_count(cairn_test_utils::address_of(key)).await.unwrap()
 }
