@@ -1,6 +1,6 @@
 //! Discovery once the prober has measured the endpoints: two providers on
-//! anvil, one behind a signing proxy to the node and one on a dead port with
-//! three times the stake. Unprobed, stake decides; after a round the live
+//! anvil, one behind a real `cairn provider serve` (its own process) in front
+//! of the node and one on a dead port with three times the stake. Unprobed, stake decides; after a round the live
 //! endpoint ranks first with its measured figures, and repeated failures put
 //! the dead one on probation. `cairn discover` prints the figures.
 
@@ -11,8 +11,8 @@ use cairn_config::ProberConfig;
 use cairn_prober::{Prober, Settings};
 use cairn_service::http::{app, serve};
 use cairn_test_utils::{
-    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Fault, FaultyRpc, Mined, address_of, anvil, deploy_dev,
-    free_port, fund_dev_token, wallet,
+    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev, free_port,
+    fund_dev_token, wallet,
 };
 use serde_json::Value;
 
@@ -72,12 +72,29 @@ async fn ranked(app: &axum::Router) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probed_endpoints_rank_by_what_they_did_on_both_backends() {
-    // The node both holds the registry and serves the chain, behind a proxy
-    // that signs its answers with P1's operator key as a sidecar would.
+    // The node both holds the registry and serves the chain, behind P1's
+    // sidecar, which signs with P1's operator key.
     let node = anvil();
     let node_url = node.endpoint();
-    let sidecar =
-        FaultyRpc::start_signing(node_url.clone(), CHAIN, DEV_KEY_1, |_, _| Fault::Pass).await;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let sidecar = Sidecar {
+        url: format!("http://{listen}/"),
+        _process: crate::spawn_cairn(
+            dir.path(),
+            &["provider", "serve", "--upstream", &node_url, "--listen", &listen, "--chain", CHAIN],
+            &[("CAIRN_PROVIDER_KEY", DEV_KEY_1)],
+        ),
+    };
+    let health = format!("{}cairn/health", sidecar.url());
+    tokio::task::spawn_blocking(move || {
+        let http = reqwest::blocking::Client::new();
+        crate::wait_for("the sidecar to be healthy", || {
+            http.get(&health).send().is_ok_and(|r| r.status() == 200)
+        });
+    })
+    .await
+    .unwrap();
     let dead = format!("http://127.0.0.1:{}/", free_port());
     let chain = chain_with_a_live_and_a_dead_endpoint(node, &sidecar.url(), &dead).await;
     let stores = cairn_test_utils::stores().await;
@@ -154,6 +171,18 @@ async fn probed_endpoints_rank_by_what_they_did_on_both_backends() {
     stop.send(()).unwrap();
     served.await.unwrap();
     stores.cleanup().await;
+}
+
+/// A `cairn provider serve` process, killed when dropped.
+struct Sidecar {
+    url: String,
+    _process: crate::Running,
+}
+
+impl Sidecar {
+    fn url(&self) -> String {
+        self.url.clone()
+    }
 }
 
 async fn rpc_block_number(url: &str) -> u64 {
