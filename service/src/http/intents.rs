@@ -33,6 +33,8 @@ use super::{
 pub const MAX_INTENTS_PER_REQUEST: usize = 1_000;
 /// How long an asset's allow-listing is trusted before asking the chain again.
 const ASSET_TTL: Duration = Duration::from_secs(60);
+/// Most assets whose allow-listing is remembered at once.
+const MAX_CACHED_ASSETS: usize = 256;
 
 /// The EIP-712 domain a client signed under, when it says so: lets a
 /// mismatch be named instead of surfacing as a wrong signer.
@@ -244,11 +246,16 @@ impl AppState {
                     "the chain's RPC endpoint did not answer",
                 )
             })?;
-        self.assets
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(asset, (allowed, Instant::now()));
+        let mut cache = self.assets.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Signed intents name assets at will: the cache keeps what is fresh
+        // and never grows past its bound.
+        if cache.len() >= MAX_CACHED_ASSETS {
+            cache.retain(|_, (_, at)| at.elapsed() < ASSET_TTL);
+            if cache.len() >= MAX_CACHED_ASSETS {
+                cache.clear();
+            }
+        }
+        cache.insert(asset, (allowed, Instant::now()));
         Ok(allowed)
     }
 }
@@ -356,20 +363,14 @@ async fn process(
     let mut results: Vec<Option<Result<IntentReceipt, ApiError>>> = vec![None; submissions.len()];
     let mut signed = Vec::new();
     let mut positions = Vec::new();
+    // Shape, then signature, then the chain: an unsigned or badly signed
+    // body must not cost an RPC call per intent.
     for (i, submission) in submissions.iter().enumerate() {
         match check_intent(chain, submission, u64::try_from(now).unwrap_or(0)) {
-            Ok(signature) => match state.asset_allowed(chain, submission.intent.asset).await? {
-                true => {
-                    signed.push(SignedIntent { intent: submission.intent.clone(), signature });
-                    positions.push(i);
-                }
-                false => {
-                    results[i] = Some(Err(unprocessable(
-                        "asset_not_allowed",
-                        format!("{} is not a settlement asset", submission.intent.asset),
-                    )))
-                }
-            },
+            Ok(signature) => {
+                signed.push(SignedIntent { intent: submission.intent.clone(), signature });
+                positions.push(i);
+            }
             Err(error) => results[i] = Some(Err(error)),
         }
     }
@@ -387,6 +388,12 @@ async fn process(
     let mut stored_positions = Vec::new();
     for ((signed, verified), position) in signed.into_iter().zip(verified).zip(positions) {
         match verified {
+            Ok(_) if !state.asset_allowed(chain, signed.intent.asset).await? => {
+                results[position] = Some(Err(unprocessable(
+                    "asset_not_allowed",
+                    format!("{} is not a settlement asset", signed.intent.asset),
+                )));
+            }
             Ok(hash) => {
                 to_store.push(NewIntent::new(hash, &signed.intent, signed.signature));
                 stored_positions.push(position);
