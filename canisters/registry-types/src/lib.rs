@@ -16,6 +16,9 @@ pub struct InitArgs {
     pub policy: SignPolicy,
     /// How long a claimed or renewed name lasts.
     pub name_ttl_secs: u64,
+    /// ICRC-2 ledger that provider stake is taken from (`add_stake`); none
+    /// means stake cannot be added on the IC.
+    pub stake_ledger: Option<Principal>,
 }
 
 /// Limits the policy signer applies before it signs anything.
@@ -166,7 +169,7 @@ pub struct ProviderInfo {
     pub provider: Principal,
     /// Manages endpoints besides the provider itself.
     pub operator: Principal,
-    /// Recorded only: no ledger is consulted yet (see the README).
+    /// Stake received through `add_stake` from the configured ICRC-2 ledger.
     pub stake: u128,
     pub endpoints: Vec<Endpoint>,
     pub registered_at: u64,
@@ -174,15 +177,57 @@ pub struct ProviderInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, CandidType, Serialize, Deserialize)]
 pub enum Event {
-    NameClaimed { name: String, owner: NameOwner, controller: Principal, expires_at: u64 },
-    NameTransferred { name: String, controller: Principal },
-    NameRenewed { name: String, expires_at: u64 },
-    RecordsSet { name: String, records: Vec<ServiceRecord> },
-    ProviderRegistered { provider: Principal, operator: Principal },
-    EndpointAdded { endpoint: Endpoint },
-    EndpointRemoved { service_id: ByteBuf, provider: Principal },
-    SlashSigned { chain_id: u64, provider: ByteBuf, amount: u128, nonce: u128, digest: ByteBuf },
-    BatchSigned { chain_id: u64, settlement: ByteBuf, batch_id: u64, digest: ByteBuf },
+    NameClaimed {
+        name: String,
+        owner: NameOwner,
+        controller: Principal,
+        expires_at: u64,
+    },
+    NameTransferred {
+        name: String,
+        controller: Principal,
+    },
+    NameRenewed {
+        name: String,
+        expires_at: u64,
+    },
+    RecordsSet {
+        name: String,
+        records: Vec<ServiceRecord>,
+    },
+    ProviderRegistered {
+        provider: Principal,
+        operator: Principal,
+    },
+    EndpointAdded {
+        endpoint: Endpoint,
+    },
+    /// `amount` moved from the provider to this canister on `ledger`, in
+    /// ledger block `block_index`.
+    StakeAdded {
+        provider: Principal,
+        amount: u128,
+        ledger: Principal,
+        block_index: u128,
+        stake: u128,
+    },
+    EndpointRemoved {
+        service_id: ByteBuf,
+        provider: Principal,
+    },
+    SlashSigned {
+        chain_id: u64,
+        provider: ByteBuf,
+        amount: u128,
+        nonce: u128,
+        digest: ByteBuf,
+    },
+    BatchSigned {
+        chain_id: u64,
+        settlement: ByteBuf,
+        batch_id: u64,
+        digest: ByteBuf,
+    },
 }
 
 /// One entry of the numbered log; `id` is the indexer's cursor.
@@ -232,6 +277,10 @@ pub enum RegistryError {
     NotRegistered,
     EndpointNotFound,
     TooManyEndpoints,
+    /// No stake ledger is configured.
+    NoStakeLedger,
+    /// The ledger refused or failed the transfer; nothing was recorded.
+    Ledger(String),
     /// The management canister refused or failed a threshold-ECDSA call.
     Signing(String),
 }

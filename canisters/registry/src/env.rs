@@ -32,3 +32,17 @@ pub trait EcdsaSigner {
     async fn sign(&self, derivation_path: &[Vec<u8>], digest: [u8; 32])
     -> Result<[u8; 64], String>;
 }
+
+/// An ICRC-2 ledger: `icrc2_transfer_from` of `amount` from `from`'s default
+/// account to `to`'s, which `from` approved beforehand.
+#[allow(async_fn_in_trait)]
+pub trait StakeLedger {
+    /// The ledger block index of the transfer.
+    async fn transfer_from(
+        &self,
+        ledger: Principal,
+        from: Principal,
+        to: Principal,
+        amount: u128,
+    ) -> Result<u128, String>;
+}

@@ -5,7 +5,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use cairn_registry_canister::{
-    Caller, Clock, EcdsaSigner, State,
+    Caller, Clock, EcdsaSigner, StakeLedger, State,
     types::{
         BatchRequest, Endpoint, EndpointArgs, EthClaim, EventEntry, InitArgs, NameEntry,
         ProviderInfo, RegistryError, ServiceRecord, SignedDigest, SlashRequest,
@@ -151,6 +151,68 @@ impl EcdsaSigner for Management {
     }
 }
 
+#[derive(CandidType, Deserialize)]
+struct Account {
+    owner: Principal,
+    subaccount: Option<ByteBuf>,
+}
+
+#[derive(CandidType)]
+struct TransferFromArgs {
+    spender_subaccount: Option<ByteBuf>,
+    from: Account,
+    to: Account,
+    amount: candid::Nat,
+    fee: Option<candid::Nat>,
+    memo: Option<ByteBuf>,
+    created_at_time: Option<u64>,
+}
+
+/// ICRC-2's `TransferFromError`, decoded so the reason reaches the caller.
+#[derive(CandidType, Deserialize, Debug)]
+enum TransferFromError {
+    BadFee { expected_fee: candid::Nat },
+    BadBurn { min_burn_amount: candid::Nat },
+    InsufficientFunds { balance: candid::Nat },
+    InsufficientAllowance { allowance: candid::Nat },
+    TooOld,
+    CreatedInFuture { ledger_time: u64 },
+    Duplicate { duplicate_of: candid::Nat },
+    TemporarilyUnavailable,
+    GenericError { error_code: candid::Nat, message: String },
+}
+
+/// The ICRC-2 ledger named in the init args.
+struct Icrc2;
+
+impl StakeLedger for Icrc2 {
+    async fn transfer_from(
+        &self,
+        ledger: Principal,
+        from: Principal,
+        to: Principal,
+        amount: u128,
+    ) -> Result<u128, String> {
+        let args = TransferFromArgs {
+            spender_subaccount: None,
+            from: Account { owner: from, subaccount: None },
+            to: Account { owner: to, subaccount: None },
+            amount: candid::Nat::from(amount),
+            fee: None,
+            memo: None,
+            created_at_time: None,
+        };
+        let reply = Call::unbounded_wait(ledger, "icrc2_transfer_from")
+            .with_arg(args)
+            .await
+            .map_err(|e| e.to_string())?;
+        let result: Result<candid::Nat, TransferFromError> =
+            reply.candid().map_err(|e| e.to_string())?;
+        let block = result.map_err(|e| format!("{e:?}"))?;
+        u128::try_from(block.0).map_err(|_| "block index beyond u128".to_owned())
+    }
+}
+
 #[ic_cdk::init]
 fn init(args: InitArgs) {
     state().borrow_mut().configure(args);
@@ -250,6 +312,13 @@ fn add_endpoint(provider: Principal, endpoint: EndpointArgs) -> Result<Endpoint,
 #[ic_cdk::update]
 fn remove_endpoint(provider: Principal, service_id: ByteBuf) -> Result<(), RegistryError> {
     state().borrow_mut().remove_endpoint(&Ic, provider, service_id)
+}
+
+/// Takes `amount` of stake from the calling provider on the stake ledger
+/// (approve this canister first with `icrc2_approve`).
+#[ic_cdk::update]
+async fn add_stake(amount: u128) -> Result<ProviderInfo, RegistryError> {
+    cairn_registry_canister::add_stake(&state(), &Ic, &Icrc2, amount).await
 }
 
 #[ic_cdk::query]

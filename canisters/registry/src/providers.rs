@@ -1,17 +1,19 @@
 //! The ICP-side provider registry: a principal registers as a provider (with
 //! an operator principal that may manage endpoints) and adds endpoints under
-//! the endpoint rules of `cairn-core`. Stake is recorded as zero: no ICRC
-//! ledger is consulted yet, so nothing here is slashable on the IC.
+//! the endpoint rules of `cairn-core`. Stake arrives through an ICRC-2
+//! `transfer_from` on the configured ledger and is recorded only after the
+//! ledger confirms it; it cannot be unbonded or slashed on the IC yet.
 
-use std::str::FromStr;
+use std::{cell::RefCell, str::FromStr};
 
 use cairn_core::{ChainId, ServiceId, registry::validate_endpoint};
 use candid::Principal;
 use ic_stable_structures::Memory;
+
 use serde_bytes::ByteBuf;
 
 use crate::{
-    env::Env,
+    env::{Env, StakeLedger},
     memory::Stored,
     state::State,
     types::{Endpoint, EndpointArgs, Event, ProviderInfo, RegistryError},
@@ -101,4 +103,42 @@ impl<M: Memory> State<M> {
     pub fn get_provider(&self, provider: &Principal) -> Option<ProviderInfo> {
         self.providers.get(provider).map(|p| p.0)
     }
+}
+
+/// Moves `amount` from the calling provider to this canister on the stake
+/// ledger and records it. The provider must have approved the canister for
+/// at least `amount` (plus the ledger fee) with `icrc2_approve`.
+pub async fn add_stake<M: Memory>(
+    state: &RefCell<State<M>>,
+    env: &impl Env,
+    ledger: &impl StakeLedger,
+    amount: u128,
+) -> Result<ProviderInfo, RegistryError> {
+    let provider = env.caller();
+    let ledger_id = {
+        let state = state.borrow();
+        if !state.providers.contains_key(&provider) {
+            return Err(RegistryError::NotRegistered);
+        }
+        state.init_args()?.stake_ledger.ok_or(RegistryError::NoStakeLedger)?
+    };
+    if amount == 0 {
+        return Err(RegistryError::InvalidArgument("amount must be positive".into()));
+    }
+    let block_index = ledger
+        .transfer_from(ledger_id, provider, env.canister_id(), amount)
+        .await
+        .map_err(RegistryError::Ledger)?;
+    // Re-read after the await: other messages ran in between. Providers are
+    // never removed, so the record is still there.
+    let mut state = state.borrow_mut();
+    let mut info = state.providers.get(&provider).ok_or(RegistryError::NotRegistered)?.0;
+    // The ledger's supply is far below u128; saturating only guards the type.
+    info.stake = info.stake.saturating_add(amount);
+    state.providers.insert(provider, Stored(info.clone()));
+    state.log(
+        env.now_secs(),
+        Event::StakeAdded { provider, amount, ledger: ledger_id, block_index, stake: info.stake },
+    );
+    Ok(info)
 }

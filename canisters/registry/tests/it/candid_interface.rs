@@ -30,7 +30,11 @@ fn a_drifted_interface_is_detected() {
     // The check itself must be able to fail: drop one method and change one
     // argument type, and equality must be refused both times.
     let exported = exported();
-    let without = exported.replace("  renew_name : (text) -> (Result_1);\n", "");
+    let without: String = exported
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("renew_name :"))
+        .map(|line| format!("{line}\n"))
+        .collect();
     assert_ne!(without, exported, "the method line is where the test expects it");
     assert!(service_equal(CandidSource::Text(&without), CandidSource::Text(&exported)).is_err());
     let changed = exported.replace("get_events : (nat64, nat64)", "get_events : (nat32, nat64)");

@@ -11,6 +11,7 @@ mod providers;
 mod sign_batch;
 mod sign_slash;
 mod signature;
+mod stake;
 mod upgrade;
 
 use std::cell::{Cell, RefCell};
@@ -48,6 +49,11 @@ pub(crate) fn service() -> Principal {
 
 pub(crate) fn stranger() -> Principal {
     principal(9)
+}
+
+/// The ICRC-2 ledger the test canister is configured with.
+pub(crate) fn ledger_id() -> Principal {
+    Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 2, 1, 1])
 }
 
 pub(crate) fn canister_id() -> Principal {
@@ -159,6 +165,7 @@ pub(crate) fn init_args() -> InitArgs {
         signers: vec![service()],
         policy: policy(),
         name_ttl_secs: TTL,
+        stake_ledger: Some(crate::ledger_id()),
     }
 }
 
