@@ -17,7 +17,6 @@ async fn high_s_from_the_key_comes_out_low_s_with_the_right_v() {
     let env = TestEnv::new();
     let key = LocalKey::new();
     key.high_s.set(true);
-    let mut seen_v = std::collections::BTreeSet::new();
     for nonce in 1..=3u128 {
         let provider = Address::repeat_byte(nonce as u8);
         let signed =
@@ -26,12 +25,10 @@ async fn high_s_from_the_key_comes_out_low_s_with_the_right_v() {
         assert!(s <= HALF_ORDER, "s is in the lower half");
         let v = signed.signature[64];
         assert!(v == 27 || v == 28);
-        seen_v.insert(v);
         let sig = Signature::from_raw(&signed.signature).unwrap();
         let digest = alloy_primitives::B256::from_slice(&signed.digest);
         assert_eq!(sig.recover_address_from_prehash(&digest).unwrap(), key.address());
     }
-    assert!(!seen_v.is_empty());
 }
 
 #[tokio::test]
