@@ -1,7 +1,7 @@
 //! A JSON-RPC proxy on loopback that forwards to a real node but answers
 //! some requests badly, as real providers do: HTTP 429 and 503, no answer,
-//! a cut-off body, an empty log list where there are logs, or a refusal of
-//! a log range as too large.
+//! a cut-off body, an empty log list where there are logs, a refusal of
+//! a log range as too large, a slow answer, or a wrong one.
 
 use std::{
     collections::HashMap,
@@ -32,6 +32,11 @@ pub enum Fault {
     /// Refuse the request with the JSON-RPC error providers give for a log
     /// query over too many blocks or results (code -32005).
     TooManyResults,
+    /// Wait this long, then forward it (a slow node).
+    Delay(Duration),
+    /// Forward it, then change the answer: a hex `result` gets its last
+    /// digit changed, any other result becomes `"0x1"` (a lying node).
+    Lie,
 }
 
 type Plan = dyn Fn(&str, &serde_json::Value, u64) -> Fault + Send + Sync;
@@ -107,6 +112,11 @@ impl FaultyRpc {
     /// Requests received, of every method.
     pub fn requests(&self) -> u64 {
         self.counters.lock().expect("lock").values().sum()
+    }
+
+    /// Requests received of one JSON-RPC method (`batch` for batches).
+    pub fn requests_of(&self, method: &str) -> u64 {
+        self.counters.lock().expect("lock").get(method).copied().unwrap_or(0)
     }
 
     /// How many times `fault` was applied.
@@ -207,6 +217,29 @@ async fn serve(
             let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});
             respond_json(&mut stream, &answer).await
         }
+        Fault::Delay(duration) => {
+            tokio::time::sleep(duration).await;
+            let answer = forward(client, upstream, body).await?;
+            respond(&mut stream, 200, &answer, answer.len()).await
+        }
+        Fault::Lie => {
+            let answer = forward(client, upstream, body).await?;
+            let mut answer: serde_json::Value =
+                serde_json::from_slice(&answer).map_err(std::io::Error::other)?;
+            if let Some(result) = answer.get_mut("result") {
+                *result = match result.as_str() {
+                    Some(text) if text.starts_with("0x") && text.len() > 2 => {
+                        let (head, last) = text.split_at(text.len() - 1);
+                        serde_json::Value::from(format!(
+                            "{head}{}",
+                            if last == "1" { "2" } else { "1" }
+                        ))
+                    }
+                    _ => serde_json::Value::from("0x1"),
+                };
+            }
+            respond_json(&mut stream, &answer).await
+        }
         Fault::Pass | Fault::Truncate => {
             let answer = client
                 .post(upstream)
@@ -226,4 +259,22 @@ async fn serve(
             }
         }
     }
+}
+
+async fn forward(
+    client: &reqwest::Client,
+    upstream: &str,
+    body: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    let answer = client
+        .post(upstream)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(std::io::Error::other)?
+        .bytes()
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(answer.to_vec())
 }

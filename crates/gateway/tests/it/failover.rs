@@ -1,0 +1,62 @@
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, address_of, anvil, free_port};
+use serde_json::json;
+
+use crate::support::{breaker, config, direct, endpoint, gateway, post};
+
+#[tokio::test]
+async fn reads_keep_answering_when_one_endpoint_is_dead() {
+    let node = anvil();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let mut config = config();
+    // One failure opens it: a failed endpoint costs more, so the chooser
+    // may well not try it twice.
+    config.breaker_failures = 1;
+    config.breaker_open_ms = 60_000;
+    let (gateway, _) = gateway(
+        config,
+        vec![
+            endpoint(dead.clone(), address_of(DEV_KEY_1)),
+            endpoint(node.endpoint(), address_of(DEV_KEY_2)),
+        ],
+    )
+    .await;
+    let expected = direct(&node.endpoint(), "eth_chainId", json!([])).await;
+    for id in 0..20 {
+        let answer =
+            post(&gateway, &json!({"jsonrpc": "2.0", "id": id, "method": "eth_chainId"})).await;
+        assert_eq!(answer["result"], expected, "call {id}: {answer}");
+        assert_eq!(answer["id"], id);
+    }
+    assert_eq!(breaker(&gateway, &dead).await, "open", "the dead endpoint's breaker opened");
+    assert_eq!(breaker(&gateway, &node.endpoint()).await, "closed");
+}
+
+#[tokio::test]
+async fn a_batch_is_answered_in_order_with_the_clients_ids() {
+    let node = anvil();
+    let (gateway, _) =
+        gateway(config(), vec![endpoint(node.endpoint(), address_of(DEV_KEY_1))]).await;
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "a", "method": "eth_chainId"},
+        {"jsonrpc": "2.0", "id": 7, "method": "eth_blockNumber", "params": []},
+        {"jsonrpc": "2.0", "id": "c", "method": "eth_getBalance",
+         "params": [format!("{:#x}", address_of(DEV_KEY_1)), "latest"]},
+    ]);
+    let answer = post(&gateway, &batch).await;
+    let answers = answer.as_array().expect("a batch answer");
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0]["id"], "a");
+    assert_eq!(answers[0]["result"], "0x7a69");
+    assert_eq!(answers[1]["id"], 7);
+    assert_eq!(answers[1]["result"], "0x0");
+    assert_eq!(answers[2]["id"], "c");
+    assert_eq!(
+        answers[2]["result"],
+        direct(
+            &node.endpoint(),
+            "eth_getBalance",
+            json!([format!("{:#x}", address_of(DEV_KEY_1)), "latest"])
+        )
+        .await
+    );
+}
