@@ -35,7 +35,14 @@ pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
     let jwt = JwtKey::new(&secret, config.auth.issuer.clone()).map_err(|e| {
         CliError::BadArgument { flag: "auth.session_key_file", message: e.to_string() }
     })?;
-    Ok(AppState::new(store, jwt, config.auth.clone(), config.service.clone(), vec![chain]))
+    Ok(AppState::with_gateway(
+        store,
+        jwt,
+        config.auth.clone(),
+        config.service.clone(),
+        vec![chain],
+        config.gateway.clone(),
+    ))
 }
 
 async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {

@@ -6,7 +6,7 @@ use std::{str::FromStr, sync::Arc};
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Path, Request, State},
+    extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -39,12 +39,17 @@ fn json_response(value: &Value) -> Response {
     response
 }
 
-async fn rpc_call(
-    State(gateway): State<Gateway>,
-    Path(chain): Path<String>,
-    request: Request,
-) -> Result<Response, Problem> {
+async fn rpc_call(State(gateway): State<Gateway>, request: Request) -> Result<Response, Problem> {
     add(&gateway.0.metrics.requests, 1);
+    // Read from the path itself, not a `Path` extractor: a router that
+    // mounts this one with `route_service` adds its own path parameters.
+    let chain = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .map(|c| c.replace("%3A", ":").replace("%3a", ":"))
+        .unwrap_or_default();
     let unknown = || {
         Problem::new(
             StatusCode::NOT_FOUND,

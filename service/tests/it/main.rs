@@ -6,6 +6,7 @@ mod config_errors;
 mod deploy_evm;
 mod help;
 mod http_discovery;
+mod http_gateway;
 mod http_intents;
 mod http_negative;
 mod http_operations;

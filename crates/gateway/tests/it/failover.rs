@@ -9,17 +9,14 @@ async fn reads_keep_answering_when_one_endpoint_is_dead() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let mut config = config();
     // One failure opens it: a failed endpoint costs more, so the chooser
-    // may well not try it twice.
+    // may not try it twice.
     config.breaker_failures = 1;
     config.breaker_open_ms = 60_000;
-    let (gateway, _) = gateway(
-        config,
-        vec![
-            endpoint(dead.clone(), address_of(DEV_KEY_1)),
-            endpoint(node.endpoint(), address_of(DEV_KEY_2)),
-        ],
-    )
-    .await;
+    // The dead endpoint weighs most, so it is tried first.
+    let mut preferred = endpoint(dead.clone(), address_of(DEV_KEY_1));
+    preferred.weight = 1e9;
+    let (gateway, _) =
+        gateway(config, vec![preferred, endpoint(node.endpoint(), address_of(DEV_KEY_2))]).await;
     let expected = direct(&node.endpoint(), "eth_chainId", json!([])).await;
     for id in 0..20 {
         let answer =
