@@ -42,3 +42,37 @@ async fn without_hedging_the_slow_endpoint_sets_the_pace() {
     assert!(elapsed >= Duration::from_millis(1_800), "three unhedged reads took {elapsed:?}");
     assert_eq!(counters["hedges"], 0);
 }
+
+/// The hedge waits for the endpoint's own p95, learnt from its answers:
+/// after ten quick answers the slow ones are hedged within milliseconds,
+/// not after the 5 s the gateway would wait before it knew the endpoint.
+#[tokio::test]
+async fn the_hedge_fires_after_the_observed_p95() {
+    let node = anvil();
+    let turns_slow = FaultyRpc::start(node.endpoint(), |_, n| {
+        if n < 10 { Fault::Pass } else { Fault::Delay(Duration::from_secs(3)) }
+    })
+    .await;
+    let fast = FaultyRpc::start(node.endpoint(), |_, _| Fault::Pass).await;
+    let mut config = config();
+    config.hedging.enabled = true;
+    config.hedging.min_samples = 10;
+    config.hedging.initial_delay_ms = 5_000;
+    let mut preferred = endpoint(turns_slow.url(), address_of(DEV_KEY_1));
+    preferred.weight = 1e9;
+    let mut other = endpoint(fast.url(), address_of(DEV_KEY_2));
+    other.weight = 1e-6;
+    let (gateway, _) = gateway(config, vec![preferred, other]).await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"});
+    for _ in 0..10 {
+        assert_eq!(post(&gateway, &call).await["result"], "0x7a69");
+    }
+    assert_eq!(fast.requests(), 0, "quick answers are not hedged");
+    let started = Instant::now();
+    for _ in 0..3 {
+        assert_eq!(post(&gateway, &call).await["result"], "0x7a69");
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert_eq!(fast.requests(), 3);
+    assert_eq!(status(&gateway).await["counters"]["hedge_wins"], 3);
+}
