@@ -169,34 +169,44 @@ async fn status(State(gateway): State<Gateway>) -> Response {
     json_response(&json!({ "chains": chains, "counters": counters }))
 }
 
-async fn metrics(State(gateway): State<Gateway>) -> Response {
-    let mut text = String::new();
-    for (name, help, value) in gateway.0.metrics.snapshot() {
-        text.push_str(&format!(
+impl Gateway {
+    /// The gateway's metrics in the Prometheus text format, for a service
+    /// to append to its own `/metrics`.
+    pub fn prometheus_text(&self) -> String {
+        let gateway = self;
+        let mut text = String::new();
+        for (name, help, value) in gateway.0.metrics.snapshot() {
+            text.push_str(&format!(
             "# HELP cairn_gateway_{name}_total {help}\n# TYPE cairn_gateway_{name}_total counter\ncairn_gateway_{name}_total {value}\n"
         ));
-    }
-    text.push_str("# HELP cairn_gateway_breaker_state Circuit breaker per endpoint: 0 closed, 1 half-open, 2 open\n# TYPE cairn_gateway_breaker_state gauge\n");
-    let all = gateway.all_states();
-    for (chain, states) in &all {
-        for state in states {
-            text.push_str(&format!(
-                "cairn_gateway_breaker_state{{chain=\"{chain}\",url=\"{}\"}} {}\n",
-                state.endpoint().url.replace('"', "%22"),
-                breaker_state(state).gauge()
-            ));
         }
-    }
-    text.push_str("# HELP cairn_gateway_endpoint_failures_total Failed attempts per endpoint\n# TYPE cairn_gateway_endpoint_failures_total counter\n");
-    for (chain, states) in &all {
-        for state in states {
-            text.push_str(&format!(
-                "cairn_gateway_endpoint_failures_total{{chain=\"{chain}\",url=\"{}\"}} {}\n",
-                state.endpoint().url.replace('"', "%22"),
-                state.failures.load(std::sync::atomic::Ordering::Relaxed)
-            ));
+        text.push_str("# HELP cairn_gateway_breaker_state Circuit breaker per endpoint: 0 closed, 1 half-open, 2 open\n# TYPE cairn_gateway_breaker_state gauge\n");
+        let all = gateway.all_states();
+        for (chain, states) in &all {
+            for state in states {
+                text.push_str(&format!(
+                    "cairn_gateway_breaker_state{{chain=\"{chain}\",url=\"{}\"}} {}\n",
+                    state.endpoint().url.replace('"', "%22"),
+                    breaker_state(state).gauge()
+                ));
+            }
         }
+        text.push_str("# HELP cairn_gateway_endpoint_failures_total Failed attempts per endpoint\n# TYPE cairn_gateway_endpoint_failures_total counter\n");
+        for (chain, states) in &all {
+            for state in states {
+                text.push_str(&format!(
+                    "cairn_gateway_endpoint_failures_total{{chain=\"{chain}\",url=\"{}\"}} {}\n",
+                    state.endpoint().url.replace('"', "%22"),
+                    state.failures.load(std::sync::atomic::Ordering::Relaxed)
+                ));
+            }
+        }
+        text
     }
+}
+
+async fn metrics(State(gateway): State<Gateway>) -> Response {
+    let text = gateway.prometheus_text();
     Response::builder()
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
         .body(Body::from(text))

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use cairn_core::{
     ChainId,
-    answer::{ANSWER_HEADER, AnswerHeader, canonical_response},
+    answer::{ANSWER_HEADER, AnswerHeader},
 };
 use serde_json::Value;
 
@@ -95,7 +95,7 @@ pub(crate) async fn call(
     let response: Value = serde_json::from_slice(&bytes).map_err(|_| {
         if (200..300).contains(&status) { Failure::BadBody } else { Failure::Status(status) }
     })?;
-    if canonical_response(&response).is_err() || response.is_array() {
+    if !is_single_answer(&response) {
         return Err(Failure::BadBody);
     }
     if let Some(error) = response.get("error")
@@ -124,6 +124,18 @@ pub(crate) async fn call(
         None => None,
     };
     Ok(Answer { response, header, signed, elapsed: started.elapsed() })
+}
+
+/// One JSON-RPC answer: an object with exactly one of `result` and an
+/// `error` object. Checked by shape, not by building its canonical bytes,
+/// which unsigned answers never need.
+fn is_single_answer(response: &Value) -> bool {
+    let Some(object) = response.as_object() else { return false };
+    match (object.get("result"), object.get("error")) {
+        (Some(_), None) => true,
+        (None, Some(error)) => error.is_object(),
+        _ => false,
+    }
 }
 
 fn classify(error: reqwest::Error) -> Failure {

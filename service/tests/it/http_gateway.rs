@@ -79,6 +79,12 @@ async fn json_rpc_reaches_registered_endpoints_and_evidence_is_served_and_verifi
 
     let status = get(&app, "/v1/rpc/status").await;
     assert_eq!(status.body["chains"][0]["endpoints"].as_array().unwrap().len(), 2, "{status:?}");
+    let metrics = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let text = metrics.body.as_str().map(str::to_owned).unwrap_or_else(|| metrics.body.to_string());
+    assert!(
+        text.contains("cairn_gateway_calls_total"),
+        "the service's /metrics has the gateway's: {text}"
+    );
     let unknown = send(&app, rpc("/v1/rpc/eip155:999", &call)).await;
     assert_eq!((unknown.status, unknown.code()), (StatusCode::NOT_FOUND, "unknown_chain"));
     let refused = send(

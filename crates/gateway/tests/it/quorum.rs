@@ -122,3 +122,40 @@ async fn unsigned_dissent_is_outvoted_but_not_evidence() {
     assert!(evidence.records().is_empty());
     assert_eq!(status(&gateway).await["counters"]["quorum_mismatches"], 1);
 }
+
+/// `eth_getLogs` with a moving end is pinned before it is fanned out: every
+/// endpoint is asked for the same concrete range.
+#[tokio::test]
+async fn a_log_query_is_pinned_to_one_block_for_every_endpoint() {
+    let node = anvil();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut proxies = Vec::new();
+    for _ in 0..3 {
+        let seen = seen.clone();
+        proxies.push(
+            FaultyRpc::start_with_params(node.endpoint(), move |method, params, _| {
+                if method == "eth_getLogs" {
+                    seen.lock().unwrap().push(params.clone());
+                }
+                Fault::Pass
+            })
+            .await,
+        );
+    }
+    let keys = [DEV_KEY_1, DEV_KEY_2, DEV_KEY_3];
+    let endpoints =
+        proxies.iter().zip(keys).map(|(p, k)| endpoint(p.url(), address_of(k))).collect();
+    let (gateway, _) = gateway(config(), endpoints).await;
+    let answer = post(
+        &gateway,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [{"fromBlock": "earliest"}]}),
+    )
+    .await;
+    assert_eq!(answer["result"], json!([]), "{answer}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "asked of all three: {seen:?}");
+    for params in &seen {
+        assert_eq!(params[0]["fromBlock"], "earliest", "a fixed tag is left alone");
+        assert_eq!(params[0]["toBlock"], "0x0", "the missing end became the pinned block");
+    }
+}
