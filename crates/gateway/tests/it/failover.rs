@@ -57,3 +57,33 @@ async fn a_batch_is_answered_in_order_with_the_clients_ids() {
         .await
     );
 }
+
+#[tokio::test]
+async fn reads_keep_answering_when_an_endpoint_dies_mid_run() {
+    let node = anvil();
+    let doomed =
+        cairn_test_utils::FaultyRpc::start(node.endpoint(), |_, _| cairn_test_utils::Fault::Pass)
+            .await;
+    let survivor =
+        cairn_test_utils::FaultyRpc::start(node.endpoint(), |_, _| cairn_test_utils::Fault::Pass)
+            .await;
+    let doomed_url = doomed.url();
+    let (gateway, _) = gateway(
+        config(),
+        vec![
+            endpoint(doomed_url.clone(), address_of(DEV_KEY_1)),
+            endpoint(survivor.url(), address_of(DEV_KEY_2)),
+        ],
+    )
+    .await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"});
+    for _ in 0..10 {
+        assert_eq!(post(&gateway, &call).await["result"], "0x7a69");
+    }
+    drop(doomed);
+    for i in 0..30 {
+        let answer = post(&gateway, &call).await;
+        assert_eq!(answer["result"], "0x7a69", "call {i} after the death: {answer}");
+    }
+    assert!(survivor.requests() >= 30, "the survivor took the load");
+}
