@@ -50,11 +50,11 @@ impl EndpointState {
         self.endpoint.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Lower is better: expected wait (calls in flight × typical latency)
+    /// Lower is better: expected wait (calls in flight × mean latency)
     /// over the endpoint's weight, worse for every disagreement with a
     /// quorum and for every failure in a row.
     fn cost(&self) -> f64 {
-        let latency = self.latencies.quantile(0.5).map_or(1.0, |d| d.as_secs_f64() * 1e3).max(0.1);
+        let latency = self.latencies.mean().map_or(1.0, |d| d.as_secs_f64() * 1e3).max(0.1);
         let weight = self.endpoint.lock().unwrap_or_else(|e| e.into_inner()).weight.max(1e-9);
         let waiting = f64::from(self.in_flight.load(Ordering::Relaxed) + 1);
         let disagreements = self.disagreements.load(Ordering::Relaxed) as f64;

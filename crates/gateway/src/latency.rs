@@ -15,7 +15,13 @@ struct Window {
     samples: Vec<u32>,
     next: usize,
     total: u64,
+    /// Exponentially weighted mean, in microseconds: what routing reads on
+    /// every call, so it must not sort the window.
+    mean: f64,
 }
+
+/// Weight of the newest answer in the moving mean.
+const MEAN_WEIGHT: f64 = 0.1;
 
 impl Latencies {
     pub(crate) fn record(&self, elapsed: Duration) {
@@ -28,7 +34,18 @@ impl Latencies {
             window.samples[next] = micros;
         }
         window.next = (window.next + 1) % WINDOW;
+        window.mean = if window.total == 0 {
+            f64::from(micros)
+        } else {
+            window.mean + MEAN_WEIGHT * (f64::from(micros) - window.mean)
+        };
         window.total += 1;
+    }
+
+    /// The moving mean latency, if any answer was seen.
+    pub(crate) fn mean(&self) -> Option<Duration> {
+        let window = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (window.total > 0).then(|| Duration::from_micros(window.mean as u64))
     }
 
     /// Answers seen so far.
