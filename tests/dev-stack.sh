@@ -33,16 +33,22 @@ fail() {
 #   group: the whole process group, as a terminal's Ctrl-C does;
 #   script: scripts/dev alone, as `kill` from another shell does.
 run_case() {
-    local signal=$1 target=$2
+    local signal=$1 target=$2 launch=${3:-terminal}
     : >"$log"
     # A job started with & has SIGINT ignored, which no trap can undo; the
     # launcher restores the default and gives scripts/dev its own process
     # group, as a terminal would.
-    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port CAIRN_DEV_ARWEAVE_PORT=$arweave_port python3 -c '
+    export CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port CAIRN_DEV_ARWEAVE_PORT=$arweave_port
+    if [[ $launch == background ]]; then
+        # A plain background job of a script: SIGINT arrives ignored.
+        "$root/scripts/dev" >"$log" 2>&1 </dev/null &
+    else
+        python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
 os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null &
+    fi
     dev_pid=$!
 
     # Up to two minutes; cairn is already built.
@@ -78,6 +84,7 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
         fail "the service is not ready on port $service_port"
     grep -q '"ready"' <<<"$ready" || fail "the service's /readyz says: $ready"
     grep -q 'batcher on' "$work/service.log" || fail "the service does not run the batcher"
+    grep -q $'\x1b\\[' "$work/service.log" "$work/indexer.log" && fail "log files carry ANSI colour codes"
     grep -q "receipts go to http://127.0.0.1:$arweave_port/" "$work/service.log" ||
         fail "the service does not upload receipts to the local arlocal"
     local arweave_pid
@@ -85,6 +92,8 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     [[ -n $arweave_pid ]] || fail "scripts/dev did not report arlocal's pid"
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "http://127.0.0.1:$arweave_port/info" ||
         fail "arlocal does not answer on port $arweave_port"
+
+    if [[ $target == group && $signal == INT ]]; then second_shell_and_second_start "$service_pid" "$indexer_pid"; fi
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do
@@ -101,7 +110,43 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     dev_pid=
 }
 
+# While a stack runs: another shell reaches it through the env file it
+# wrote, and a second scripts/dev on the same directory refuses before it
+# touches the running stack's store.
+second_shell_and_second_start() {
+    local service_pid=$1 indexer_pid=$2 cairn_bin out
+    [[ -s $work/env ]] || fail "scripts/dev wrote no env file for a second shell"
+    cairn_bin=${CARGO_TARGET_DIR:-$root/target}/debug/cairn
+    # Without the env file the hint names the dev stack, not a new deploy.
+    out=$(cd /tmp && CAIRN_DEV_DIR=$work CAIRN_PROVIDER_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d \
+        "$cairn_bin" provider withdraw 2>&1) && fail "cairn provider withdraw without the dev env succeeded: $out"
+    grep -q "source $work/env" <<<"$out" || fail "the missing-deployment hint does not name the dev env file: $out"
+    # With it, the same command reaches the dev chain's deployment.
+    out=$(cd /tmp && source "$work/env" && CAIRN_PROVIDER_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d \
+        cairn provider withdraw 2>&1) || true
+    grep -q "no deployment file" <<<"$out" && fail "a shell with the dev env finds no deployment: $out"
+
+    local db_inode
+    db_inode=$(stat -c %i "$work/cairn.db") || fail "the running stack has no store at $work/cairn.db"
+    local second_log=$work/second.log
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port \
+        CAIRN_DEV_ARWEAVE_PORT=$arweave_port timeout 120 "$root/scripts/dev" >"$second_log" 2>&1 </dev/null &&
+        fail "a second scripts/dev on a running stack's directory started"
+    grep -q "another scripts/dev uses $work" "$second_log" || fail "the second scripts/dev did not say why: $(cat "$second_log")"
+    # Other ports, same directory: still refused by the lock.
+    CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$((port + 10)) CAIRN_DEV_METRICS_PORT=$((port + 11)) CAIRN_DEV_SERVICE_PORT=$((port + 12)) \
+        CAIRN_DEV_ARWEAVE_PORT=$((port + 13)) timeout 120 "$root/scripts/dev" >"$second_log" 2>&1 </dev/null &&
+        fail "a second scripts/dev on other ports but the same directory started"
+    [[ $(stat -c %i "$work/cairn.db" 2>/dev/null) == "$db_inode" ]] || fail "the second scripts/dev replaced the running stack's store"
+    kill -0 "$service_pid" 2>/dev/null || fail "the service died after a second scripts/dev"
+    kill -0 "$indexer_pid" 2>/dev/null || fail "the indexer died after a second scripts/dev"
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "http://127.0.0.1:$service_port/readyz" ||
+        fail "the service is not ready after a second scripts/dev"
+}
+
 run_case INT group
 run_case TERM script
 run_case INT script
-echo "dev-stack: 3 passed, 0 failed"
+run_case HUP script
+run_case INT script background
+echo "dev-stack: 5 passed, 0 failed"

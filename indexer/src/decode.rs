@@ -52,6 +52,24 @@ impl Contracts {
     }
 }
 
+/// Why an endpoint's text cannot be served as it is, if it cannot: the
+/// contract takes any bytes as the chain, and a NUL byte or a chain id that
+/// is not CAIP-2 would otherwise halt the store or mislead discovery. The
+/// reason quotes the text escaped, so it holds no NUL itself.
+pub fn endpoint_problem(chain: &str, kind: &str, url: &str) -> Option<String> {
+    let printable = |text: &str| text.chars().all(|c| !c.is_control());
+    if !printable(chain) || chain.parse::<cairn_core::ChainId>().is_err() {
+        return Some(format!("chain {chain:?} is not a CAIP-2 chain id"));
+    }
+    if !printable(kind) {
+        return Some(format!("kind {kind:?} holds control characters"));
+    }
+    if !printable(url) {
+        return Some(format!("url {url:?} holds control characters"));
+    }
+    None
+}
+
 fn registry_event(event: RegistryEvents) -> Option<ChainEvent> {
     Some(match event {
         RegistryEvents::ProviderRegistered(e) => ChainEvent::ProviderRegistered {
@@ -68,13 +86,16 @@ fn registry_event(event: RegistryEvents) -> Option<ChainEvent> {
             provider: account(&e.provider),
             operator: account(&e.operator),
         },
-        RegistryEvents::ServiceAdded(e) => ChainEvent::ServiceAdded {
-            service_id: e.serviceId,
-            provider: account(&e.provider),
-            service_chain: e.chain,
-            service_kind: e.kind,
-            url: e.url,
-            metadata_hash: e.metadataHash,
+        RegistryEvents::ServiceAdded(e) => match endpoint_problem(&e.chain, &e.kind, &e.url) {
+            Some(reason) => ChainEvent::Rejected { event: "ServiceAdded".into(), reason },
+            None => ChainEvent::ServiceAdded {
+                service_id: e.serviceId,
+                provider: account(&e.provider),
+                service_chain: e.chain,
+                service_kind: e.kind,
+                url: e.url,
+                metadata_hash: e.metadataHash,
+            },
         },
         RegistryEvents::ServiceRemoved(e) => {
             ChainEvent::ServiceRemoved { service_id: e.serviceId, provider: account(&e.provider) }

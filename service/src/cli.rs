@@ -21,7 +21,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole system locally: anvil with the contracts, indexer, service, local signer.
+    /// Not yet available in this build: run `scripts/dev` from the repository instead.
     Dev,
     /// Run the HTTP service: sign-in, discovery, gateway and settlement API.
     Serve,
@@ -33,6 +33,9 @@ pub enum Command {
     /// Register and operate a provider.
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// Pay for services: deposit into the settlement vault, withdraw, sign intents.
+    #[command(subcommand)]
+    Pay(PayCommand),
     /// List the ranked endpoints serving a chain.
     Discover(DiscoverArgs),
     /// Sign in with an Ethereum key (SIWE) and print a session token.
@@ -113,8 +116,45 @@ pub enum ProviderCommand {
     Unbond(UnbondArgs),
     /// Withdraw stake whose unbonding delay has passed.
     Withdraw(ChainKeyArgs),
-    /// Run the signing proxy in front of your node.
-    Serve,
+    /// Run the signing proxy in front of your node: forwards JSON-RPC, signs every answer.
+    Serve(Box<ProviderServeArgs>),
+}
+
+/// The operator key signs every answer. It comes from `--key-file` or
+/// `CAIRN_PROVIDER_KEY`, never from a flag's value.
+#[derive(Debug, Args)]
+pub struct ProviderServeArgs {
+    /// The node's JSON-RPC endpoint (http or https).
+    #[arg(long, value_name = "URL")]
+    pub upstream: url::Url,
+    /// The node's WebSocket endpoint (ws or wss), if it has one: clients' WebSockets
+    /// (`eth_subscribe`) are passed through to it.
+    #[arg(long, value_name = "URL")]
+    pub upstream_ws: Option<url::Url>,
+    /// Address to listen on (loopback by default; a public endpoint needs e.g. 0.0.0.0:8645).
+    #[arg(long, value_name = "ADDR", default_value_t = cairn_sidecar::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// CAIP-2 chain the node must serve, for example `eip155:1`; startup refuses a node on another.
+    #[arg(long, value_name = "CAIP-2")]
+    pub chain: cairn_core::ChainId,
+    /// File holding the operator's private key in hex (mode 600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = cairn_sidecar::DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
+    /// Largest node answer relayed, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = cairn_sidecar::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+    /// Most calls in one batch.
+    #[arg(long, value_name = "N", default_value_t = cairn_sidecar::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
+    /// How long the node may take to answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = cairn_sidecar::DEFAULT_UPSTREAM_TIMEOUT.as_millis() as u64)]
+    pub upstream_timeout_ms: u64,
+    /// How often the node's tip is read, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = cairn_sidecar::DEFAULT_TIP_POLL_INTERVAL.as_millis() as u64)]
+    pub tip_poll_ms: u64,
 }
 
 /// The key signs transactions. It comes from `--key-file` or
@@ -181,6 +221,89 @@ pub struct UnbondArgs {
     /// Amount to unbond, in the stake token's smallest unit.
     #[arg(long, value_name = "AMOUNT")]
     pub amount: u128,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PayCommand {
+    /// Deposit into the settlement vault (approves the asset first if needed).
+    Deposit(PayAmountArgs),
+    /// Ask to withdraw part of a deposit, or complete a withdrawal whose delay has passed.
+    Withdraw(PayWithdrawArgs),
+    /// Show a deposit on chain: balance and any pending withdrawal.
+    Balance(PayBalanceArgs),
+    /// Sign a payment intent and submit it to a Cairn service.
+    Intent(PayIntentArgs),
+}
+
+/// The payer's key comes from `--key-file` or `CAIRN_PAYER_KEY`, never from
+/// a flag's value.
+#[derive(Debug, Args)]
+pub struct PayKeyArgs {
+    /// File holding the payer's private key in hex (mode 600).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// JSON-RPC endpoint; defaults to the first of `evm.rpc_urls`.
+    #[arg(long, value_name = "URL")]
+    pub rpc: Option<String>,
+    /// Settlement asset (ERC-20); defaults to the deployment's stake token.
+    #[arg(long, value_name = "ADDRESS")]
+    pub asset: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PayAmountArgs {
+    #[command(flatten)]
+    pub key: PayKeyArgs,
+    /// Amount in the asset's smallest unit (decimal or 0x hex).
+    #[arg(long, value_name = "AMOUNT")]
+    pub amount: alloy::primitives::U256,
+}
+
+#[derive(Debug, Args)]
+pub struct PayWithdrawArgs {
+    #[command(flatten)]
+    pub key: PayKeyArgs,
+    /// Amount to set aside for withdrawal; it leaves after the contract's withdrawal delay.
+    #[arg(
+        long,
+        value_name = "AMOUNT",
+        required_unless_present = "complete",
+        conflicts_with = "complete"
+    )]
+    pub amount: Option<alloy::primitives::U256>,
+    /// Complete the pending withdrawal once its delay has passed.
+    #[arg(long)]
+    pub complete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PayBalanceArgs {
+    #[command(flatten)]
+    pub key: PayKeyArgs,
+    /// Account to show; defaults to the key's address (then no key is needed).
+    #[arg(long, value_name = "ADDRESS")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PayIntentArgs {
+    #[command(flatten)]
+    pub key: PayKeyArgs,
+    /// Who is paid.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: String,
+    /// Amount in the asset's smallest unit (decimal or 0x hex).
+    #[arg(long, value_name = "AMOUNT")]
+    pub amount: alloy::primitives::U256,
+    /// Intent nonce, used once per payer; default: a random 64-bit number.
+    #[arg(long, value_name = "N")]
+    pub nonce: Option<alloy::primitives::U256>,
+    /// Seconds the intent stays valid.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub valid_for: u64,
+    /// Cairn service to submit to; default: the first of `client.services`.
+    #[arg(long, value_name = "URL")]
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -264,7 +387,13 @@ impl Command {
                 ProviderCommand::RemoveEndpoint(_) => "cairn provider remove-endpoint",
                 ProviderCommand::Unbond(_) => "cairn provider unbond",
                 ProviderCommand::Withdraw(_) => "cairn provider withdraw",
-                ProviderCommand::Serve => "cairn provider serve",
+                ProviderCommand::Serve(_) => "cairn provider serve",
+            },
+            Self::Pay(p) => match p {
+                PayCommand::Deposit(_) => "cairn pay deposit",
+                PayCommand::Withdraw(_) => "cairn pay withdraw",
+                PayCommand::Balance(_) => "cairn pay balance",
+                PayCommand::Intent(_) => "cairn pay intent",
             },
             Self::Discover(_) => "cairn discover",
             Self::Login(_) => "cairn login",

@@ -30,6 +30,9 @@ pub(crate) async fn discover(config: &Config, args: &DiscoverArgs) -> Result<(),
             eprintln!("no Cairn service answered; read registry {registry} through {rpc}")
         }
     }
+    // A script asking for endpoints learns from the exit status that there
+    // are none; `--json` still prints the empty list on stdout.
+    let none = || CliError::NoEndpoints { chain: args.chain.clone(), kind: args.kind.clone() };
     if args.json {
         let items: Vec<serde_json::Value> = resolved
             .endpoints
@@ -42,11 +45,10 @@ pub(crate) async fn discover(config: &Config, args: &DiscoverArgs) -> Result<(),
             })
             .collect();
         println!("{}", serde_json::Value::Array(items));
-        return Ok(());
+        return if resolved.endpoints.is_empty() { Err(none()) } else { Ok(()) };
     }
     if resolved.endpoints.is_empty() {
-        eprintln!("no endpoints of kind `{}` are registered for {}", args.kind, args.chain);
-        return Ok(());
+        return Err(none());
     }
     for e in &resolved.endpoints {
         println!("{:>3}  {:<48}  score {:.4}  {}", e.rank, e.url, e.score, e.provider);

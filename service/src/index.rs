@@ -12,7 +12,7 @@ use crate::{CliError, cli::IndexArgs};
 pub(crate) async fn index(config: &Config, args: &IndexArgs) -> Result<(), CliError> {
     let path = config.deployment_path();
     if !path.exists() {
-        return Err(CliError::NoDeployment { path });
+        return Err(CliError::no_deployment(path));
     }
     let deployment = Deployment::read(&path)?;
     if deployment.chain_id != config.evm.chain_id {

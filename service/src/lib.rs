@@ -7,6 +7,7 @@ mod evidence;
 pub mod http;
 mod index;
 mod login;
+mod pay;
 mod provider;
 pub mod serve;
 mod verify;
@@ -55,10 +56,10 @@ pub enum CliError {
     Store(#[from] cairn_store::StoreError),
     #[error(transparent)]
     Indexer(#[from] cairn_indexer::IndexerError),
-    #[error(
-        "no deployment file at {path}: run `cairn deploy evm` first, or set evm.deployment_file"
-    )]
-    NoDeployment { path: std::path::PathBuf },
+    #[error("no deployment file at {path}: {hint}")]
+    NoDeployment { path: std::path::PathBuf, hint: String },
+    #[error("no endpoints of kind `{kind}` are registered for {chain}")]
+    NoEndpoints { chain: String, kind: String },
     #[error("{action} refused: {reason}")]
     Rejected { action: &'static str, reason: String },
     #[error(transparent)]
@@ -69,6 +70,8 @@ pub enum CliError {
     Verify(#[from] cairn_settlement::VerifyBatchError),
     #[error("evidence {path} does not verify: {message}")]
     EvidenceInvalid { path: std::path::PathBuf, message: String },
+    #[error(transparent)]
+    Sidecar(#[from] cairn_sidecar::SidecarError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -78,13 +81,38 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The usual cause of a missing deployment in a second shell is a dev
+    /// stack whose files live in its own directory; say so rather than send
+    /// the user to deploy again.
+    pub(crate) fn no_deployment(path: std::path::PathBuf) -> Self {
+        let dev_dir = std::env::var_os("CAIRN_DEV_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(".cairn/dev"));
+        let env_file = dev_dir.join("env");
+        let hint = if env_file.is_file() {
+            format!(
+                "a dev stack (scripts/dev) keeps its deployment in {}; run `source {}` in this shell first",
+                dev_dir.display(),
+                env_file.display()
+            )
+        } else {
+            "run `cairn deploy evm` first, or set evm.deployment_file".to_owned()
+        };
+        Self::NoDeployment { path, hint }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_)
             | Self::LogFilter { .. }
             | Self::BadArgument { .. }
             | Self::Signer(_)
-            | Self::NoDeployment { .. } => exit::USAGE,
+            | Self::NoDeployment { .. }
+            | Self::Sidecar(
+                cairn_sidecar::SidecarError::UpstreamScheme(_)
+                | cairn_sidecar::SidecarError::UpstreamWsScheme(_)
+                | cairn_sidecar::SidecarError::UnsupportedChain(_),
+            ) => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
             Self::Unreachable { .. }
             | Self::WrongChain { .. }
@@ -97,7 +125,9 @@ impl CliError {
             | Self::VerificationFailed { .. }
             | Self::Verify(_)
             | Self::EvidenceInvalid { .. }
-            | Self::Listen { .. } => exit::FAILURE,
+            | Self::Sidecar(_)
+            | Self::Listen { .. }
+            | Self::NoEndpoints { .. } => exit::FAILURE,
         }
     }
 }
@@ -126,6 +156,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Index(args) => block_on(index::index(&config, &args))?,
         Command::Serve => block_on(serve::serve(&config))?,
         Command::Provider(command) => block_on(provider::provider(&config, &command))?,
+        Command::Pay(command) => block_on(pay::pay(&config, &command))?,
         Command::Discover(args) => block_on(discover::discover(&config, &args))?,
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
@@ -141,7 +172,18 @@ pub(crate) fn load_signer(
     env_var: &str,
     role: &str,
 ) -> Result<alloy::signers::local::PrivateKeySigner, CliError> {
-    let secret = match (key_file, std::env::var(env_var)) {
+    let secret = load_secret(key_file, env_var, role)?;
+    alloy::signers::local::PrivateKeySigner::from_bytes(&secret.into())
+        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
+}
+
+/// The secret behind [`load_signer`], for signers that are not alloy's.
+pub(crate) fn load_secret(
+    key_file: Option<&Path>,
+    env_var: &str,
+    role: &str,
+) -> Result<[u8; 32], CliError> {
+    Ok(match (key_file, std::env::var(env_var)) {
         (Some(path), _) => cairn_signer::read_key_file(path)?,
         (None, Ok(hex)) => cairn_signer::parse_key_hex(&hex)?,
         (None, Err(_)) => {
@@ -150,13 +192,26 @@ pub(crate) fn load_signer(
                 message: format!("no {role} key: give --key-file PATH or set {env_var}"),
             });
         }
-    };
-    alloy::signers::local::PrivateKeySigner::from_bytes(&secret.into())
-        .map_err(|e| CliError::Signer(cairn_signer::SignerError::InvalidKey(e.to_string())))
+    })
 }
 
 /// The RPC endpoint a command uses: `--rpc` if given, else the first of
 /// `evm.rpc_urls`.
+/// The Cairn service a command talks to: `--service`, else the first of
+/// `client.services`.
+pub(crate) fn service_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
+    match flag {
+        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
+            flag: "--service",
+            message: format!("`{text}` is not a URL"),
+        }),
+        None => config.client.services.first().cloned().ok_or_else(|| CliError::BadArgument {
+            flag: "--service",
+            message: "no service: give --service or set client.services".into(),
+        }),
+    }
+}
+
 pub(crate) fn rpc_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {
     match flag {
         Some(text) => text.parse().map_err(|_| CliError::BadArgument {
@@ -201,7 +256,12 @@ fn resolve_config_file(explicit: Option<&Path>) -> Option<PathBuf> {
 fn init_tracing(config: &Config) -> Result<(), CliError> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
         .map_err(|err| CliError::LogFilter { message: err.to_string() })?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal: log files and pipes get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     // A second initialisation (tests calling `run` twice) keeps the first.
     let _ = match config.log.format {
         LogFormat::Text => builder.try_init(),

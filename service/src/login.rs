@@ -16,16 +16,7 @@ const MESSAGE_LIFETIME_SECS: i64 = 300;
 
 pub(crate) async fn login(config: &Config, args: &LoginArgs) -> Result<(), CliError> {
     let signer = crate::load_signer(args.key_file.as_deref(), LOGIN_KEY_VAR, "wallet")?;
-    let base: url::Url = match &args.service {
-        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
-            flag: "--service",
-            message: format!("`{text}` is not a URL"),
-        })?,
-        None => config.client.services.first().cloned().ok_or_else(|| CliError::BadArgument {
-            flag: "--service",
-            message: "no service: give --service or set client.services".into(),
-        })?,
-    };
+    let base = crate::service_url(config, args.service.as_deref())?;
     let domain = match &args.domain {
         Some(domain) => domain.clone(),
         None => match (base.host_str(), base.port()) {

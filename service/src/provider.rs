@@ -12,18 +12,20 @@ use cairn_config::Config;
 use crate::{
     CliError,
     cli::{
-        AddEndpointArgs, ChainKeyArgs, ProviderCommand, RegisterArgs, RemoveEndpointArgs,
-        UnbondArgs,
+        AddEndpointArgs, ChainKeyArgs, ProviderCommand, ProviderServeArgs, RegisterArgs,
+        RemoveEndpointArgs, UnbondArgs,
     },
 };
 
 /// Environment variable read when no `--key-file` is given.
 pub(crate) const PROVIDER_KEY_VAR: &str = "CAIRN_PROVIDER_KEY";
 
-struct Session {
-    signer: Address,
-    rpc: DynProvider,
-    deployment: Deployment,
+/// A key connected to the deployment's chain, checked to be the chain the
+/// deployment file was written for; shared by the provider and payer commands.
+pub(crate) struct Session {
+    pub(crate) signer: Address,
+    pub(crate) rpc: DynProvider,
+    pub(crate) deployment: Deployment,
 }
 
 impl Session {
@@ -39,23 +41,64 @@ pub(crate) async fn provider(config: &Config, command: &ProviderCommand) -> Resu
         ProviderCommand::RemoveEndpoint(args) => remove_endpoint(config, args).await,
         ProviderCommand::Unbond(args) => unbond(config, args).await,
         ProviderCommand::Withdraw(args) => withdraw(config, args).await,
-        ProviderCommand::Serve => {
-            Err(CliError::NotYetAvailable { command: "cairn provider serve" })
-        }
+        ProviderCommand::Serve(args) => serve(args).await,
     }
 }
 
-/// Loads the key, connects, and checks the node serves the configured chain
-/// that the deployment file was written for.
+/// `cairn provider serve`: everything but argument handling is in
+/// `cairn-sidecar`.
+async fn serve(args: &ProviderServeArgs) -> Result<(), CliError> {
+    let secret = crate::load_secret(args.key_file.as_deref(), PROVIDER_KEY_VAR, "operator")?;
+    let signer = cairn_signer::LocalSigner::from_bytes(&secret)?;
+    let non_zero = |flag: &'static str, value: u64| {
+        if value == 0 {
+            Err(CliError::BadArgument { flag, message: "must be above zero".into() })
+        } else {
+            Ok(std::time::Duration::from_millis(value))
+        }
+    };
+    let timeout = non_zero("--upstream-timeout-ms", args.upstream_timeout_ms)?;
+    let poll = non_zero("--tip-poll-ms", args.tip_poll_ms)?;
+    let mut config = cairn_sidecar::SidecarConfig::new(
+        args.upstream.clone(),
+        args.chain.clone(),
+        std::sync::Arc::new(signer),
+    )
+    .with_tip_poll_interval(poll);
+    config.upstream_ws = args.upstream_ws.clone();
+    config.listen = args.listen;
+    config.max_request_bytes = args.max_request_bytes;
+    config.max_response_bytes = args.max_response_bytes;
+    config.max_batch = args.max_batch;
+    config.upstream_timeout = timeout;
+    eprintln!(
+        "cairn provider serve: signing answers for chain {} as operator {}",
+        args.chain,
+        cairn_signer::Signer::address(config.signer.as_ref()),
+    );
+    cairn_sidecar::run(config).await?;
+    Ok(())
+}
+
 async fn connect(config: &Config, args: &ChainKeyArgs) -> Result<Session, CliError> {
     let signer = crate::load_signer(args.key_file.as_deref(), PROVIDER_KEY_VAR, "provider")?;
+    connect_as(config, signer, args.rpc.as_deref()).await
+}
+
+/// Connects `signer` and checks the node serves the configured chain that
+/// the deployment file was written for.
+pub(crate) async fn connect_as(
+    config: &Config,
+    signer: alloy::signers::local::PrivateKeySigner,
+    rpc_flag: Option<&str>,
+) -> Result<Session, CliError> {
     let address = signer.address();
     let path = config.deployment_path();
     if !path.exists() {
-        return Err(CliError::NoDeployment { path });
+        return Err(CliError::no_deployment(path));
     }
     let deployment = Deployment::read(&path)?;
-    let url = crate::rpc_url(config, args.rpc.as_deref())?;
+    let url = crate::rpc_url(config, rpc_flag)?;
     let rpc = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(url.clone())
@@ -128,11 +171,24 @@ async fn send<P: Provider, D: alloy::contract::CallDecoder>(
     action: &'static str,
     call: alloy::contract::CallBuilder<P, D>,
 ) -> Result<TransactionReceipt, CliError> {
+    send_explained(action, call, explain).await
+}
+
+/// Sends a transaction and waits for it; a revert with one of the
+/// contract's custom errors `E` is told in words by `explain`.
+pub(crate) async fn send_explained<P: Provider, D: alloy::contract::CallDecoder, E>(
+    action: &'static str,
+    call: alloy::contract::CallBuilder<P, D>,
+    explain: fn(&E) -> String,
+) -> Result<TransactionReceipt, CliError>
+where
+    E: alloy::sol_types::SolInterface,
+{
     let rejected = |reason: String| CliError::Rejected { action, reason };
     let pending = match call.send().await {
         Ok(pending) => pending,
         Err(error) => {
-            return Err(match error.as_decoded_interface_error::<RegistryErrors>() {
+            return Err(match error.as_decoded_interface_error::<E>() {
                 Some(decoded) => rejected(explain(&decoded)),
                 None => rejected(error.to_string()),
             });
@@ -145,7 +201,7 @@ async fn send<P: Provider, D: alloy::contract::CallDecoder>(
     Ok(receipt)
 }
 
-fn mined(receipt: &TransactionReceipt) -> String {
+pub(crate) fn mined(receipt: &TransactionReceipt) -> String {
     format!("tx {}, block {}", receipt.transaction_hash, receipt.block_number.unwrap_or_default())
 }
 
@@ -159,6 +215,18 @@ async fn register(config: &Config, args: &RegisterArgs) -> Result<(), CliError> 
         return Err(CliError::Rejected {
             action: "register",
             reason: format!("insufficient stake: {stake} is below the registry minimum {minimum}"),
+        });
+    }
+    // Before any transaction: a registered provider would otherwise pay for
+    // an `approve` only to see `register` revert.
+    let existing = registry.providerOf(session.signer).call().await.map_err(unreachable)?;
+    if existing.registered {
+        return Err(CliError::Rejected {
+            action: "register",
+            reason: format!(
+                "{} is already registered (operator {}, stake {}); use add-endpoint to list endpoints",
+                session.signer, existing.operator, existing.stake
+            ),
         });
     }
     let token = DevToken::new(session.deployment.stake_token, &session.rpc);

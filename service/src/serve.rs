@@ -21,7 +21,7 @@ pub const SESSION_KEY_FILE: &str = "session.key";
 pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
     let path = config.deployment_path();
     if !path.exists() {
-        return Err(CliError::NoDeployment { path });
+        return Err(CliError::no_deployment(path));
     }
     let deployment = Deployment::read(&path)?;
     let chain = evm_chain(config, &deployment).await?;

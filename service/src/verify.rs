@@ -12,7 +12,7 @@ use crate::{CliError, cli::VerifyBatchArgs};
 pub(crate) async fn verify_batch(config: &Config, args: &VerifyBatchArgs) -> Result<(), CliError> {
     let path = config.deployment_path();
     if !path.exists() {
-        return Err(CliError::NoDeployment { path });
+        return Err(CliError::no_deployment(path));
     }
     let deployment = Deployment::read(&path)?;
     let gateways: Vec<Gateway> = if args.gateways.is_empty() {

@@ -225,6 +225,9 @@ impl Client {
     ) -> Result<Vec<Endpoint>, String> {
         let mut endpoints = Vec::new();
         let mut cursor: Option<String> = None;
+        // A server that hands out a cursor it handed out before (or an empty
+        // one) would keep the loop going for ever; that source has failed.
+        let mut seen_cursors = std::collections::HashSet::new();
         loop {
             let mut url = base.join("v1/services").map_err(|e| e.to_string())?;
             url.query_pairs_mut()
@@ -254,6 +257,12 @@ impl Client {
                 why: item.why.summary,
             }));
             match page.next_cursor {
+                Some(next) if next.is_empty() => {
+                    return Err("the service answered with an empty page cursor".to_owned());
+                }
+                Some(next) if !seen_cursors.insert(next.clone()) => {
+                    return Err(format!("the service repeated page cursor `{next}`"));
+                }
                 Some(next) => cursor = Some(next),
                 None => return Ok(endpoints),
             }

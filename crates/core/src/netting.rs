@@ -74,6 +74,15 @@ pub enum LedgerError {
     EmptyBatch,
 }
 
+/// Why intents cannot be assembled into a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AssembleError {
+    #[error("a batch needs at least one intent")]
+    NoIntents,
+    #[error("netting asset {asset} overflows 2^127 at intent {digest}")]
+    AmountOverflow { asset: Address, digest: B256 },
+}
+
 /// Where an accepted intent will settle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
@@ -173,26 +182,32 @@ impl ClosedBatch {
     /// batcher working from the store does. Same result as
     /// [`Ledger::close_batch`] for the same intents, in any order: intents
     /// sorted by digest, deltas netted per (asset, account), zero deltas
-    /// dropped, both roots built. `None` when there are no intents.
+    /// dropped, both roots built. Refused when there are no intents, or when
+    /// a net amount would leave `i128` (and so `int256` of a `u128` ledger).
     pub fn assemble(
         batch_id: u64,
         prev_hash: B256,
         window_start: u64,
         window_end: u64,
         mut intents: Vec<BatchIntent>,
-    ) -> Option<Self> {
+    ) -> Result<Self, AssembleError> {
         if intents.is_empty() {
-            return None;
+            return Err(AssembleError::NoIntents);
         }
         intents.sort_unstable_by_key(|i| i.digest);
         let mut net: std::collections::BTreeMap<(Address, Address), i128> =
             std::collections::BTreeMap::new();
         for intent in &intents {
-            // Σ deposits per asset is capped at 2^127 - 1 (see the ledger), so
-            // every amount and running sum fits in i128.
-            let amount = intent.amount as i128;
-            *net.entry((intent.asset, intent.payer)).or_default() -= amount;
-            *net.entry((intent.asset, intent.payee)).or_default() += amount;
+            // The ledger caps Σ deposits per asset at 2^127 - 1, so there every
+            // sum fits; intents read from a store carry no such promise, so
+            // here each step is checked.
+            let overflow =
+                || AssembleError::AmountOverflow { asset: intent.asset, digest: intent.digest };
+            let amount = i128::try_from(intent.amount).map_err(|_| overflow())?;
+            let payer = net.entry((intent.asset, intent.payer)).or_default();
+            *payer = payer.checked_sub(amount).ok_or_else(overflow)?;
+            let payee = net.entry((intent.asset, intent.payee)).or_default();
+            *payee = payee.checked_add(amount).ok_or_else(overflow)?;
         }
         let deltas: Vec<Delta> = net
             .into_iter()
@@ -203,7 +218,7 @@ impl ClosedBatch {
                 amount: I256::try_from(amount).expect("i128 fits in int256"),
             })
             .collect();
-        Some(Self::seal(batch_id, prev_hash, window_start, window_end, intents, deltas))
+        Ok(Self::seal(batch_id, prev_hash, window_start, window_end, intents, deltas))
     }
 
     /// Builds both roots over intents sorted by digest and deltas sorted by

@@ -343,8 +343,8 @@ fn content_checks(
     );
     checks.push(check(
         "netting",
-        rebuilt.as_ref() == Some(batch),
-        if rebuilt.as_ref() == Some(batch) {
+        rebuilt.as_ref().ok() == Some(batch),
+        if rebuilt.as_ref().ok() == Some(batch) {
             format!(
                 "{} intents net to the {} deltas; both roots rebuild",
                 batch.intents.len(),

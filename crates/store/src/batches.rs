@@ -87,7 +87,7 @@ impl Store {
             });
         }
         let closed = ClosedBatch::assemble(batch_id, prev_hash, window_start, now_secs, intents)
-            .expect("the policy never closes an empty batch");
+            .map_err(|e| StoreError::Netting(e.to_string()))?;
         let body =
             serde_json::to_string(&closed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(

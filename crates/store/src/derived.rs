@@ -161,7 +161,8 @@ impl<'a> Writer<'a> {
             | ChainEvent::BalanceChanged { .. }
             | ChainEvent::WithdrawalRequested { .. }
             | ChainEvent::BalanceWithdrawn { .. }
-            | ChainEvent::BatchSettled { .. } => None,
+            | ChainEvent::BatchSettled { .. }
+            | ChainEvent::Rejected { .. } => None,
         }
     }
 
@@ -511,6 +512,8 @@ impl<'a> Writer<'a> {
                 ])?;
                 self.put(&table::BATCHES, row, block).await
             }
+            // Recorded in the event log only: nothing is derived from it.
+            ChainEvent::Rejected { .. } => Ok(()),
         }
     }
 

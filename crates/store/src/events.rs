@@ -96,6 +96,15 @@ pub enum ChainEvent {
         delta: I256,
         balance: U256,
     },
+    /// A contract event that decoded but cannot be held as it is (text no
+    /// store column accepts, a chain id that is not CAIP-2): kept in the
+    /// event log, so counts still match the contract's, with what was wrong
+    /// and no derived state.
+    Rejected {
+        /// The contract event's name.
+        event: String,
+        reason: String,
+    },
 }
 
 impl ChainEvent {
@@ -115,6 +124,7 @@ impl ChainEvent {
             Self::BalanceWithdrawn { .. } => "BalanceWithdrawn",
             Self::BatchSettled { .. } => "BatchSettled",
             Self::BalanceChanged { .. } => "BalanceChanged",
+            Self::Rejected { .. } => "Rejected",
         }
     }
 }

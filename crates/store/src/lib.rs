@@ -101,6 +101,8 @@ pub enum StoreError {
     ColumnMismatch { table: &'static str, column: &'static str },
     #[error("stored value `{0}` is not a valid amount or hash")]
     Corrupt(String),
+    #[error("the batch's intents cannot be netted: {0}")]
+    Netting(String),
     #[error("internal error in the store: {0}")]
     Internal(&'static str),
 }

@@ -1,7 +1,8 @@
 //! A JSON-RPC proxy on loopback that forwards to a real node but answers
 //! some requests badly, as real providers do: HTTP 429 and 503, no answer,
 //! a cut-off body, an empty log list where there are logs, a refusal of
-//! a log range as too large, a slow answer, or a wrong one.
+//! a log range as too large, a batch answered out of order, a slow answer,
+//! or a result altered (a lying node behind an honest signer).
 
 use std::{
     collections::HashMap,
@@ -34,9 +35,54 @@ pub enum Fault {
     TooManyResults,
     /// Wait this long, then forward it (a slow node).
     Delay(Duration),
-    /// Forward it, then change the answer: a hex `result` gets its last
-    /// digit changed, any other result becomes `"0x1"` (a lying node).
-    Lie,
+    /// Forward it, then change the node's `result` so that it stays well
+    /// formed but is wrong (see [`alter_result`]); in a batch, every
+    /// answer's. An error answer is left as it is.
+    AlterResult,
+    /// Forward a batch and return the node's answers in reverse order (as
+    /// JSON-RPC allows); a single call passes unchanged.
+    ReverseBatch,
+}
+
+/// Makes a JSON-RPC result wrong but plausible: a string ending in a hex
+/// digit gets another last digit (`0x0` ↔ `0x1`, otherwise the last digit
+/// becomes `0`, or `1` if it was `0`), `0x` becomes `0x00`, a number grows
+/// by one, a boolean flips, an array or object has its first alterable
+/// element (objects: in key order) altered. Returns false when nothing
+/// could be changed (`null`, or no such value inside).
+pub fn alter_result(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text == "0x" => {
+            text.push_str("00");
+            true
+        }
+        Value::String(text) => match text.pop() {
+            Some(last) if last.is_ascii_hexdigit() => {
+                text.push(if last == '0' { '1' } else { '0' });
+                true
+            }
+            Some(last) => {
+                text.push(last);
+                false
+            }
+            None => false,
+        },
+        Value::Number(number) => match number.as_u64() {
+            Some(n) => {
+                *value = Value::from(n.wrapping_add(1));
+                true
+            }
+            None => false,
+        },
+        Value::Bool(flag) => {
+            *flag = !*flag;
+            true
+        }
+        Value::Array(items) => items.iter_mut().any(alter_result),
+        Value::Object(map) => map.values_mut().any(alter_result),
+        Value::Null => false,
+    }
 }
 
 type Plan = dyn Fn(&str, &serde_json::Value, u64) -> Fault + Send + Sync;
@@ -114,7 +160,7 @@ impl FaultyRpc {
         self.counters.lock().expect("lock").values().sum()
     }
 
-    /// Requests received of one JSON-RPC method (`batch` for batches).
+    /// Requests received for `method` (`batch` for batches).
     pub fn requests_of(&self, method: &str) -> u64 {
         self.counters.lock().expect("lock").get(method).copied().unwrap_or(0)
     }
@@ -194,6 +240,7 @@ async fn serve(
     let params = request.get("params").cloned().unwrap_or_default();
     let fault = match plan(&method, &params, n) {
         Fault::EmptyLogs if method != "eth_getLogs" => Fault::Pass,
+        Fault::ReverseBatch if method != "batch" => Fault::Pass,
         other => other,
     };
     if fault != Fault::Pass {
@@ -222,25 +269,7 @@ async fn serve(
             let answer = forward(client, upstream, body).await?;
             respond(&mut stream, 200, &answer, answer.len()).await
         }
-        Fault::Lie => {
-            let answer = forward(client, upstream, body).await?;
-            let mut answer: serde_json::Value =
-                serde_json::from_slice(&answer).map_err(std::io::Error::other)?;
-            if let Some(result) = answer.get_mut("result") {
-                *result = match result.as_str() {
-                    Some(text) if text.starts_with("0x") && text.len() > 2 => {
-                        let (head, last) = text.split_at(text.len() - 1);
-                        serde_json::Value::from(format!(
-                            "{head}{}",
-                            if last == "1" { "2" } else { "1" }
-                        ))
-                    }
-                    _ => serde_json::Value::from("0x1"),
-                };
-            }
-            respond_json(&mut stream, &answer).await
-        }
-        Fault::Pass | Fault::Truncate => {
+        Fault::Pass | Fault::Truncate | Fault::AlterResult | Fault::ReverseBatch => {
             let answer = client
                 .post(upstream)
                 .header("content-type", "application/json")
@@ -251,11 +280,34 @@ async fn serve(
                 .bytes()
                 .await
                 .map_err(std::io::Error::other)?;
-            if fault == Fault::Truncate {
-                let half = &answer[..answer.len() / 2];
-                respond(&mut stream, 200, half, half.len()).await
-            } else {
-                respond(&mut stream, 200, &answer, answer.len()).await
+            match fault {
+                Fault::Truncate => {
+                    let half = &answer[..answer.len() / 2];
+                    respond(&mut stream, 200, half, half.len()).await
+                }
+                Fault::AlterResult | Fault::ReverseBatch => {
+                    let mut value: serde_json::Value =
+                        serde_json::from_slice(&answer).map_err(std::io::Error::other)?;
+                    match (&mut value, fault) {
+                        (serde_json::Value::Array(answers), Fault::ReverseBatch) => {
+                            answers.reverse()
+                        }
+                        (serde_json::Value::Array(answers), _) => {
+                            for answer in answers {
+                                if let Some(result) = answer.get_mut("result") {
+                                    alter_result(result);
+                                }
+                            }
+                        }
+                        (single, _) => {
+                            if let Some(result) = single.get_mut("result") {
+                                alter_result(result);
+                            }
+                        }
+                    }
+                    respond_json(&mut stream, &value).await
+                }
+                _ => respond(&mut stream, 200, &answer, answer.len()).await,
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Helpers shared by Cairn's test suites. Tests run against the real tools:
 //! [`anvil`] starts the anvil binary that `scripts/bootstrap` installs,
 //! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database,
-//! [`FaultyRpc`] puts a misbehaving proxy in front of a node,
+//! [`FaultyRpc`] puts a misbehaving (or lying) proxy in front of a node,
 //! [`fund_dev_token`] gives a dev account tokens to stake and deposit, and
 //! [`history`] makes dense synthetic histories for the store.
 
@@ -12,7 +12,7 @@ use alloy::node_bindings::{Anvil, AnvilInstance};
 mod faulty_rpc;
 pub mod history;
 
-pub use faulty_rpc::{Fault, FaultyRpc};
+pub use faulty_rpc::{Fault, FaultyRpc, alter_result};
 
 /// anvil's first development key: funded on every anvil chain, never used
 /// anywhere else.
@@ -20,6 +20,7 @@ pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efca
 pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 pub const DEV_KEY_2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 pub const DEV_KEY_3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+pub const DEV_KEY_4: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 
 /// Sends a contract call and waits for it to be mined; a revert fails the test.
 #[allow(async_fn_in_trait)]
@@ -84,6 +85,14 @@ pub fn wallet(rpc: &str, key: &str) -> alloy::providers::DynProvider {
 }
 
 /// The address of a private key.
+/// How many transactions `key`'s account has sent: a command that must
+/// refuse before paying for anything leaves it unchanged.
+pub async fn transactions_sent(rpc: &str, key: &str) -> u64 {
+    use alloy::providers::Provider;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    provider.get_transaction_count(address_of(key)).await.unwrap()
+}
+
 pub fn address_of(key: &str) -> alloy::primitives::Address {
     key.parse::<alloy::signers::local::PrivateKeySigner>().expect("a private key").address()
 }

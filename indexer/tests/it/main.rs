@@ -1,6 +1,7 @@
 //! The indexer against a real anvil and both store backends.
 
 mod faults;
+mod rejected_events;
 mod reorg;
 mod scripted_history;
 mod websocket;

@@ -113,7 +113,7 @@ impl AppState {
             None => allowed.uris.first().cloned().ok_or_else(|| {
                 ApiError::bad_request("uri_not_allowed", "no URI is configured for this domain")
             }),
-            Some(uri) if allowed.uris.iter().any(|prefix| uri.starts_with(prefix.as_str())) => {
+            Some(uri) if allowed.uris.iter().any(|base| cairn_auth::uri_allowed(uri, base)) => {
                 Ok(uri.to_owned())
             }
             Some(uri) => Err(ApiError::bad_request(
@@ -149,11 +149,13 @@ impl AppState {
         &self,
         nonce: &str,
         account: String,
-        not_after: Option<i64>,
     ) -> Result<SessionResponse, ApiError> {
         let now = now();
+        // The message's Expiration Time says until when the signed message may
+        // be presented (EIP-4361), not how long the session it opens lasts:
+        // that is the service's `auth.session_ttl_secs`.
         let ttl = i64::try_from(self.auth.session_ttl_secs).unwrap_or(i64::MAX);
-        let expires_at = now.saturating_add(ttl).min(not_after.unwrap_or(i64::MAX));
+        let expires_at = now.saturating_add(ttl);
         let session = SessionRecord {
             session_id: random_token(16),
             account: account.clone(),
@@ -297,8 +299,7 @@ pub(crate) async fn sign_in_with_ethereum(
     super::wallet::verify(chain, message.address, message.eip191_hash(), &signature).await?;
 
     let account = format!("eip155:{}:{}", message.chain_id, message.address.to_checksum(None));
-    let not_after = message.expiration_time.as_ref().map(Timestamp::unix);
-    Ok(Json(state.open_session(&message.nonce, account, not_after).await?))
+    Ok(Json(state.open_session(&message.nonce, account).await?))
 }
 
 fn check_times(
@@ -406,9 +407,7 @@ pub(crate) async fn sign_in_with_solana(
         SiwsError::SignatureInvalid => ApiError::unauthorized("signature_mismatch", e.to_string()),
     })?;
     let account = format!("{}:{}", state.auth.solana_chain, request.address);
-    let not_after =
-        input.expiration_time.as_deref().and_then(|t| Timestamp::parse(t).ok()).map(|t| t.unix());
-    Ok(Json(state.open_session(&request.nonce, account, not_after).await?))
+    Ok(Json(state.open_session(&request.nonce, account).await?))
 }
 
 fn bs58_decode(text: &str) -> Result<Vec<u8>, ApiError> {

@@ -468,6 +468,14 @@ pub(crate) struct ProviderQuery {
     cursor: Option<String>,
 }
 
+/// A malformed chain id is the caller's mistake and says so; a well-formed
+/// one that nothing serves is an empty answer.
+fn check_chain(chain: &str) -> Result<(), ApiError> {
+    chain.parse::<cairn_core::ChainId>().map(drop).map_err(|err| {
+        ApiError::bad_request("invalid_chain", format!("`chain` is not a CAIP-2 chain id: {err}"))
+    })
+}
+
 fn page<T>(
     items: Vec<T>,
     limit: Option<usize>,
@@ -564,6 +572,9 @@ pub(crate) async fn providers(
             "status must be `active` or `below_minimum`",
         ));
     }
+    if let Some(chain) = &query.chain {
+        check_chain(chain)?;
+    }
     let snapshot = state.snapshot().await?;
     let all: Vec<ProviderView> = snapshot
         .registries
@@ -637,6 +648,7 @@ pub(crate) async fn services(
     let chain = query.chain.clone().ok_or_else(|| {
         ApiError::bad_request("missing_parameter", "`chain` is required (CAIP-2, e.g. eip155:1)")
     })?;
+    check_chain(&chain)?;
     let provider = query.provider.as_deref().map(parse_provider_id).transpose()?;
     let snapshot = state.snapshot().await?;
     let key: ServiceQueryKey =

@@ -38,6 +38,44 @@ pub struct EvidenceList {
     pub next_before: Option<i64>,
 }
 
+/// An evidence record as `cairn_core::evidence::Evidence` writes it (the
+/// shape `cairn evidence verify` reads); for the API description only.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct EvidenceRecord {
+    /// Format version, 1.
+    version: u8,
+    /// CAIP-2 chain the answers are about.
+    chain: String,
+    /// `conflicting_answers` or `quorum_mismatch`.
+    kind: String,
+    /// For `quorum_mismatch`: how many distinct other operators must agree.
+    k: Option<u32>,
+    /// The operator the evidence is against.
+    accused: String,
+    /// Response fields left out of the comparison.
+    ignored_fields: Vec<String>,
+    answers: Vec<EvidenceAnswer>,
+}
+
+/// One signed answer as the gateway received it.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct EvidenceAnswer {
+    /// The operator the answer is attributed to.
+    operator: String,
+    /// Where it came from, for people.
+    endpoint: Option<String>,
+    /// The JSON-RPC call as sent.
+    #[schema(value_type = Object)]
+    request: serde_json::Value,
+    /// The JSON-RPC answer as received.
+    #[schema(value_type = Object)]
+    response: serde_json::Value,
+    /// The `cairn-answer` header: `v1; chain=…; block=…; hash=…; sig=…`.
+    header: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EvidenceQuery {
@@ -110,7 +148,7 @@ pub(crate) async fn list(
     get, path = "/v1/evidence/{hash}", tag = "discovery",
     params(("hash" = String, Path, description = "0x and 64 hex digits")),
     responses(
-        (status = 200, description = "The record (cairn_core::evidence::Evidence as JSON)", body = Object),
+        (status = 200, description = "The record (cairn_core::evidence::Evidence as JSON)", body = EvidenceRecord),
         (status = 400, description = "Not a hash", body = Problem),
         (status = 404, description = "No such record", body = Problem),
     )

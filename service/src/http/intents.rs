@@ -33,6 +33,8 @@ use super::{
 pub const MAX_INTENTS_PER_REQUEST: usize = 1_000;
 /// How long an asset's allow-listing is trusted before asking the chain again.
 const ASSET_TTL: Duration = Duration::from_secs(60);
+/// Most assets whose allow-listing is remembered at once.
+const MAX_CACHED_ASSETS: usize = 256;
 
 /// The EIP-712 domain a client signed under, when it says so: lets a
 /// mismatch be named instead of surfacing as a wrong signer.
@@ -44,11 +46,112 @@ pub struct SignedDomain {
     pub verifying_contract: Address,
 }
 
+/// A payment intent as sent: the fields of the EIP-712 `PaymentIntent`
+/// the payer signed. Amounts and nonces are strings (decimal, or `0x` hex)
+/// because a JSON number loses precision above 2^53 in most clients; a
+/// number is refused rather than read.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentFields {
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
+    pub payer: Address,
+    #[schema(value_type = String)]
+    pub payee: Address,
+    /// ERC-20 contract of the payment asset.
+    #[schema(value_type = String)]
+    pub asset: Address,
+    /// In the asset's smallest unit.
+    #[schema(value_type = String, example = "1000000000000000000")]
+    pub amount: UintString,
+    /// Used once per payer.
+    #[schema(value_type = String, example = "1")]
+    pub nonce: UintString,
+    /// Unix seconds after which the intent is void.
+    #[serde(rename = "validUntil")]
+    pub valid_until: u64,
+}
+
+impl From<IntentFields> for PaymentIntent {
+    fn from(fields: IntentFields) -> Self {
+        Self {
+            payer: fields.payer,
+            payee: fields.payee,
+            asset: fields.asset,
+            amount: fields.amount.0,
+            nonce: fields.nonce.0,
+            validUntil: fields.valid_until,
+        }
+    }
+}
+
+/// A 256-bit unsigned integer written as a JSON string, decimal or `0x`
+/// hex; JSON numbers are refused.
+#[derive(Debug, Clone, Copy)]
+pub struct UintString(pub alloy::primitives::U256);
+
+impl<'de> Deserialize<'de> for UintString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = UintString;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an unsigned integer as a string, decimal or 0x hex")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<UintString, E> {
+                let parsed = match text.strip_prefix("0x") {
+                    Some(hex) if !hex.is_empty() && hex.len() <= 64 => {
+                        alloy::primitives::U256::from_str_radix(hex, 16).ok()
+                    }
+                    Some(_) => None,
+                    None if !text.is_empty()
+                        && text.len() <= 78
+                        && text.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        alloy::primitives::U256::from_str_radix(text, 10).ok()
+                    }
+                    None => None,
+                };
+                parsed.map(UintString).ok_or_else(|| {
+                    E::custom(format!(
+                        "`{text}` is not an unsigned 256-bit integer (decimal or 0x hex)"
+                    ))
+                })
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<UintString, E> {
+                Err(number_refused())
+            }
+        }
+        fn number_refused<E: serde::de::Error>() -> E {
+            E::custom(
+                "write amounts and nonces as strings (\"1000\"): a JSON number loses precision above 2^53",
+            )
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+fn intent_from_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PaymentIntent, D::Error> {
+    IntentFields::deserialize(d).map(PaymentIntent::from)
+}
+
+fn optional_intent_from_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<PaymentIntent>, D::Error> {
+    Option::<IntentFields>::deserialize(d).map(|fields| fields.map(PaymentIntent::from))
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntentSubmission {
-    /// `{payer, payee, asset, amount, nonce, validUntil}` as signed.
-    #[schema(value_type = Object)]
+    /// The intent as signed.
+    #[serde(deserialize_with = "intent_from_fields")]
+    #[schema(value_type = IntentFields)]
     pub intent: PaymentIntent,
     /// The payer's EIP-712 signature, `0x` + 65 bytes hex.
     pub signature: String,
@@ -143,11 +246,16 @@ impl AppState {
                     "the chain's RPC endpoint did not answer",
                 )
             })?;
-        self.assets
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(asset, (allowed, Instant::now()));
+        let mut cache = self.assets.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Signed intents name assets at will: the cache keeps what is fresh
+        // and never grows past its bound.
+        if cache.len() >= MAX_CACHED_ASSETS {
+            cache.retain(|_, (_, at)| at.elapsed() < ASSET_TTL);
+            if cache.len() >= MAX_CACHED_ASSETS {
+                cache.clear();
+            }
+        }
+        cache.insert(asset, (allowed, Instant::now()));
         Ok(allowed)
     }
 }
@@ -255,20 +363,14 @@ async fn process(
     let mut results: Vec<Option<Result<IntentReceipt, ApiError>>> = vec![None; submissions.len()];
     let mut signed = Vec::new();
     let mut positions = Vec::new();
+    // Shape, then signature, then the chain: an unsigned or badly signed
+    // body must not cost an RPC call per intent.
     for (i, submission) in submissions.iter().enumerate() {
         match check_intent(chain, submission, u64::try_from(now).unwrap_or(0)) {
-            Ok(signature) => match state.asset_allowed(chain, submission.intent.asset).await? {
-                true => {
-                    signed.push(SignedIntent { intent: submission.intent.clone(), signature });
-                    positions.push(i);
-                }
-                false => {
-                    results[i] = Some(Err(unprocessable(
-                        "asset_not_allowed",
-                        format!("{} is not a settlement asset", submission.intent.asset),
-                    )))
-                }
-            },
+            Ok(signature) => {
+                signed.push(SignedIntent { intent: submission.intent.clone(), signature });
+                positions.push(i);
+            }
             Err(error) => results[i] = Some(Err(error)),
         }
     }
@@ -286,6 +388,12 @@ async fn process(
     let mut stored_positions = Vec::new();
     for ((signed, verified), position) in signed.into_iter().zip(verified).zip(positions) {
         match verified {
+            Ok(_) if !state.asset_allowed(chain, signed.intent.asset).await? => {
+                results[position] = Some(Err(unprocessable(
+                    "asset_not_allowed",
+                    format!("{} is not a settlement asset", signed.intent.asset),
+                )));
+            }
             Ok(hash) => {
                 to_store.push(NewIntent::new(hash, &signed.intent, signed.signature));
                 stored_positions.push(position);
@@ -306,9 +414,9 @@ async fn process(
 /// Submits one signed payment intent, or many as `{"intents": [...]}`.
 #[utoipa::path(
     post, path = "/v1/intents", tag = "settlement",
-    request_body(content = Object, description = "One `IntentSubmission`, or `{\"intents\": [IntentSubmission, …]}` (at most 1,000)"),
+    request_body(content = SubmissionSchema, description = "One `IntentSubmission`, or `{\"intents\": [IntentSubmission, …]}` (at most 1,000)"),
     responses(
-        (status = 200, description = "One intent: its receipt. Many: a result per intent", body = IntentReceipt),
+        (status = 200, description = "One intent: its receipt. Many: a result per intent", body = SubmissionAnswerSchema),
         (status = 400, description = "Malformed", body = Problem),
         (status = 409, description = "Nonce already used (one intent)", body = Problem),
         (status = 422, description = "Refused (one intent): expired, wrong chain or contract, bad signature, asset not allowed, payer = payee, zero amount, insufficient balance", body = Problem),
@@ -400,11 +508,40 @@ pub(crate) async fn submit(
         .into_response())
 }
 
+/// The two shapes of `POST /v1/intents`, for the API document; the
+/// handler reads them in one pass as [`SubmissionBody`].
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum SubmissionSchema {
+    One(IntentSubmission),
+    Many(IntentBatch),
+}
+
+/// Many intents in one request.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct IntentBatch {
+    /// 1 to 1,000 submissions.
+    intents: Vec<IntentSubmission>,
+}
+
+/// The answers of `POST /v1/intents`: a receipt for one intent, a result
+/// per intent for many.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum SubmissionAnswerSchema {
+    One(IntentReceipt),
+    Many(BatchSubmissionResponse),
+}
+
 /// Either shape of a submission, read in one pass.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SubmissionBody {
     intents: Option<Vec<IntentSubmission>>,
+    #[serde(default, deserialize_with = "optional_intent_from_fields")]
     intent: Option<PaymentIntent>,
     signature: Option<String>,
     domain: Option<SignedDomain>,

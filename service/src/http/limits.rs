@@ -36,18 +36,43 @@ pub(crate) fn resolve_client(
     if !is_trusted(&peer) {
         return peer;
     }
-    let mut hops: Vec<IpAddr> = Vec::new();
+    // Each proxy appends the address it saw, so only the right end of the
+    // list was written by proxies we trust; everything left of the first
+    // hop that is not one of them came from the client and may be made up.
+    let mut hops: Vec<Option<IpAddr>> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else { return peer };
-        for part in text.split(',') {
-            match part.trim().parse::<IpAddr>() {
-                Ok(ip) => hops.push(ip),
-                // A hop we cannot read ends what we can believe.
-                Err(_) => return hops.last().copied().unwrap_or(peer),
-            }
+        match value.to_str() {
+            Ok(text) => hops.extend(text.split(',').map(|part| part.trim().parse().ok())),
+            Err(_) => hops.push(None),
         }
     }
-    hops.iter().rev().find(|ip| !is_trusted(ip)).or(hops.first()).copied().unwrap_or(peer)
+    let mut nearest = peer;
+    for hop in hops.into_iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(&ip) => nearest = ip,
+            Some(ip) => return ip,
+            // A trusted proxy passed on something unreadable: nothing to its
+            // left can be believed, so the client is the nearest hop we can.
+            None => return nearest,
+        }
+    }
+    nearest
+}
+
+/// The key an anonymous caller is limited by: its IPv4 address, or the /64
+/// its IPv6 address is in, because one subscriber is routinely given a whole
+/// /64 and could otherwise take a fresh bucket per request.
+pub(crate) fn client_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("a:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("a:{v4}"),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("a:{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
 }
 
 pub(crate) async fn client_address(
@@ -142,7 +167,7 @@ pub(crate) async fn rate_limit(
         (Some(_), None, _) => Ok(()),
         (None, _, Some(rate)) => {
             let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
-            let key = client.map_or_else(|| "a:unknown".to_owned(), |ip| format!("a:{ip}"));
+            let key = client.map_or_else(|| "a:unknown".to_owned(), client_key);
             state.limiter.take(key, rate)
         }
         (None, _, None) => Ok(()),

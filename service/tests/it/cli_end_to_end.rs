@@ -108,12 +108,20 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     );
     assert!(registered.status.success(), "{}", stderr(&registered));
     assert!(stdout(&registered).contains("registered provider"), "{}", stdout(&registered));
+    let sent_before =
+        runtime.block_on(cairn_test_utils::transactions_sent(&anvil.endpoint(), DEV_KEY_1));
     let again = cairn_with_dir(
         dir,
         &["provider", "register", "--stake", "200000000000000000000"],
         &with(&provider_key),
     );
+    assert!(!again.status.success());
     assert!(stderr(&again).contains("already registered"), "{}", stderr(&again));
+    assert_eq!(
+        runtime.block_on(cairn_test_utils::transactions_sent(&anvil.endpoint(), DEV_KEY_1)),
+        sent_before,
+        "a refused second register sent a transaction (an approve)"
+    );
 
     let added = cairn_with_dir(
         dir,
@@ -161,6 +169,10 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
         listed[0]["provider"],
         format!("eip155:31337:{}", address_of(DEV_KEY_1).to_checksum(None))
     );
+    // A chain nothing serves: a clear message and a failing exit status.
+    let nothing = cairn_with_dir(dir, &["discover", "eip155:999"], &env);
+    assert_eq!(nothing.status.code(), Some(1), "{}", stderr(&nothing));
+    assert!(stderr(&nothing).contains("no endpoints of kind `rpc`"), "{}", stderr(&nothing));
     let table = cairn_with_dir(dir, &["discover", "eip155:1"], &env);
     assert!(stderr(&table).contains("from Cairn service"), "{}", stderr(&table));
     assert!(stdout(&table).contains("https://node.example/rpc"), "{}", stdout(&table));

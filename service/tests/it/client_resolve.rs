@@ -98,3 +98,47 @@ async fn services_in_order_then_the_registry_with_a_ttl_cache() {
 
     stores.cleanup().await;
 }
+
+/// A service that answers every page with the same (or an empty) cursor
+/// fails as a source instead of being paged for ever; the next source answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_repeats_its_page_cursor_fails_as_a_source() {
+    for (cursor, expected) in [("same", "repeated page cursor `same`"), ("", "empty page cursor")] {
+        let page = serde_json::json!({
+            "items": [{
+                "rank": 1, "chain": "eip155:1", "kind": "rpc", "url": "https://loop.example/",
+                "provider": "eip155:31337:0x0000000000000000000000000000000000000001",
+                "why": { "score": 1.0, "summary": "stake" },
+            }],
+            "next_cursor": cursor,
+        });
+        let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = pages.clone();
+        let router = axum::Router::new().route(
+            "/v1/services",
+            axum::routing::get(move || {
+                let page = page.clone();
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move { axum::Json(page) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base: url::Url = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+        let client = Client::builder().service(base).build();
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(10), client.resolve("eip155:1", "rpc"))
+                .await
+                .expect("the client stops paging by itself");
+        match outcome {
+            Err(ClientError::AllSourcesFailed(failures)) => {
+                assert!(failures.iter().any(|f| f.contains(expected)), "{failures:?}");
+            }
+            other => panic!("expected the looping source to fail, got {other:?}"),
+        }
+        let asked = pages.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(asked <= 2, "paged {asked} times");
+        server.abort();
+    }
+}

@@ -109,6 +109,9 @@ async fn pages_follow_cursors(app: &axum::Router, backend: &str) {
         ("/v1/services?chain=eip155:1&cursor=bogus", "invalid_cursor"),
         ("/v1/services?chain=eip155:1&colour=red", "invalid_query"),
         ("/v1/providers?status=asleep", "invalid_query"),
+        ("/v1/services?chain=bad", "invalid_chain"),
+        ("/v1/services?chain=eip155:", "invalid_chain"),
+        ("/v1/providers?chain=bad", "invalid_chain"),
     ] {
         let answer = get(app, uri).await;
         assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, code), "{uri}");

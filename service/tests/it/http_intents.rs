@@ -190,6 +190,21 @@ async fn refusals_are_named(app: &axum::Router, f: &Fixture, backend: &str) {
         unprocessable,
         "invalid_body",
     ));
+    // Amounts and nonces are strings: a JSON number (exact or not) is
+    // refused rather than read through a float.
+    let signed = json!({ "intent": intent, "signature": good });
+    for (case, field, value) in [
+        ("amount as a JSON number", "amount", json!(1_000)),
+        ("amount above 2^53 as a JSON number", "amount", json!(9_007_199_254_740_993u64)),
+        ("amount as a float", "amount", json!(1e18)),
+        ("nonce as a JSON number", "nonce", json!(16)),
+        ("negative amount", "amount", json!("-1")),
+        ("amount in exponent notation", "amount", json!("1e18")),
+    ] {
+        let mut body = signed.clone();
+        body["intent"][field] = value;
+        cases.push((case, body, unprocessable, "invalid_body"));
+    }
     cases.push((
         "empty batch",
         json!({ "intents": [] }),

@@ -106,6 +106,25 @@ async fn every_refusal_has_its_own_code_on_both_backends() {
             signed(app, DEV_KEY_1, &m).await,
         );
 
+        // A text prefix of the allowed `https://cairn.test/` that is another host.
+        let mut m = siwe_message(key1, &nonce(app, DOMAIN).await);
+        m.uri = format!("https://{DOMAIN}.evil.io/");
+        out.expect(
+            "URI on a host that extends the allowed one",
+            bad,
+            "uri_not_allowed",
+            signed(app, DEV_KEY_1, &m).await,
+        );
+
+        let mut m = siwe_message(key1, &nonce(app, DOMAIN).await);
+        m.uri = format!("http://{DOMAIN}/login");
+        out.expect(
+            "URI with another scheme",
+            bad,
+            "uri_not_allowed",
+            signed(app, DEV_KEY_1, &m).await,
+        );
+
         let mut m = siwe_message(key1, &nonce(app, DOMAIN).await);
         m.chain_id = 1;
         out.expect(
@@ -638,6 +657,39 @@ async fn forwarded_clients_are_told_apart_only_behind_trusted_proxies() {
     }
     let again = send(&app, via_proxy("198.51.100.1")).await;
     assert_eq!((again.status, again.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+
+    // The client writes its own X-Forwarded-For with a made-up first hop and
+    // junk after it; the proxy appends the real address. Each made-up hop
+    // must not buy the real client a fresh bucket.
+    let spoofing = |made_up: &str| {
+        let mut request = Request::get("/v1/chains")
+            .header("x-forwarded-for", format!("{made_up}, junk, 198.51.100.9"))
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo("10.0.0.1:5000".parse::<SocketAddr>().unwrap()));
+        request
+    };
+    assert_eq!(send(&app, spoofing("6.6.6.6")).await.status, StatusCode::OK);
+    let spoofed = send(&app, spoofing("6.6.6.7")).await;
+    assert_eq!(
+        (spoofed.status, spoofed.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "a spoofed first hop opened a new bucket"
+    );
+
+    // One IPv6 /64 is one client, whichever of its addresses it calls from.
+    let from_v6 = |peer: &str| {
+        let mut request = Request::get("/v1/chains").body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        request
+    };
+    assert_eq!(send(&app, from_v6("[2001:db8:0:1::1]:4000")).await.status, StatusCode::OK);
+    let same_64 = send(&app, from_v6("[2001:db8:0:1:ffff::2]:4000")).await;
+    assert_eq!((same_64.status, same_64.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    let other_64 = send(&app, from_v6("[2001:db8:0:2::1]:4000")).await;
+    assert_eq!(other_64.status, StatusCode::OK, "another /64 is another client");
     // Probes are never limited.
     for _ in 0..5 {
         assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);

@@ -20,6 +20,7 @@ async fn wallets_sign_in_and_operators_edit_their_metadata_on_both_backends() {
     let (stores, apps) = apps(&chain).await;
     for (index, (backend, app)) in apps.iter().enumerate() {
         account_key_session_until_logout(app, backend).await;
+        bare_origin_uri_signs_in(app, backend).await;
         contract_wallets_sign_in(app, &chain, factory, index as u8, backend).await;
         solana_accounts_sign_in(app, backend).await;
         operators_edit_metadata(app, backend).await;
@@ -40,6 +41,38 @@ async fn account_key_session_until_logout(app: &axum::Router, backend: &str) {
     assert_eq!(logout.status, StatusCode::NO_CONTENT, "{backend}: {logout:?}");
     let after = get_with_token(app, "/v1/me", &token).await;
     assert_eq!((after.status, after.code()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+}
+
+/// The allowed URI is `https://cairn.test/`; a wallet that writes the bare
+/// origin, without the trailing slash, names the same place.
+async fn bare_origin_uri_signs_in(app: &axum::Router, backend: &str) {
+    let mut message = siwe_message(address_of(DEV_KEY_2), &nonce(app, DOMAIN).await);
+    message.uri = format!("https://{DOMAIN}");
+    let signature = sign_message(DEV_KEY_2, &message).await;
+    let answer = post(
+        app,
+        "/v1/auth/siwe",
+        json!({ "message": message.to_string(), "signature": signature }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{backend}: {answer:?}");
+
+    // The message may be presented for ten minutes; the session it opens
+    // lasts the configured session lifetime, not those ten minutes.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        as i64;
+    let message_expires = message.expiration_time.as_ref().unwrap().unix();
+    let session_expires = answer.body["expires_at"].as_i64().unwrap();
+    let ttl = service_config_session_ttl();
+    assert!(session_expires > message_expires, "{backend}: session capped by the message");
+    assert!(
+        (session_expires - (now + ttl)).abs() <= 60,
+        "{backend}: {session_expires} vs now + {ttl}"
+    );
+}
+
+fn service_config_session_ttl() -> i64 {
+    cairn_config::AuthConfig::default().session_ttl_secs as i64
 }
 
 async fn contract_wallets_sign_in(

@@ -1,6 +1,7 @@
 //! Tests of the `cairn` binary as a user runs it, one module per behaviour.
 
 mod cli_end_to_end;
+mod cli_pay;
 mod client_resolve;
 mod config_errors;
 mod deploy_evm;
@@ -8,12 +9,15 @@ mod help;
 mod http_discovery;
 mod http_gateway;
 mod http_intents;
+mod http_intents_junk;
 mod http_negative;
 mod http_operations;
 mod http_signin;
 mod index_crash;
 mod index_metrics;
 mod index_once;
+mod openapi_schemas;
+mod provider_serve;
 mod settlement_crashes;
 mod settlement_end_to_end;
 mod stack;

@@ -2,3 +2,4 @@ mod jwt;
 mod siwe_parse;
 mod siwe_signature;
 mod siws;
+mod uri_matching;

@@ -3,7 +3,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use alloy_primitives::{Address, B256, I256, U256};
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain, signing_hash},
-    netting::{BatchPolicy, ClosedBatch, IntentError, Ledger, LedgerError},
+    netting::{
+        AssembleError, BatchIntent, BatchPolicy, ClosedBatch, IntentError, Ledger, LedgerError,
+    },
 };
 use proptest::prelude::*;
 
@@ -131,7 +133,7 @@ proptest! {
         let mut reversed = batch.intents.clone();
         reversed.reverse();
         let assembled = ClosedBatch::assemble(1, B256::ZERO, batch.body.window_start, NOW + 5, reversed);
-        prop_assert_eq!(assembled.as_ref(), Some(&batch));
+        prop_assert_eq!(assembled.as_ref().ok(), Some(&batch));
         prop_assert_eq!(batch.body.intent_count as usize, accepted.len());
         let mut per_asset: BTreeMap<Address, I256> = BTreeMap::new();
         let mut got = BTreeMap::new();
@@ -231,7 +233,11 @@ fn batch_ids_are_contiguous_and_one_awaits_settlement_at_a_time() {
     let i = intent(0, 1, 0, 10, 1);
     ledger.accept(&i, digest(&i), NOW).unwrap();
     assert_eq!(ledger.close_batch(B256::ZERO, NOW).unwrap().body.batch_id, 1);
-    assert!(ClosedBatch::assemble(1, B256::ZERO, 0, 0, Vec::new()).is_none(), "no empty batches");
+    assert_eq!(
+        ClosedBatch::assemble(1, B256::ZERO, 0, 0, Vec::new()),
+        Err(AssembleError::NoIntents),
+        "no empty batches"
+    );
     let j = intent(0, 1, 0, 10, 2);
     ledger.accept(&j, digest(&j), NOW).unwrap();
     assert_eq!(
@@ -300,4 +306,61 @@ fn previewing_deltas_twice_gives_the_same_answer_as_closing() {
     assert_eq!(closed.deltas, first);
     let net: Vec<i128> = first.iter().map(|d| i128::try_from(d.amount).unwrap()).collect();
     assert_eq!(net, [-12, -10, 22], "accounts 0, 1, 2 in address order");
+}
+
+proptest! {
+    /// Intents read from a store carry no deposit cap: amounts up to
+    /// `u128::MAX` either net exactly (checked against 256-bit sums) or are
+    /// refused with the asset named, never wrapped into a wrong delta.
+    #[test]
+    fn assembling_huge_amounts_nets_exactly_or_refuses(
+        amounts in proptest::collection::vec(
+            prop_oneof![
+                (u128::MAX - 1_000)..=u128::MAX,
+                ((i128::MAX as u128) - 1_000)..=((i128::MAX as u128) + 1_000),
+                1u128..1_000,
+            ],
+            1..6,
+        ),
+        payers in proptest::collection::vec(0u64..3, 6),
+    ) {
+        let asset = addr(500);
+        let intents: Vec<BatchIntent> = amounts
+            .iter()
+            .enumerate()
+            .map(|(i, &amount)| BatchIntent {
+                digest: B256::from(U256::from(i + 1)),
+                payer: addr(payers[i]),
+                payee: addr(10 + payers[(i + 1) % payers.len()]),
+                asset,
+                amount,
+            })
+            .collect();
+        // The exact nets, in 256 bits, which cannot overflow here.
+        let mut exact: BTreeMap<Address, I256> = BTreeMap::new();
+        let mut fits = true;
+        for intent in &intents {
+            let amount = I256::try_from(U256::from(intent.amount)).unwrap();
+            for (account, signed) in [(intent.payer, -amount), (intent.payee, amount)] {
+                let entry = exact.entry(account).or_insert(I256::ZERO);
+                *entry += signed;
+                fits &= i128::try_from(*entry).is_ok() && i128::try_from(intent.amount).is_ok();
+            }
+        }
+        match ClosedBatch::assemble(1, B256::ZERO, 0, 1, intents) {
+            Ok(batch) => {
+                prop_assert!(fits, "a sum past i128 was accepted");
+                for delta in &batch.deltas {
+                    prop_assert_eq!(Some(&delta.amount), exact.get(&delta.account));
+                }
+                let sum = batch.deltas.iter().fold(I256::ZERO, |acc, d| acc + d.amount);
+                prop_assert_eq!(sum, I256::ZERO);
+            }
+            Err(AssembleError::AmountOverflow { asset: named, .. }) => {
+                prop_assert!(!fits, "refused a batch whose every running sum fits");
+                prop_assert_eq!(named, asset);
+            }
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::support::{config, direct, endpoint, gateway, post, signing_proxy, sta
 async fn k_of_n_answers_the_truth_and_the_liars_signature_is_evidence() {
     let node = anvil();
     let liar_node = FaultyRpc::start(node.endpoint(), |method, n| {
-        if method == "eth_getBalance" && n == 0 { Fault::Lie } else { Fault::Pass }
+        if method == "eth_getBalance" && n == 0 { Fault::AlterResult } else { Fault::Pass }
     })
     .await;
     let honest_a = signing_proxy(node.endpoint(), DEV_KEY_1).await;
@@ -33,7 +33,7 @@ async fn k_of_n_answers_the_truth_and_the_liars_signature_is_evidence() {
     let call = json!({"jsonrpc": "2.0", "id": 9, "method": "eth_getBalance", "params": [account, "latest"]});
     let answer = post(&gateway, &call).await;
     assert_eq!(answer["result"], truth, "the quorum's answer: {answer}");
-    assert_eq!(liar_node.injected(Fault::Lie), 1, "the liar was asked and lied");
+    assert_eq!(liar_node.injected(Fault::AlterResult), 1, "the liar was asked and lied");
 
     let records = evidence.records();
     assert_eq!(records.len(), 1, "{records:?}");
@@ -76,7 +76,7 @@ async fn k_of_n_answers_the_truth_and_the_liars_signature_is_evidence() {
 #[tokio::test]
 async fn without_k_agreeing_the_client_gets_a_no_quorum_error() {
     let node = anvil();
-    let liar_node = FaultyRpc::start(node.endpoint(), |_, _| Fault::Lie).await;
+    let liar_node = FaultyRpc::start(node.endpoint(), |_, _| Fault::AlterResult).await;
     let honest_a = FaultyRpc::start(node.endpoint(), |_, _| Fault::Pass).await;
     let honest_b = FaultyRpc::start(node.endpoint(), |_, _| Fault::Pass).await;
     let mut config = config();
@@ -103,7 +103,7 @@ async fn without_k_agreeing_the_client_gets_a_no_quorum_error() {
 #[tokio::test]
 async fn unsigned_dissent_is_outvoted_but_not_evidence() {
     let node = anvil();
-    let liar_node = FaultyRpc::start(node.endpoint(), |_, _| Fault::Lie).await;
+    let liar_node = FaultyRpc::start(node.endpoint(), |_, _| Fault::AlterResult).await;
     let honest_a = FaultyRpc::start(node.endpoint(), |_, _| Fault::Pass).await;
     let honest_b = FaultyRpc::start(node.endpoint(), |_, _| Fault::Pass).await;
     let (gateway, evidence) = gateway(
