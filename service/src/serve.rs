@@ -157,6 +157,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
+    // Checked before anything is opened or asked, like the configuration.
+    let prober_settings = prober_settings(config)?;
     let state = state_from_config(config).await?;
     let address = config.service.listen;
     let listener = tokio::net::TcpListener::bind(address)
@@ -192,7 +194,26 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         }
         None => None,
     };
+    let (stop_prober, prober_stopped) = tokio::sync::oneshot::channel::<()>();
+    let prober = match prober_settings.map(|settings| prober(settings, &state)) {
+        Some(prober) => {
+            eprintln!(
+                "prober on: every endpoint every {} ms (jitter {} ms, timeout {} ms)",
+                config.prober.interval_ms, config.prober.jitter_ms, config.prober.timeout_ms
+            );
+            Some(tokio::spawn(prober.run(async {
+                let _ = prober_stopped.await;
+            })))
+        }
+        None => None,
+    };
     let served = crate::http::serve(listener, state, shutdown_signal()).await;
+    // A round in flight is dropped, not awaited: a probe can take up to its
+    // timeout, and what it would record the next start measures again.
+    let _ = stop_prober.send(());
+    if let Some(prober) = prober {
+        let _ = prober.await;
+    }
     let _ = stop_batcher.send(());
     if let Some(batcher) = batcher {
         let _ = batcher.await;
@@ -217,6 +238,26 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// The prober's settings when `prober.enabled`.
+fn prober_settings(config: &Config) -> Result<Option<cairn_prober::Settings>, CliError> {
+    if !config.prober.enabled {
+        return Ok(None);
+    }
+    cairn_prober::Settings::from_config(&config.prober)
+        .map(Some)
+        .map_err(|e| CliError::BadArgument { flag: "prober", message: e.to_string() })
+}
+
+/// The prober `cairn serve` runs over the served registries.
+fn prober(settings: cairn_prober::Settings, state: &AppState) -> cairn_prober::Prober {
+    let registries = state
+        .chains
+        .iter()
+        .map(|chain| cairn_prober::Registry { chain: chain.caip2(), min_stake: chain.min_stake })
+        .collect();
+    cairn_prober::Prober::new(state.store.clone(), registries, settings)
 }
 
 /// The settlement pipeline and receipt uploader `cairn serve` runs when

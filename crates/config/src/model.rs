@@ -25,6 +25,7 @@ pub struct Config {
     pub settlement: SettlementConfig,
     pub arweave: ArweaveConfig,
     pub gateway: GatewayConfig,
+    pub prober: ProberConfig,
 }
 
 impl Default for Config {
@@ -41,6 +42,7 @@ impl Default for Config {
             settlement: SettlementConfig::default(),
             arweave: ArweaveConfig::default(),
             gateway: GatewayConfig::default(),
+            prober: ProberConfig::default(),
         }
     }
 }
@@ -511,6 +513,52 @@ impl Default for QuorumConfig {
             k: 2,
             n: 3,
             methods: methods.iter().map(|m| ((*m).to_owned(), Vec::new())).collect(),
+        }
+    }
+}
+
+/// The prober `cairn serve` runs: how often every active endpoint is
+/// checked, and how its answers turn into a reputation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProberConfig {
+    /// Run the prober in this process. Replicas sharing a store may all
+    /// run it; their probes add up in one reputation per endpoint.
+    pub enabled: bool,
+    /// Pause between two rounds over every endpoint.
+    pub interval_ms: u64,
+    /// Each endpoint's probe in a round starts after a random delay of up
+    /// to this much, so endpoints (and replicas) are not all asked at once.
+    pub jitter_ms: u64,
+    /// Upper bound on one probe request.
+    pub timeout_ms: u64,
+    /// Age at which a probe outcome counts half as much in the reputation
+    /// score as one made now.
+    pub half_life_secs: u64,
+    /// Consecutive failed probes that put an endpoint on probation (ranked
+    /// after every endpoint that is not).
+    pub probation_after_failures: u64,
+    /// Consecutive successful probes that take it off probation again.
+    pub probation_exit_successes: u64,
+    /// How many blocks below the best tip the cross-check compares block
+    /// hashes between a chain's endpoints (0 compares the tip itself).
+    pub cross_check_depth: u64,
+    /// Probes in flight at once.
+    pub max_concurrency: usize,
+}
+
+impl Default for ProberConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_ms: 30_000,
+            jitter_ms: 5_000,
+            timeout_ms: 5_000,
+            half_life_secs: 3_600,
+            probation_after_failures: 3,
+            probation_exit_successes: 5,
+            cross_check_depth: 2,
+            max_concurrency: 16,
         }
     }
 }

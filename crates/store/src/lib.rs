@@ -4,6 +4,7 @@ mod batches;
 mod derived;
 pub mod events;
 mod evidence;
+mod health;
 mod intents;
 mod sessions;
 mod table;
@@ -24,6 +25,7 @@ pub use batches::{
 };
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
 pub use evidence::{EvidenceFilter, EvidenceRow};
+pub use health::EndpointHealth;
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 use table::Row as TableRow;

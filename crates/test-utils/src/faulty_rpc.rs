@@ -1,8 +1,9 @@
 //! A JSON-RPC proxy on loopback that forwards to a real node but answers
 //! some requests badly, as real providers do: HTTP 429 and 503, no answer,
 //! a cut-off body, an empty log list where there are logs, a refusal of
-//! a log range as too large, a batch answered out of order, a slow answer,
-//! or a result altered (a lying node behind an honest signer).
+//! a log range as too large, a batch answered out of order, a result
+//! altered (a lying node behind an honest signer), or a slow answer. It can
+//! also sign what it passes on as a provider's sidecar does (`cairn-answer`).
 
 use std::{
     collections::HashMap,
@@ -26,6 +27,11 @@ pub enum Fault {
     Status(u16),
     /// Hold the connection open this long without answering.
     Stall(Duration),
+    /// Wait this long, then forward it (a slow node).
+    Delay(Duration),
+    /// Forward it and answer with this text as its `cairn-answer` header
+    /// (a sidecar's signature gone wrong).
+    AnswerHeader(&'static str),
     /// Forward it, then send only the first half of the node's body.
     Truncate,
     /// Answer `eth_getLogs` with an empty list, whatever the node has.
@@ -33,8 +39,6 @@ pub enum Fault {
     /// Refuse the request with the JSON-RPC error providers give for a log
     /// query over too many blocks or results (code -32005).
     TooManyResults,
-    /// Wait this long, then forward it (a slow node).
-    Delay(Duration),
     /// Forward it, then change the node's `result` so that it stays well
     /// formed but is wrong (see [`alter_result`]); in a batch, every
     /// answer's. An error answer is left as it is.
@@ -123,10 +127,35 @@ impl FaultyRpc {
         upstream: String,
         plan: impl Fn(&str, &serde_json::Value, u64) -> Fault + Send + Sync + 'static,
     ) -> Self {
+        Self::start_inner(upstream, Arc::new(plan), None).await
+    }
+
+    /// As [`FaultyRpc::start`], signing every answer it passes on with
+    /// `key` (hex) for `chain` (CAIP-2) in a `cairn-answer` header, as a
+    /// provider's sidecar does.
+    pub async fn start_signing(
+        upstream: String,
+        chain: &str,
+        key: &str,
+        plan: impl Fn(&str, u64) -> Fault + Send + Sync + 'static,
+    ) -> Self {
+        let signer = AnswerSigner {
+            chain: chain.parse().expect("a CAIP-2 chain"),
+            key: key.parse().expect("a hex private key"),
+        };
+        let plan: Arc<Plan> =
+            Arc::new(move |method: &str, _: &serde_json::Value, n| plan(method, n));
+        Self::start_inner(upstream, plan, Some(Arc::new(signer))).await
+    }
+
+    async fn start_inner(
+        upstream: String,
+        plan: Arc<Plan>,
+        signer: Option<Arc<AnswerSigner>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let address = listener.local_addr().expect("local address");
         let injected = Arc::new(Mutex::new(HashMap::new()));
-        let plan: Arc<Plan> = Arc::new(plan);
         let counters = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
         let client = reqwest::Client::new();
         let task = {
@@ -134,16 +163,18 @@ impl FaultyRpc {
             let counters = counters.clone();
             tokio::spawn(async move {
                 while let Ok((stream, _)) = listener.accept().await {
-                    let (plan, counters, injected, client, upstream) = (
+                    let (plan, counters, injected, client, upstream, signer) = (
                         plan.clone(),
                         counters.clone(),
                         injected.clone(),
                         client.clone(),
                         upstream.clone(),
+                        signer.clone(),
                     );
                     tokio::spawn(async move {
-                        let _ =
-                            serve(stream, &upstream, &client, &*plan, &counters, &injected).await;
+                        let faults =
+                            Faults { plan: &*plan, counters: &counters, injected: &injected };
+                        let _ = serve(stream, &upstream, &client, faults, signer.as_deref()).await;
                     });
                 }
             })
@@ -212,21 +243,38 @@ async fn respond(
     body: &[u8],
     declared: usize,
 ) -> std::io::Result<()> {
+    respond_with(stream, status, body, declared, None).await
+}
+
+async fn respond_with(
+    stream: &mut TcpStream,
+    status: u16,
+    body: &[u8],
+    declared: usize,
+    answer_header: Option<String>,
+) -> std::io::Result<()> {
+    let extra = answer_header.map(|h| format!("cairn-answer: {h}\r\n")).unwrap_or_default();
     let head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\nconnection: close\r\n\r\n"
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n{extra}connection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body).await?;
     stream.shutdown().await
 }
 
+/// The plan and its bookkeeping.
+struct Faults<'a> {
+    plan: &'a Plan,
+    counters: &'a Mutex<HashMap<String, u64>>,
+    injected: &'a Mutex<HashMap<Fault, u64>>,
+}
+
 async fn serve(
     mut stream: TcpStream,
     upstream: &str,
     client: &reqwest::Client,
-    plan: &Plan,
-    counters: &Mutex<HashMap<String, u64>>,
-    injected: &Mutex<HashMap<Fault, u64>>,
+    Faults { plan, counters, injected }: Faults<'_>,
+    signer: Option<&AnswerSigner>,
 ) -> std::io::Result<()> {
     let body = read_request(&mut stream).await?;
     let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -252,6 +300,12 @@ async fn serve(
             tokio::time::sleep(duration).await;
             Ok(())
         }
+        Fault::Delay(duration) => {
+            tokio::time::sleep(duration).await;
+            let answer = forward(client, upstream, body.clone()).await?;
+            let header = signer.and_then(|s| s.header(&body, &answer));
+            respond_with(&mut stream, 200, &answer, answer.len(), header).await
+        }
         Fault::TooManyResults => {
             let answer = serde_json::json!({
                 "jsonrpc": "2.0",
@@ -264,22 +318,12 @@ async fn serve(
             let answer = serde_json::json!({"jsonrpc": "2.0", "id": request["id"], "result": []});
             respond_json(&mut stream, &answer).await
         }
-        Fault::Delay(duration) => {
-            tokio::time::sleep(duration).await;
+        Fault::AnswerHeader(text) => {
             let answer = forward(client, upstream, body).await?;
-            respond(&mut stream, 200, &answer, answer.len()).await
+            respond_with(&mut stream, 200, &answer, answer.len(), Some(text.to_owned())).await
         }
         Fault::Pass | Fault::Truncate | Fault::AlterResult | Fault::ReverseBatch => {
-            let answer = client
-                .post(upstream)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .map_err(std::io::Error::other)?
-                .bytes()
-                .await
-                .map_err(std::io::Error::other)?;
+            let answer = forward(client, upstream, body.clone()).await?;
             match fault {
                 Fault::Truncate => {
                     let half = &answer[..answer.len() / 2];
@@ -307,7 +351,10 @@ async fn serve(
                     }
                     respond_json(&mut stream, &value).await
                 }
-                _ => respond(&mut stream, 200, &answer, answer.len()).await,
+                _ => {
+                    let header = signer.and_then(|s| s.header(&body, &answer));
+                    respond_with(&mut stream, 200, &answer, answer.len(), header).await
+                }
             }
         }
     }
@@ -318,7 +365,7 @@ async fn forward(
     upstream: &str,
     body: Vec<u8>,
 ) -> std::io::Result<Vec<u8>> {
-    let answer = client
+    client
         .post(upstream)
         .header("content-type", "application/json")
         .body(body)
@@ -327,6 +374,38 @@ async fn forward(
         .map_err(std::io::Error::other)?
         .bytes()
         .await
-        .map_err(std::io::Error::other)?;
-    Ok(answer.to_vec())
+        .map(|b| b.to_vec())
+        .map_err(std::io::Error::other)
+}
+
+/// Signs the answers it passes on as a Cairn sidecar does (`cairn-answer`),
+/// from a fixed served block (0, zero hash): enough for a prober, which
+/// checks who signed, not which tip.
+struct AnswerSigner {
+    chain: cairn_core::ChainId,
+    key: alloy::signers::local::PrivateKeySigner,
+}
+
+impl AnswerSigner {
+    fn header(&self, request: &[u8], answer: &[u8]) -> Option<String> {
+        use alloy::signers::SignerSync;
+        let request: serde_json::Value = serde_json::from_slice(request).ok()?;
+        let answer: serde_json::Value = serde_json::from_slice(answer).ok()?;
+        let claim = cairn_core::answer::AnswerClaim::new(
+            self.chain.clone(),
+            &request,
+            &answer,
+            0,
+            alloy::primitives::B256::ZERO,
+        )
+        .ok()?;
+        let signature = self.key.sign_hash_sync(&claim.digest()).ok()?;
+        let header = cairn_core::answer::AnswerHeader {
+            chain: self.chain.clone(),
+            block_number: 0,
+            block_hash: alloy::primitives::B256::ZERO,
+            signature: signature.as_bytes(),
+        };
+        Some(header.render())
+    }
 }

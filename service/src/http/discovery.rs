@@ -15,7 +15,7 @@ use axum::{
     response::IntoResponse,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use cairn_store::{ProviderMetadata, ProviderRow, ServiceRow};
+use cairn_store::{EndpointHealth, ProviderMetadata, ProviderRow, ServiceRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -25,11 +25,6 @@ use super::{
     problem::{ApiError, Problem},
 };
 
-/// Weight of an endpoint whose health nobody has measured yet. Probing
-/// arrives later; until then every endpoint is equally "unknown".
-const UNKNOWN_HEALTH_FACTOR: f64 = 0.5;
-/// Each slash halves a provider's reputation factor.
-const REPUTATION_PER_SLASH: f64 = 0.5;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 200;
 
@@ -78,14 +73,48 @@ pub struct RankReason {
     /// The provider's share of the stake behind the endpoints of this
     /// chain and kind.
     pub stake_share: f64,
-    /// `unknown` until the endpoint has been probed.
+    /// `unknown` until the endpoint has been probed, then `healthy`,
+    /// `lagging` or `failing` (its last probe failed).
     pub health: String,
     pub health_factor: f64,
     pub slashes: u64,
+    /// The endpoint's reputation score (decayed share of successful
+    /// probes; 1 before any) halved per slash of its provider.
     pub reputation_factor: f64,
-    /// `stake_share × health_factor × reputation_factor`.
+    /// `stake_share × health_factor × reputation_factor`; endpoints on
+    /// probation rank after all others whatever their score.
     pub score: f64,
     pub summary: String,
+    /// Whether every answer of the last probe was signed by the provider's
+    /// operator (a Cairn sidecar); false for unsigned answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// The slowest request of the last probe, when it was answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Block number the endpoint reported as its tip at the last probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<u64>,
+    /// Blocks behind the best tip among the chain's endpoints then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip_lag: Option<u64>,
+    /// Decayed share of successful probes (the reputation score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_ratio: Option<f64>,
+    /// Probes made of this endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<u64>,
+    /// After repeated failures until a run of successes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probation: Option<bool>,
+    /// `kind: message` of the last probe's failure (`timeout`, `connect`,
+    /// `http_status`, `json_rpc`, `wrong_chain`, `bad_body`,
+    /// `bad_signature`, `hash_mismatch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Unix milliseconds of the last probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -163,6 +192,8 @@ struct RegistrySnapshot {
     indexed_block: Option<u64>,
     providers: BTreeMap<String, ProviderView>,
     endpoints: Vec<(ServiceRow, String)>,
+    /// What the prober measured, by service id.
+    health: HashMap<alloy::primitives::B256, EndpointHealth>,
 }
 
 #[derive(Debug)]
@@ -260,12 +291,15 @@ impl AppState {
                 })
                 .collect();
             let endpoints = services.into_iter().map(|s| (s, registry.clone())).collect();
+            let health =
+                self.store.health(&chain).await?.into_iter().map(|h| (h.service_id, h)).collect();
             registries.push(RegistrySnapshot {
                 indexed_block: self.store.cursor(&chain).await?.map(|c| c.block_number),
                 chain,
                 registry: evm.registry,
                 providers,
                 endpoints,
+                health,
             });
         }
         Ok(Snapshot { registries, service_pages: std::sync::Mutex::default() })
@@ -386,14 +420,17 @@ impl Snapshot {
             .into_iter()
             .map(|(registry, service, contract, provider, stake)| {
                 let stake_share = cairn_core::ratio(stake, total);
-                let reputation_factor =
-                    REPUTATION_PER_SLASH.powi(i32::try_from(provider.slashes).unwrap_or(i32::MAX));
-                let score = stake_share * UNKNOWN_HEALTH_FACTOR * reputation_factor;
+                let assessed = cairn_prober::assess(
+                    registry.health.get(&service.service_id),
+                    provider.slashes,
+                );
+                let score = stake_share * assessed.health_factor * assessed.reputation_factor;
                 let slashed = match provider.slashes {
                     0 => "never slashed".to_owned(),
                     1 => "slashed once".to_owned(),
                     n => format!("slashed {n} times"),
                 };
+                let measured = assessed.measured.as_ref();
                 RankedService {
                     rank: 0,
                     service_id: format!("{:#x}", service.service_id),
@@ -404,15 +441,25 @@ impl Snapshot {
                     why: RankReason {
                         stake: provider.stake.clone(),
                         stake_share,
-                        health: "unknown".to_owned(),
-                        health_factor: UNKNOWN_HEALTH_FACTOR,
+                        health: assessed.health.to_owned(),
+                        health_factor: assessed.health_factor,
                         slashes: provider.slashes,
-                        reputation_factor,
+                        reputation_factor: assessed.reputation_factor,
                         score,
                         summary: format!(
-                            "{:.1}% of the stake behind these endpoints; health unknown (not probed yet); {slashed}",
-                            stake_share * 100.0
+                            "{:.1}% of the stake behind these endpoints; {}; {slashed}",
+                            stake_share * 100.0,
+                            assessed.summary
                         ),
+                        verified: measured.map(|m| m.verified == Some(true)),
+                        latency_ms: measured.and_then(|m| m.latency_ms),
+                        tip: measured.and_then(|m| m.tip),
+                        tip_lag: measured.and_then(|m| m.tip_lag),
+                        success_ratio: measured.map(|m| m.success_ratio),
+                        probes: measured.map(|m| m.probes),
+                        probation: measured.map(|m| m.probation),
+                        last_error: measured.and_then(|m| m.last_error.clone()),
+                        last_probe_at: measured.map(|m| m.last_probe_at),
                     },
                     record: OnChainRef {
                         chain: registry.chain.clone(),
@@ -427,10 +474,13 @@ impl Snapshot {
             .into_iter()
             .map(|s| (s.why.stake.parse::<U256>().unwrap_or_default(), s))
             .collect();
+        // Probation first (false before true): such endpoints rank last.
         keyed.sort_by(|(stake_a, a), (stake_b, b)| {
-            b.why
-                .score
-                .total_cmp(&a.why.score)
+            a.why
+                .probation
+                .unwrap_or(false)
+                .cmp(&b.why.probation.unwrap_or(false))
+                .then_with(|| b.why.score.total_cmp(&a.why.score))
                 .then_with(|| stake_b.cmp(stake_a))
                 .then_with(|| a.service_id.cmp(&b.service_id))
         });

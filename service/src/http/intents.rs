@@ -457,9 +457,7 @@ pub(crate) async fn submit(
             "no settlement chain is configured",
         )
     })?;
-    let body: SubmissionBody =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-            .map_err(|e| unprocessable("invalid_body", format!("{}: {}", e.path(), e.inner())))?;
+    let body: SubmissionBody = super::extract::parse_json(&body)?;
     let intents = match body {
         SubmissionBody { intents: Some(intents), intent: None, signature: None, domain: None } => {
             intents

@@ -2,7 +2,8 @@
 //! `cairn deploy`, `cairn index` and `cairn serve` running against anvil on
 //! loopback; a provider registers and adds an endpoint with the CLI; the
 //! indexer picks it up; `cairn discover` and the client crate return it; the
-//! operator signs in with `cairn login` and sets its metadata; with the
+//! operator signs in with `cairn login` and sets its metadata; the
+//! service's prober measures an endpoint on the node itself; with the
 //! service gone, discovery falls back to the registry on chain.
 
 use std::process::Command;
@@ -41,6 +42,9 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
         ("CAIRN_CLIENT__SERVICES", services.as_str()),
         ("CAIRN_CLIENT__CACHE_TTL_MS", "0"),
         ("CAIRN_AUTH__DOMAINS", domains.as_str()),
+        ("CAIRN_PROBER__INTERVAL_MS", "200"),
+        ("CAIRN_PROBER__JITTER_MS", "0"),
+        ("CAIRN_PROBER__TIMEOUT_MS", "1000"),
     ];
     let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
         env.iter().copied().chain(extra.iter().copied()).collect()
@@ -156,6 +160,23 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
         "{}",
         stderr(&not_operator)
     );
+
+    // The node itself, registered as an endpoint of its own chain: the
+    // service's prober finds it healthy and discovery says so.
+    let node = anvil.endpoint();
+    let local = cairn_with_dir(
+        dir,
+        &["provider", "add-endpoint", "--chain", "eip155:31337", "--url", &node],
+        &with(&provider_key),
+    );
+    assert!(local.status.success(), "{}", stderr(&local));
+    let mut probed = String::new();
+    wait_for("the prober to measure the node", || {
+        let out = cairn_with_dir(dir, &["discover", "eip155:31337"], &env);
+        probed = stdout(&out);
+        probed.contains(&node) && probed.contains("healthy: ")
+    });
+    assert!(probed.contains("answers unsigned"), "anvil signs nothing: {probed}");
 
     // The indexer picks it up; discovery through the service returns it.
     let mut discovered = String::new();

@@ -57,3 +57,16 @@ fn a_bad_log_filter_is_a_configuration_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("log.filter"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_prober_setting_below_its_minimum_stops_serve_before_it_starts() {
+    let out = cairn(&["serve"], &[("CAIRN_PROBER__TIMEOUT_MS", "0")]);
+    assert_eq!(out.status.code(), Some(i32::from(exit::USAGE)));
+    let err = stderr(&out);
+    assert!(err.contains("prober.timeout_ms must be at least 1"), "{err}");
+    // Turned off, the setting is not used and serve goes on (to the
+    // missing deployment file here).
+    let off =
+        cairn(&["serve"], &[("CAIRN_PROBER__TIMEOUT_MS", "0"), ("CAIRN_PROBER__ENABLED", "false")]);
+    assert!(stderr(&off).contains("deployment"), "{}", stderr(&off));
+}

@@ -347,6 +347,33 @@ async fn every_refusal_has_its_own_code_on_both_backends() {
             .body(Body::from("{not json"))
             .unwrap();
         out.expect("invalid JSON", bad, "invalid_json", send(app, raw).await);
+        // One reader on every route: the same text is the same refusal, and
+        // no detail starts with serde's `?:` for "no path".
+        for (route, text) in [
+            ("/v1/intents", "{not json"),
+            ("/v1/intents", "{\"intents\": []} trailing"),
+            ("/v1/auth/nonce", "[1, 2"),
+            ("/v1/auth/siwe", "{\"message\": \"x\"} {}"),
+        ] {
+            let raw = Request::post(route)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(text))
+                .unwrap();
+            let answer = send(app, raw).await;
+            let detail = answer.body["detail"].as_str().unwrap_or_default().to_owned();
+            assert!(!detail.starts_with('?'), "{route} {text}: detail {detail:?}");
+            out.expect("invalid JSON on any route", bad, "invalid_json", answer);
+        }
+        let raw = Request::post("/v1/intents")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{\"intent\": 1}"))
+            .unwrap();
+        out.expect(
+            "JSON of the wrong shape on intents",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            send(app, raw).await,
+        );
         let plain = Request::post("/v1/auth/siwe")
             .header(header::CONTENT_TYPE, "text/plain")
             .body(Body::from("{}"))

@@ -6,6 +6,7 @@ mod batches;
 mod bulk;
 mod concurrent_open;
 mod evidence;
+mod health;
 mod intents;
 mod migrations;
 mod sessions;
