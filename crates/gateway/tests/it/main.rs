@@ -7,6 +7,7 @@ mod cast;
 mod failover;
 mod hedging;
 mod quorum;
+mod real_sidecars;
 mod retry_budget;
 mod signatures;
 mod support;
