@@ -1,25 +1,13 @@
 //! The gateway over the real provider sidecar (`cairn_sidecar`, what
 //! `cairn provider serve` runs), one of them in front of a lying node.
 
-use std::sync::Arc;
-
 use cairn_core::evidence::EvidenceKind;
-use cairn_sidecar::{SidecarConfig, SidecarState};
-use cairn_signer::LocalSigner;
 use cairn_test_utils::{
     DEV_KEY_0, DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Fault, FaultyRpc, address_of, anvil,
 };
 use serde_json::json;
 
-use crate::support::{CHAIN, Served, config, direct, endpoint, gateway, post};
-
-async fn sidecar(upstream: String, key: &str) -> Served {
-    let signer = Arc::new(LocalSigner::from_hex(key).expect("dev key"));
-    let config =
-        SidecarConfig::new(upstream.parse().expect("url"), CHAIN.parse().expect("chain"), signer);
-    let state = SidecarState::connect(config).await.expect("the sidecar starts");
-    Served::start(cairn_sidecar::app(state)).await
-}
+use crate::support::{config, direct, endpoint, gateway, post, signing_proxy};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lie_signed_by_a_real_sidecar_is_outvoted_and_becomes_evidence() {
@@ -28,9 +16,9 @@ async fn a_lie_signed_by_a_real_sidecar_is_outvoted_and_becomes_evidence() {
         if method == "eth_getBalance" && n == 0 { Fault::AlterResult } else { Fault::Pass }
     })
     .await;
-    let a = sidecar(node.endpoint(), DEV_KEY_1).await;
-    let b = sidecar(node.endpoint(), DEV_KEY_2).await;
-    let liar = sidecar(lying_node.url(), DEV_KEY_3).await;
+    let a = signing_proxy(node.endpoint(), DEV_KEY_1).await;
+    let b = signing_proxy(node.endpoint(), DEV_KEY_2).await;
+    let liar = signing_proxy(lying_node.url(), DEV_KEY_3).await;
     let mut config = config();
     config.require_signed = true;
     let (gateway, evidence) = gateway(

@@ -1,23 +1,12 @@
-//! What the gateway's tests share: a gateway served on loopback, and a
-//! small signing proxy that stands in for a provider's sidecar (the real
-//! one is `cairn provider serve`), so answers carry valid `cairn-answer`
-//! signatures by a chosen key.
+//! What the gateway's tests share: a gateway served on loopback, and the
+//! real provider sidecar in front of a node, so answers carry valid
+//! `cairn-answer` signatures by a chosen key.
 
 use std::{net::SocketAddr, sync::Arc};
 
-use alloy::signers::{SignerSync, local::PrivateKeySigner};
-use alloy_primitives::{Address, B256};
-use axum::{
-    Router,
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, HeaderValue},
-};
+use alloy_primitives::Address;
+use axum::Router;
 use cairn_config::GatewayConfig;
-use cairn_core::{
-    ChainId,
-    answer::{ANSWER_HEADER, AnswerClaim, AnswerHeader},
-};
 use cairn_gateway::{Endpoint, Gateway, MemoryEvidence, StaticEndpoints};
 use serde_json::{Value, json};
 
@@ -127,62 +116,15 @@ pub(crate) async fn direct(upstream: &str, method: &str, params: Value) -> Value
     answer["result"].clone()
 }
 
-struct Signer {
-    upstream: String,
-    key: PrivateKeySigner,
-    chain: ChainId,
-    client: reqwest::Client,
-}
-
-/// A proxy that forwards single calls to `upstream` and signs each answer
-/// with `key`, from the upstream's tip, as a sidecar does.
+/// The provider sidecar (`cairn_sidecar`, what `cairn provider serve` runs)
+/// in front of `upstream`, signing every answer with `key`.
 pub(crate) async fn signing_proxy(upstream: String, key: &str) -> Served {
-    let signer = Arc::new(Signer {
-        upstream,
-        key: key.parse().expect("key"),
-        chain: CHAIN.parse().expect("chain"),
-        client: reqwest::Client::new(),
-    });
-    Served::start(Router::new().route("/", axum::routing::post(sign)).with_state(signer)).await
-}
-
-async fn sign(State(signer): State<Arc<Signer>>, body: Bytes) -> (HeaderMap, Bytes) {
-    let forward = |body: Vec<u8>| {
-        signer
-            .client
-            .post(&signer.upstream)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    let Ok(answer) = forward(body.to_vec()).await else { return (HeaderMap::new(), Bytes::new()) };
-    let answer = answer.bytes().await.unwrap_or_default();
-    let (Ok(request), Ok(response)) =
-        (serde_json::from_slice::<Value>(&body), serde_json::from_slice::<Value>(&answer))
-    else {
-        return (HeaderMap::new(), answer);
-    };
-    let tip = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["latest", false]});
-    let tip: Value = match forward(serde_json::to_vec(&tip).expect("json")).await {
-        Ok(r) => r.json().await.unwrap_or_default(),
-        Err(_) => Value::Null,
-    };
-    let number = tip["result"]["number"]
-        .as_str()
-        .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
-        .unwrap_or(0);
-    let hash: B256 =
-        tip["result"]["hash"].as_str().and_then(|h| h.parse().ok()).unwrap_or_default();
-    let mut headers = HeaderMap::new();
-    if let Ok(claim) = AnswerClaim::new(signer.chain.clone(), &request, &response, number, hash) {
-        let signature = signer.key.sign_hash_sync(&claim.digest()).expect("sign");
-        let header = AnswerHeader {
-            chain: signer.chain.clone(),
-            block_number: number,
-            block_hash: hash,
-            signature: signature.as_bytes(),
-        };
-        headers.insert(ANSWER_HEADER, HeaderValue::from_str(&header.render()).expect("header"));
-    }
-    (headers, answer)
+    let signer = Arc::new(cairn_signer::LocalSigner::from_hex(key).expect("dev key"));
+    let config = cairn_sidecar::SidecarConfig::new(
+        upstream.parse().expect("url"),
+        CHAIN.parse().expect("chain"),
+        signer,
+    );
+    let state = cairn_sidecar::SidecarState::connect(config).await.expect("the sidecar starts");
+    Served::start(cairn_sidecar::app(state)).await
 }
