@@ -105,12 +105,21 @@ impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The rate limiter has already checked this request's token against
+        // the store; one read per request is enough.
+        if let Some(Checked(outcome)) = parts.extensions.get::<Checked>() {
+            return outcome.clone();
+        }
         let token = bearer_token(parts).ok_or_else(|| {
             ApiError::unauthorized("missing_token", "send `Authorization: Bearer <session token>`")
         })?;
         state.authenticate(token).await
     }
 }
+
+/// The outcome of checking a request's bearer token, kept in its extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked(pub(crate) Result<AuthSession, ApiError>);
 
 pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;

@@ -18,7 +18,7 @@ use axum::{
 };
 use cairn_config::RateLimitConfig;
 
-use super::{AppState, extract::bearer_token, now, problem::ApiError};
+use super::{AppState, extract::bearer_token, problem::ApiError};
 
 /// The client's address as this service believes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,12 +156,19 @@ pub(crate) async fn rate_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    // A token that verifies names the wallet; its session is checked by the
-    // handler. Anything else is limited by address.
-    let wallet = bearer_token(&parts)
-        .and_then(|token| state.jwt.verify(token, now()).ok())
-        .map(|claims| claims.sub);
+    let (mut parts, body) = request.into_parts();
+    // Only a live session names a wallet: a revoked, expired or forged token
+    // is limited by address like any anonymous request, so it cannot buy a
+    // bucket of its own.
+    let wallet = match bearer_token(&parts).map(str::to_owned) {
+        Some(token) => {
+            let outcome = state.authenticate(&token).await;
+            let account = outcome.as_ref().ok().map(|session| session.account.clone());
+            parts.extensions.insert(super::extract::Checked(outcome));
+            account
+        }
+        None => None,
+    };
     let decision = match (wallet, state.limiter.wallet, state.limiter.anonymous) {
         (Some(account), Some(rate), _) => state.limiter.take(format!("w:{account}"), rate),
         (Some(_), None, _) => Ok(()),

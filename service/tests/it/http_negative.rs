@@ -752,5 +752,27 @@ async fn wallets_are_limited_per_account() {
     );
     let metrics = get(&limited, "/metrics").await;
     assert!(metrics.body.as_str().unwrap().contains("cairn_http_rate_limited_total 1"));
+
+    // Logged out, the token no longer names the wallet: its requests count
+    // against the address, not the (empty) wallet bucket.
+    let logout = crate::support::send(
+        &open,
+        crate::support::json_request(
+            "POST",
+            "/v1/auth/logout",
+            &serde_json::json!({}),
+            Some(&token),
+        ),
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT, "{logout:?}");
+    let revoked = get_with_token(&limited, "/v1/chains", &token).await;
+    assert_eq!(
+        revoked.status,
+        StatusCode::OK,
+        "a revoked token keyed the wallet bucket: {revoked:?}"
+    );
+    let me = get_with_token(&limited, "/v1/me", &token).await;
+    assert_eq!((me.status, me.code()), (StatusCode::UNAUTHORIZED, "session_revoked"));
     stores.cleanup().await;
 }
