@@ -42,6 +42,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Check a settled batch against its Arweave receipt and the chain.
     VerifyBatch(VerifyBatchArgs),
+    /// Check evidence records against providers, offline.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
     /// Inspect the configuration this command line resolves to.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -350,6 +353,19 @@ pub struct VerifyBatchArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Rebuild every signed answer's bytes, recover each operator and print the verdict.
+    Verify(EvidenceVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceVerifyArgs {
+    /// The record as JSON (as `GET /v1/evidence/{hash}` serves it).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration as TOML (defaults, file and environment merged).
     Show,
@@ -382,6 +398,7 @@ impl Command {
             Self::Discover(_) => "cairn discover",
             Self::Login(_) => "cairn login",
             Self::VerifyBatch(_) => "cairn verify-batch",
+            Self::Evidence(EvidenceCommand::Verify(_)) => "cairn evidence verify",
             Self::Config(ConfigCommand::Show) => "cairn config show",
             Self::Config(ConfigCommand::Check) => "cairn config check",
         }

@@ -3,6 +3,7 @@
 pub mod cli;
 mod deploy;
 mod discover;
+mod evidence;
 pub mod http;
 mod index;
 mod login;
@@ -67,6 +68,8 @@ pub enum CliError {
     VerificationFailed { batch_id: u64, failed: usize },
     #[error(transparent)]
     Verify(#[from] cairn_settlement::VerifyBatchError),
+    #[error("evidence {path} does not verify: {message}")]
+    EvidenceInvalid { path: std::path::PathBuf, message: String },
     #[error(transparent)]
     Sidecar(#[from] cairn_sidecar::SidecarError),
     #[error("cannot listen on {address}: {source}")]
@@ -121,6 +124,7 @@ impl CliError {
             | Self::Client(_)
             | Self::VerificationFailed { .. }
             | Self::Verify(_)
+            | Self::EvidenceInvalid { .. }
             | Self::Sidecar(_)
             | Self::Listen { .. }
             | Self::NoEndpoints { .. } => exit::FAILURE,
@@ -156,6 +160,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Discover(args) => block_on(discover::discover(&config, &args))?,
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
+        Command::Evidence(cli::EvidenceCommand::Verify(args)) => evidence::verify(&args),
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
 }

@@ -35,7 +35,14 @@ pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
     let jwt = JwtKey::new(&secret, config.auth.issuer.clone()).map_err(|e| {
         CliError::BadArgument { flag: "auth.session_key_file", message: e.to_string() }
     })?;
-    Ok(AppState::new(store, jwt, config.auth.clone(), config.service.clone(), vec![chain]))
+    Ok(AppState::with_gateway(
+        store,
+        jwt,
+        config.auth.clone(),
+        config.service.clone(),
+        vec![chain],
+        config.gateway.clone(),
+    ))
 }
 
 async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {
@@ -159,6 +166,16 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         .map_err(|source| CliError::Listen { address, source })?;
     let local = listener.local_addr().map_err(|source| CliError::Listen { address, source })?;
     eprintln!("serving on http://{local} (API description at http://{local}/openapi.json)");
+    if config.gateway.enabled {
+        let quorum = &config.gateway.quorum;
+        eprintln!(
+            "JSON-RPC gateway at http://{local}/v1/rpc/{{chain}}: {}-of-{} agreement on {} methods, hedging {}",
+            quorum.k,
+            quorum.n,
+            quorum.methods.len(),
+            if config.gateway.hedging.enabled { "on" } else { "off" }
+        );
+    }
     let store = state.store.clone();
     let (stop_batcher, batcher_stopped) = tokio::sync::oneshot::channel::<()>();
     let batcher = match batcher(config, &state)? {

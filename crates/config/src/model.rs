@@ -24,6 +24,7 @@ pub struct Config {
     pub client: ClientConfig,
     pub settlement: SettlementConfig,
     pub arweave: ArweaveConfig,
+    pub gateway: GatewayConfig,
     pub prober: ProberConfig,
 }
 
@@ -40,6 +41,7 @@ impl Default for Config {
             client: ClientConfig::default(),
             settlement: SettlementConfig::default(),
             arweave: ArweaveConfig::default(),
+            gateway: GatewayConfig::default(),
             prober: ProberConfig::default(),
         }
     }
@@ -379,6 +381,138 @@ impl Default for ArweaveConfig {
             initial_backoff_secs: 1,
             max_backoff_secs: 300,
             confirm_attempts: 30,
+        }
+    }
+}
+
+/// The JSON-RPC gateway `cairn serve` mounts at `/v1/rpc/{chain}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Mount the gateway at all.
+    pub enabled: bool,
+    /// Methods clients may call; anything else is refused (JSON-RPC -32601).
+    pub allowed_methods: Vec<String>,
+    /// Methods that change state: sent to `write_fanout` endpoints at once
+    /// and never retried.
+    pub write_methods: Vec<String>,
+    /// Endpoints a write goes to at once.
+    pub write_fanout: u32,
+    /// Calls in one batch.
+    pub max_batch: u32,
+    /// Bytes in one request body.
+    pub max_body_bytes: u64,
+    /// Upper bound on one upstream attempt.
+    pub attempt_timeout_ms: u64,
+    /// Endpoints one read may be tried on (the first try included).
+    pub max_attempts: u32,
+    /// Retries allowed per 100 requests, over time (a budget, so a failing
+    /// chain does not multiply its own load).
+    pub retry_budget_percent: u32,
+    /// Retries the budget holds in reserve for quiet periods.
+    pub retry_budget_reserve: u32,
+    /// Consecutive failures that open an endpoint's breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before one trial (half-open).
+    pub breaker_open_ms: u64,
+    pub hedging: HedgingConfig,
+    pub quorum: QuorumConfig,
+    /// Refuse answers without a valid `cairn-answer` signature from the
+    /// endpoint's operator (a wrong signature is always refused).
+    pub require_signed: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        let methods = [
+            "eth_blockNumber",
+            "eth_chainId",
+            "net_version",
+            "web3_clientVersion",
+            "eth_syncing",
+            "eth_gasPrice",
+            "eth_maxPriorityFeePerGas",
+            "eth_blobBaseFee",
+            "eth_feeHistory",
+            "eth_getBalance",
+            "eth_getCode",
+            "eth_getStorageAt",
+            "eth_getTransactionCount",
+            "eth_call",
+            "eth_estimateGas",
+            "eth_createAccessList",
+            "eth_getBlockByNumber",
+            "eth_getBlockByHash",
+            "eth_getBlockReceipts",
+            "eth_getBlockTransactionCountByNumber",
+            "eth_getBlockTransactionCountByHash",
+            "eth_getTransactionByHash",
+            "eth_getTransactionByBlockNumberAndIndex",
+            "eth_getTransactionByBlockHashAndIndex",
+            "eth_getTransactionReceipt",
+            "eth_getLogs",
+            "eth_getProof",
+            "eth_sendRawTransaction",
+        ];
+        Self {
+            enabled: true,
+            allowed_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+            write_methods: vec!["eth_sendRawTransaction".to_owned()],
+            write_fanout: 3,
+            max_batch: 50,
+            max_body_bytes: 512 * 1024,
+            attempt_timeout_ms: 5_000,
+            max_attempts: 3,
+            retry_budget_percent: 20,
+            retry_budget_reserve: 10,
+            breaker_failures: 5,
+            breaker_open_ms: 10_000,
+            hedging: HedgingConfig::default(),
+            quorum: QuorumConfig::default(),
+            require_signed: false,
+        }
+    }
+}
+
+/// A read still unanswered after the endpoint's observed p95 latency is
+/// sent to a second endpoint too; the first answer wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HedgingConfig {
+    pub enabled: bool,
+    /// Answers an endpoint must have given before its p95 is trusted;
+    /// until then `initial_delay_ms` is used.
+    pub min_samples: u32,
+    pub initial_delay_ms: u64,
+    /// The hedge never fires sooner than this.
+    pub min_delay_ms: u64,
+}
+
+impl Default for HedgingConfig {
+    fn default() -> Self {
+        Self { enabled: true, min_samples: 20, initial_delay_ms: 250, min_delay_ms: 5 }
+    }
+}
+
+/// k-of-n agreement: calls to `methods` go to `n` endpoints of distinct
+/// operators and are answered only with a response `k` of them agree on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuorumConfig {
+    pub k: u32,
+    pub n: u32,
+    /// Method → response fields (object keys, at any depth) left out of the
+    /// comparison, because honest nodes may answer them differently.
+    pub methods: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for QuorumConfig {
+    fn default() -> Self {
+        let methods = ["eth_getBalance", "eth_call", "eth_getTransactionReceipt", "eth_getLogs"];
+        Self {
+            k: 2,
+            n: 3,
+            methods: methods.iter().map(|m| ((*m).to_owned(), Vec::new())).collect(),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod batches;
 mod derived;
 pub mod events;
+mod evidence;
 mod health;
 mod intents;
 mod sessions;
@@ -23,6 +24,7 @@ pub use batches::{
     ReceiptRecord, SettlementTx, UploadStatus,
 };
 pub use events::{Account, BlockBatch, BlockRecord, ChainEvent, Cursor, EventRecord};
+pub use evidence::{EvidenceFilter, EvidenceRow};
 pub use health::EndpointHealth;
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};

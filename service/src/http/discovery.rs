@@ -370,6 +370,25 @@ pub(crate) fn parse_provider_id(id: &str) -> Result<(String, String), ApiError> 
 }
 
 impl Snapshot {
+    /// The http(s) `rpc` endpoints serving `chain`, best first, weighted by
+    /// their discovery score, for the gateway.
+    pub(crate) fn gateway_endpoints(&self, chain: &str) -> Vec<cairn_gateway::Endpoint> {
+        self.ranked(chain, Some("rpc"))
+            .into_iter()
+            .filter(|s| s.url.starts_with("http://") || s.url.starts_with("https://"))
+            .filter_map(|s| {
+                let (registry, address) = parse_provider_id(&s.provider).ok()?;
+                let operator = self.provider(&registry, &address)?.operator.parse().ok()?;
+                Some(cairn_gateway::Endpoint {
+                    url: s.url,
+                    provider: s.provider,
+                    operator,
+                    weight: s.why.score,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn provider(&self, chain: &str, address: &str) -> Option<&ProviderView> {
         self.registries.iter().find(|r| r.chain == chain)?.providers.get(address)
     }

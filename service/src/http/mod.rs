@@ -3,7 +3,9 @@
 mod auth;
 mod batches;
 mod discovery;
+mod evidence;
 pub(crate) mod extract;
+mod gateway;
 mod intents;
 mod limits;
 mod ops;
@@ -19,7 +21,7 @@ use alloy::{
 };
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use cairn_auth::JwtKey;
-use cairn_config::{AuthConfig, ServiceConfig};
+use cairn_config::{AuthConfig, GatewayConfig, ServiceConfig};
 use cairn_store::Store;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa::OpenApi;
@@ -33,6 +35,7 @@ pub use discovery::{
     ChainSummary, ChainsResponse, EndpointView, Metadata, OnChainRef, ProviderDetail, ProviderList,
     ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,
 };
+pub use evidence::{EvidenceList, EvidenceSummary};
 pub use intents::{
     BatchSubmissionResponse, Inclusion, IntentReceipt, IntentResult, IntentSubmission, IntentView,
     MAX_INTENTS_PER_REQUEST, SignedDomain,
@@ -76,6 +79,8 @@ pub struct Inner {
     assets: intents::AssetCache,
     limiter: limits::RateLimiter,
     metrics: limits::HttpMetrics,
+    /// The JSON-RPC gateway over discovery's endpoints, unless disabled.
+    gateway: Option<cairn_gateway::Gateway>,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,19 +99,42 @@ impl AppState {
         service: ServiceConfig,
         chains: Vec<EvmChain>,
     ) -> Self {
+        Self::with_gateway(store, jwt, auth, service, chains, GatewayConfig::default())
+    }
+
+    /// As [`AppState::new`], with the gateway configured (`gateway.enabled
+    /// = false` mounts none).
+    pub fn with_gateway(
+        store: Store,
+        jwt: JwtKey,
+        auth: AuthConfig,
+        service: ServiceConfig,
+        chains: Vec<EvmChain>,
+        gateway: GatewayConfig,
+    ) -> Self {
         let discovery =
             discovery::DiscoveryCache::new(Duration::from_millis(service.discovery_cache_ms));
         let limiter = limits::RateLimiter::new(&service.rate_limit);
-        Self(Arc::new(Inner {
-            store,
-            jwt,
-            auth,
-            service,
-            chains,
-            discovery,
-            assets: intents::AssetCache::default(),
-            limiter,
-            metrics: limits::HttpMetrics::default(),
+        Self(Arc::new_cyclic(|inner| {
+            let gateway = gateway.enabled.then(|| {
+                cairn_gateway::Gateway::with_evidence(
+                    gateway,
+                    Arc::new(gateway::DiscoverySource(inner.clone())),
+                    Arc::new(gateway::StoreEvidence(store.clone())),
+                )
+            });
+            Inner {
+                store,
+                jwt,
+                auth,
+                service,
+                chains,
+                discovery,
+                assets: intents::AssetCache::default(),
+                limiter,
+                metrics: limits::HttpMetrics::default(),
+                gateway,
+            }
         }))
     }
 
@@ -150,7 +178,9 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(intents::submit))
         .routes(utoipa_axum::routes!(intents::intent))
         .routes(utoipa_axum::routes!(batches::batches))
-        .routes(utoipa_axum::routes!(batches::batch));
+        .routes(utoipa_axum::routes!(batches::batch))
+        .routes(utoipa_axum::routes!(evidence::list))
+        .routes(utoipa_axum::routes!(evidence::record));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))
@@ -190,9 +220,19 @@ pub fn app(state: AppState) -> Router {
     // Probes and scrapers are not rate-limited: an orchestrator polling
     // /readyz must never be told to back off.
     let api = api.layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
-    Router::new()
-        .merge(api)
-        .merge(operations)
+    let mut router = Router::new().merge(api).merge(operations);
+    if let Some(gateway) = &state.gateway {
+        // The gateway's own router, limited per client like the rest of
+        // `/v1`; its paths are routed to it whole.
+        let rpc = gateway
+            .clone()
+            .router()
+            .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
+        for path in ["/v1/rpc/{chain}", "/v1/rpc/status", "/v1/rpc/metrics"] {
+            router = router.route_service(path, rpc.clone());
+        }
+    }
+    router
         .fallback(ops::route_not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::Extension(doc))

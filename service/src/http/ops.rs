@@ -94,7 +94,11 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain"))
 )]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.render_metrics())
+    let mut text = state.render_metrics();
+    if let Some(gateway) = &state.gateway {
+        text.push_str(&gateway.prometheus_text());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// This document.

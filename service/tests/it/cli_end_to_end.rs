@@ -178,6 +178,24 @@ fn a_provider_registers_with_the_cli_and_clients_discover_it() {
     });
     assert!(probed.contains("answers unsigned"), "anvil signs nothing: {probed}");
 
+    // The service's JSON-RPC gateway routes to that endpoint: `cast`
+    // through it answers what it answers straight from the node.
+    let cast = |args: &[&str]| {
+        let out = Command::new(cairn_test_utils::repo_root().join("node_modules/.bin/cast"))
+            .args(args)
+            .output()
+            .expect("cast runs");
+        assert!(out.status.success(), "cast {args:?}: {}", stderr(&out));
+        stdout(&out).trim().to_owned()
+    };
+    let gateway = format!("{base}v1/rpc/eip155:31337");
+    let holder = format!("{:#x}", address_of(DEV_KEY_1));
+    for args in [["block-number"].as_slice(), &["balance", &holder]] {
+        let through = cast(&[args, &["--rpc-url", &gateway]].concat());
+        let straight = cast(&[args, &["--rpc-url", &node]].concat());
+        assert_eq!(through, straight, "cast {args:?}");
+    }
+
     // The indexer picks it up; discovery through the service returns it.
     let mut discovered = String::new();
     wait_for("the endpoint to be discoverable", || {

@@ -14,6 +14,7 @@ fn help_lists_every_subcommand() {
         "discover",
         "login",
         "verify-batch",
+        "evidence",
         "config",
     ] {
         assert!(

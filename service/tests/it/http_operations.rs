@@ -22,6 +22,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/batches"),
     ("get", "/v1/batches/{id}"),
     ("get", "/v1/chains"),
+    ("get", "/v1/evidence"),
+    ("get", "/v1/evidence/{hash}"),
     ("get", "/v1/intents/{hash}"),
     ("get", "/v1/me"),
     ("get", "/v1/providers"),
@@ -68,7 +70,9 @@ async fn the_openapi_document_lists_every_route_and_each_is_served() {
     // Each documented route is routed: whatever it answers, it is not the
     // router's "no such route" or "wrong method".
     for (method, path) in &expected {
-        let uri = path.replace("{id}", "eip155:31337:0x0000000000000000000000000000000000000001");
+        let uri = path
+            .replace("{id}", "eip155:31337:0x0000000000000000000000000000000000000001")
+            .replace("{hash}", &format!("0x{}", "ab".repeat(32)));
         let request = Request::builder()
             .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
             .uri(&uri)

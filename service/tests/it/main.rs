@@ -8,6 +8,7 @@ mod deploy_evm;
 mod help;
 mod http_discovery;
 mod http_discovery_probed;
+mod http_gateway;
 mod http_intents;
 mod http_intents_junk;
 mod http_negative;

@@ -5,6 +5,7 @@ mod apply_and_rollback;
 mod batches;
 mod bulk;
 mod concurrent_open;
+mod evidence;
 mod health;
 mod intents;
 mod migrations;

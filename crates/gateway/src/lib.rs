@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod breaker;
+mod budget;
+pub mod evidence;
+mod gateway;
+mod latency;
+mod metrics;
+mod router;
+pub mod rpc;
+pub mod source;
+mod tags;
+mod upstream;
+
+pub use breaker::BreakerState;
+pub use evidence::{EvidenceSink, MemoryEvidence};
+pub use gateway::Gateway;
+pub use source::{BoxFuture, Endpoint, EndpointSource, SourceError, StaticEndpoints};
