@@ -1,0 +1,3 @@
+//! `cairn-client` against a real anvil with the registry deployed.
+
+mod transport;
