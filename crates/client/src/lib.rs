@@ -18,7 +18,7 @@ use url::Url;
 
 mod transport;
 
-pub use transport::{CairnTransport, Route};
+pub use transport::{CairnTransport, Route, StickyTransport};
 
 /// Blocks asked of `eth_getLogs` at a time on the on-chain path.
 const LOG_RANGE: u64 = 10_000;

@@ -90,19 +90,94 @@ impl CairnTransport {
                 inner.chain
             )));
         }
-        let mut failures = Vec::new();
-        for url in urls {
-            let mut http = Http::with_client(inner.http.clone(), url.clone());
-            match http.call(request.clone()).await {
-                Ok(response) => return Ok(response),
-                Err(error) => failures.push(format!("{url}: {error}")),
-            }
+        send_in_order(&inner.http, &urls, 0, &request).await.map(|(_, response)| response).map_err(
+            |failures| {
+                TransportErrorKind::custom_str(&format!(
+                    "every endpoint of {} failed: {failures}",
+                    inner.chain
+                ))
+            },
+        )
+    }
+}
+
+/// Sends `request` to `urls[start]`, then each following URL (wrapping
+/// round) on a transport failure; the index that answered and its answer,
+/// or every failure in words.
+async fn send_in_order(
+    http: &reqwest::Client,
+    urls: &[Url],
+    start: usize,
+    request: &RequestPacket,
+) -> Result<(usize, ResponsePacket), String> {
+    let mut failures = Vec::new();
+    for offset in 0..urls.len() {
+        let index = (start + offset) % urls.len();
+        let mut transport = Http::with_client(http.clone(), urls[index].clone());
+        match transport.call(request.clone()).await {
+            Ok(response) => return Ok((index, response)),
+            Err(error) => failures.push(format!("{}: {error}", urls[index])),
         }
-        Err(TransportErrorKind::custom_str(&format!(
-            "every endpoint of {} failed: {}",
-            inner.chain,
-            failures.join("; ")
-        )))
+    }
+    Err(failures.join("; "))
+}
+
+/// A transport over fixed node URLs that sends every request to one node
+/// and moves to the next only when that node fails, then stays there. A
+/// sequence of calls (read a nonce, send, poll the receipt) so sees one
+/// node's view of the chain, which a transport asking every node at once
+/// (first answer wins) does not give.
+#[derive(Debug, Clone)]
+pub struct StickyTransport {
+    urls: Arc<[Url]>,
+    current: Arc<std::sync::atomic::AtomicUsize>,
+    http: reqwest::Client,
+}
+
+impl StickyTransport {
+    /// Over `urls`, in order of preference; at least one.
+    pub fn new(urls: Vec<Url>) -> Self {
+        Self { urls: urls.into(), current: Arc::default(), http: reqwest::Client::new() }
+    }
+
+    /// The node requests go to now.
+    pub fn current(&self) -> Option<&Url> {
+        self.urls.get(self.current.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// An alloy provider over this transport.
+    pub fn provider(self) -> DynProvider {
+        ProviderBuilder::new().connect_client(RpcClient::new(self, false)).erased()
+    }
+
+    async fn send(self, request: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        if self.urls.is_empty() {
+            return Err(TransportErrorKind::custom_str("no node URL configured"));
+        }
+        let start = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        let (index, response) =
+            send_in_order(&self.http, &self.urls, start, &request).await.map_err(|failures| {
+                TransportErrorKind::custom_str(&format!("every node failed: {failures}"))
+            })?;
+        if index != start {
+            tracing::warn!(from = %self.urls[start], to = %self.urls[index], "node failed; moving to the next");
+            self.current.store(index, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(response)
+    }
+}
+
+impl Service<RequestPacket> for StickyTransport {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _: &mut task::Context<'_>) -> task::Poll<Result<(), Self::Error>> {
+        task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: RequestPacket) -> Self::Future {
+        Box::pin(self.clone().send(request))
     }
 }
 
