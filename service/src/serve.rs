@@ -58,6 +58,7 @@ async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain,
         settlement: deployment.settlement,
         min_stake: alloy::primitives::U256::from(min_stake),
         rpc,
+        max_batch_deltas: config.settlement.max_deltas,
     })
 }
 
@@ -309,6 +310,7 @@ fn batcher(
             min_intents: config.settlement.min_intents,
             max_intents: config.settlement.max_intents,
             window_seconds: config.settlement.window_seconds,
+            max_deltas: config.settlement.max_deltas,
         },
         receipt_signer: signer.clone(),
         settlement_signer: signer,
