@@ -167,33 +167,31 @@ impl StickyTransport {
     }
 }
 
-impl Service<RequestPacket> for StickyTransport {
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
+/// Both transports answer each packet with their own `send`; alloy wants
+/// the same `tower::Service` shape of each.
+macro_rules! transport_service {
+    ($transport:ty) => {
+        impl Service<RequestPacket> for $transport {
+            type Response = ResponsePacket;
+            type Error = TransportError;
+            type Future = TransportFut<'static>;
 
-    fn poll_ready(&mut self, _: &mut task::Context<'_>) -> task::Poll<Result<(), Self::Error>> {
-        task::Poll::Ready(Ok(()))
-    }
+            fn poll_ready(
+                &mut self,
+                _: &mut task::Context<'_>,
+            ) -> task::Poll<Result<(), Self::Error>> {
+                task::Poll::Ready(Ok(()))
+            }
 
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        Box::pin(self.clone().send(request))
-    }
+            fn call(&mut self, request: RequestPacket) -> Self::Future {
+                Box::pin(self.clone().send(request))
+            }
+        }
+    };
 }
 
-impl Service<RequestPacket> for CairnTransport {
-    type Response = ResponsePacket;
-    type Error = TransportError;
-    type Future = TransportFut<'static>;
-
-    fn poll_ready(&mut self, _: &mut task::Context<'_>) -> task::Poll<Result<(), Self::Error>> {
-        task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: RequestPacket) -> Self::Future {
-        Box::pin(self.clone().send(request))
-    }
-}
+transport_service!(CairnTransport);
+transport_service!(StickyTransport);
 
 impl Client {
     /// An alloy provider for `chain` (CAIP-2) straight to its registered
