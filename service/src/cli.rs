@@ -109,7 +109,7 @@ pub struct SignerSignArgs {
     /// The group key written by keygen.
     #[arg(long, value_name = "PATH")]
     pub group_key: PathBuf,
-    /// The typed request (JSON: `{"kind": "slash", ...}` or `{"kind": "batch_commitment", ...}`).
+    /// The typed request (JSON: `{"slash": {...}}` or `{"batch_commitment": {...}}`).
     #[arg(long, value_name = "PATH")]
     pub request: PathBuf,
 }

@@ -17,15 +17,16 @@ use crate::{ThresholdError, identity::Identity, request::SigningRequest};
 /// some hundreds of kilobytes; anything far past that is refused unread.
 pub(crate) const MAX_LINE: usize = 8 << 20;
 
+// Externally tagged, as the request inside it must be (see `SigningRequest`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SessionKind {
     Sign { request: Box<SigningRequest> },
     Keygen { threshold: u16 },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "frame", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Frame {
     /// From a coordinator: join `session` with `participants` (keygen indices).
     Start { session: String, participants: Vec<u16>, work: SessionKind },

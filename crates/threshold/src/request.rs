@@ -9,8 +9,10 @@ use cairn_core::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Externally tagged on the wire (`{"slash": {..}}`): serde's internally
+/// tagged enums buffer their content and cannot carry the batch's `u128`s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SigningRequest {
     /// A slash order for `Registry.slash` at `registry` on `chain_id`.
     Slash {

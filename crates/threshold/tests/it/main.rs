@@ -3,6 +3,7 @@
 //! `threshold_*` tests run them as processes).
 
 mod channels;
+mod conformance;
 mod keygen;
 mod policy;
 mod signing;

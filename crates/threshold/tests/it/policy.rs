@@ -173,3 +173,17 @@ fn batch_commitments_must_net_to_zero_and_follow_the_last_one() {
     );
     check_request(&batch_request(batch(2, first.digest())), &policy, &mut record, now()).unwrap();
 }
+
+#[test]
+fn requests_survive_the_wire_format() {
+    // u128 amounts inside: the wire must not go through serde's buffered
+    // (internally tagged) representation, which refuses them.
+    for request in
+        [batch_request(batch(1, B256::ZERO)), slash(1, Address::repeat_byte(1), 1, REGISTRY)]
+    {
+        let text = serde_json::to_string(&request).unwrap();
+        let back: SigningRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, request);
+        assert_eq!(back.digest(), request.digest());
+    }
+}
