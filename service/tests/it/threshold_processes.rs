@@ -157,4 +157,20 @@ fn keygen_and_signing_between_party_processes_with_parties_killed() {
     let signed = sign(dir, "slash-5", &request);
     assert!(signed.status.success(), "{}", stderr(&signed));
     assert_eq!(recovered(&signed, &request), key.address);
+
+    // A frozen party (SIGSTOP: its socket still accepts, it never answers)
+    // makes the session give up as unavailable; the others carry on, and so
+    // does it once it runs again.
+    let frozen = parties[1].as_ref().unwrap().child.id().to_string();
+    assert!(
+        std::process::Command::new("kill").args(["-STOP", &frozen]).status().unwrap().success()
+    );
+    let stalled = sign(dir, "slash-6", &slash_request(6, true));
+    let _ = std::process::Command::new("kill").args(["-CONT", &frozen]).status();
+    assert_eq!(stalled.status.code(), Some(75), "{}", stderr(&stalled));
+    assert!(stderr(&stalled).contains("party 1 did not answer"), "{}", stderr(&stalled));
+    let request = slash_request(7, true);
+    let signed = sign(dir, "slash-7", &request);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    assert_eq!(recovered(&signed, &request), key.address);
 }
