@@ -48,6 +48,73 @@ pub enum Command {
     /// Inspect the configuration this command line resolves to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Threshold ECDSA: set up a t-of-n group, run a party, generate the key, sign typed requests.
+    #[command(subcommand)]
+    Signer(SignerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignerCommand {
+    /// Write identity keys and configs for a t-of-n group of parties on loopback.
+    Init(SignerInitArgs),
+    /// Run one party: hold its share, check requests against its policy, sign with the others.
+    Party(SignerPartyArgs),
+    /// Distributed key generation between the running parties (no dealer); prints and writes the group key.
+    Keygen(SignerKeygenArgs),
+    /// Ask the parties to sign a typed request (JSON file); prints the signature.
+    Sign(SignerSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignerInitArgs {
+    /// Directory for the group's files (identity keys, party-<i>.toml, group.toml).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Number of parties.
+    #[arg(long, default_value_t = 3)]
+    pub parties: u16,
+    /// How many parties must sign.
+    #[arg(long, default_value_t = 2)]
+    pub threshold: u16,
+    /// Party i listens on 127.0.0.1:(base-port + i).
+    #[arg(long, default_value_t = 7400)]
+    pub base_port: u16,
+    /// Directory with pregenerated primes-<i>.json for keygen (copied, mode 600).
+    #[arg(long, value_name = "DIR")]
+    pub primes_dir: Option<PathBuf>,
+    /// Session timeout in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    pub session_timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SignerPartyArgs {
+    /// The party's config (TOML), as `cairn signer init` writes it.
+    #[arg(value_name = "PARTY_TOML")]
+    pub party: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SignerKeygenArgs {
+    /// The group config (group.toml).
+    #[arg(long, value_name = "PATH")]
+    pub group: PathBuf,
+    /// Where to write the group key (JSON: public key, address, t, n).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SignerSignArgs {
+    /// The group config (group.toml).
+    #[arg(long, value_name = "PATH")]
+    pub group: PathBuf,
+    /// The group key written by keygen.
+    #[arg(long, value_name = "PATH")]
+    pub group_key: PathBuf,
+    /// The typed request (JSON: `{"slash": {...}}` or `{"batch_commitment": {...}}`).
+    #[arg(long, value_name = "PATH")]
+    pub request: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,6 +468,12 @@ impl Command {
             Self::Evidence(EvidenceCommand::Verify(_)) => "cairn evidence verify",
             Self::Config(ConfigCommand::Show) => "cairn config show",
             Self::Config(ConfigCommand::Check) => "cairn config check",
+            Self::Signer(s) => match s {
+                SignerCommand::Init(_) => "cairn signer init",
+                SignerCommand::Party(_) => "cairn signer party",
+                SignerCommand::Keygen(_) => "cairn signer keygen",
+                SignerCommand::Sign(_) => "cairn signer sign",
+            },
         }
     }
 }

@@ -10,6 +10,7 @@ mod login;
 mod pay;
 mod provider;
 pub mod serve;
+mod signer;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The command exists but this build does not provide it yet (sysexits `EX_UNAVAILABLE`).
     pub const UNAVAILABLE: u8 = 69;
+    /// A backend is temporarily unavailable (too few signer parties): retry later (sysexits `EX_TEMPFAIL`).
+    pub const TEMPFAIL: u8 = 75;
 }
 
 /// File looked for in the working directory when no `--config` is given.
@@ -72,6 +75,8 @@ pub enum CliError {
     EvidenceInvalid { path: std::path::PathBuf, message: String },
     #[error(transparent)]
     Sidecar(#[from] cairn_sidecar::SidecarError),
+    #[error(transparent)]
+    Threshold(#[from] cairn_threshold::ThresholdError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -114,6 +119,13 @@ impl CliError {
                 | cairn_sidecar::SidecarError::UnsupportedChain(_),
             ) => exit::USAGE,
             Self::NotYetAvailable { .. } => exit::UNAVAILABLE,
+            Self::Threshold(e) => match e {
+                cairn_threshold::ThresholdError::Unavailable(_) => exit::TEMPFAIL,
+                cairn_threshold::ThresholdError::Config(_)
+                | cairn_threshold::ThresholdError::Permissions { .. }
+                | cairn_threshold::ThresholdError::Malformed { .. } => exit::USAGE,
+                _ => exit::FAILURE,
+            },
             Self::Unreachable { .. }
             | Self::WrongChain { .. }
             | Self::Deploy(_)
@@ -161,6 +173,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
         Command::Evidence(cli::EvidenceCommand::Verify(args)) => evidence::verify(&args),
+        Command::Signer(command) => block_on(signer::signer(&command))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
 }

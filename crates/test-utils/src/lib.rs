@@ -3,12 +3,14 @@
 //! [`stores`] opens a fresh SQLite file and a fresh PostgreSQL database,
 //! [`FaultyRpc`] puts a misbehaving (or lying) proxy in front of a node,
 //! [`fund_dev_token`] gives a dev account tokens to stake and deposit, and
-//! [`history`] makes dense synthetic histories for the store.
+//! [`history`] makes dense synthetic histories for the store, and
+//! [`evidence`] makes signed evidence records.
 
 use std::path::PathBuf;
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 
+pub mod evidence;
 mod faulty_rpc;
 pub mod history;
 

@@ -16,6 +16,7 @@ fn help_lists_every_subcommand() {
         "verify-batch",
         "evidence",
         "config",
+        "signer",
     ] {
         assert!(
             text.lines().any(|l| l.trim_start().starts_with(&format!("{sub} "))),
@@ -31,6 +32,19 @@ fn provider_help_lists_its_subcommands() {
     let text = stdout(&out);
     for sub in ["register", "add-endpoint", "remove-endpoint", "unbond", "withdraw", "serve"] {
         assert!(text.contains(sub), "`{sub}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn signer_help_lists_its_subcommands() {
+    let out = cairn(&["signer", "--help"], &[]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for sub in ["init", "party", "keygen", "sign"] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(&format!("{sub} "))),
+            "`{sub}` missing from:\n{text}"
+        );
     }
 }
 

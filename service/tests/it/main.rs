@@ -23,6 +23,7 @@ mod settlement_crashes;
 mod settlement_end_to_end;
 mod stack;
 mod support;
+mod threshold_processes;
 mod unavailable_commands;
 
 use std::{
