@@ -1,0 +1,13 @@
+//! The program in a real Bank (solana-program-test, native `processor!`),
+//! one file per instruction, negative cases next to the positive ones.
+
+mod common;
+
+mod add_endpoint;
+mod compute_units;
+mod initialize;
+mod register;
+mod remove_endpoint;
+mod slash;
+mod unbond;
+mod withdraw;
