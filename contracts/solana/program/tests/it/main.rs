@@ -6,6 +6,7 @@ mod common;
 mod add_endpoint;
 mod compute_units;
 mod initialize;
+mod reference_model;
 mod register;
 mod remove_endpoint;
 mod slash;
