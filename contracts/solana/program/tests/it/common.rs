@@ -198,6 +198,15 @@ impl Env {
     }
 
     pub(crate) fn initialize_ix(&self, min_stake: u64, delay: u64) -> Instruction {
+        self.initialize_ix_for(min_stake, delay, self.slasher_address())
+    }
+
+    pub(crate) fn initialize_ix_for(
+        &self,
+        min_stake: u64,
+        delay: u64,
+        slasher: [u8; 20],
+    ) -> Instruction {
         ix::initialize(
             &ID,
             &self.ctx.payer.pubkey(),
@@ -206,7 +215,7 @@ impl Env {
             &self.treasury,
             min_stake,
             delay,
-            self.slasher_address(),
+            slasher,
         )
     }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod add_endpoint;
 mod compute_units;
+mod conformance;
 mod initialize;
 mod reference_model;
 mod register;
