@@ -54,6 +54,8 @@ pub enum CairnError {
     EndpointsRemain = 22,
     #[error("the account is not writable")]
     NotWritable = 23,
+    #[error("the authority is not the program's upgrade authority")]
+    NotUpgradeAuthority = 24,
 }
 
 impl From<CairnError> for ProgramError {

@@ -30,7 +30,8 @@ pub struct SlashOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryInstruction {
     /// Accounts: payer (s, w), authority (s), config (w), stake mint,
-    /// vault (w), treasury, system program, token program.
+    /// vault (w), treasury, system program, token program, the program's
+    /// `ProgramData` (whose upgrade authority must be `authority`).
     Initialize { min_stake: u64, unbonding_delay: u64, slasher: [u8; 20] },
     /// Accounts: provider (s, w), config (w), provider PDA (w),
     /// provider's token account (w), vault (w), token program, system program.
@@ -167,6 +168,7 @@ pub fn initialize(
             AccountMeta::new_readonly(*treasury, false),
             AccountMeta::new_readonly(system_program::ID, false),
             AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(crate::program_data_address(program_id), false),
         ],
     )
 }

@@ -29,6 +29,17 @@ pub mod seeds {
 
 use solana_program::pubkey::Pubkey;
 
+/// The upgradeable BPF loader, which owns a deployed program's `ProgramData`.
+pub const BPF_LOADER_UPGRADEABLE: Pubkey =
+    solana_program::pubkey!("BPFLoaderUpgradeab1e11111111111111111111111");
+
+/// The `ProgramData` account of `program_id`, which names its upgrade
+/// authority: `initialize` must be signed by that authority, so nobody can
+/// initialise a freshly deployed program before its deployer does.
+pub fn program_data_address(program_id: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[program_id.as_ref()], &BPF_LOADER_UPGRADEABLE).0
+}
+
 pub fn config_address(program_id: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[seeds::CONFIG], program_id)
 }

@@ -1,6 +1,6 @@
 use cairn_solana_interface::{
-    CairnError, config_address, event::Event, instruction::spl_token_id, seeds, state::Config,
-    vault_address,
+    BPF_LOADER_UPGRADEABLE, CairnError, config_address, event::Event, instruction::spl_token_id,
+    program_data_address, seeds, state::Config, vault_address,
 };
 use solana_program::{
     account_info::AccountInfo, entrypoint::ProgramResult, program::invoke, program_pack::Pack,
@@ -10,6 +10,23 @@ use spl_token_interface::state::{Account as TokenAccount, Mint};
 
 use super::next;
 use crate::checks;
+
+/// `UpgradeableLoaderState::ProgramData` as bincode writes it: a u32 tag
+/// (3), the deploy slot (u64), then `Option<Pubkey>` (a 1 byte tag, the key).
+fn upgrade_authority_is(
+    program_id: &Pubkey,
+    program_data: &AccountInfo<'_>,
+    authority: &Pubkey,
+) -> ProgramResult {
+    checks::address(program_data, &program_data_address(program_id))?;
+    checks::owned_by(program_data, &BPF_LOADER_UPGRADEABLE)?;
+    let data = program_data.try_borrow_data()?;
+    let named = data.len() >= 45
+        && data[..4] == 3u32.to_le_bytes()
+        && data[12] == 1
+        && data[13..45] == authority.to_bytes();
+    if named { Ok(()) } else { Err(CairnError::NotUpgradeAuthority.into()) }
+}
 
 pub(crate) fn process(
     program_id: &Pubkey,
@@ -27,9 +44,11 @@ pub(crate) fn process(
     let treasury = next(it)?;
     let system_program = next(it)?;
     let token_program = next(it)?;
+    let program_data = next(it)?;
 
     checks::signer(payer)?;
     checks::signer(authority)?;
+    upgrade_authority_is(program_id, program_data, authority.key)?;
     checks::system(system_program)?;
     checks::token_program(token_program)?;
     let (config_key, bump) = config_address(program_id);

@@ -163,6 +163,23 @@ impl Env {
             processor!(cairn_solana_program::process_instruction),
         );
         pt.prefer_bpf(false);
+        // A processor! program has no ProgramData; add the one a deploy by
+        // `authority` would leave, so `initialize` can check it.
+        let authority = Keypair::new();
+        let mut program_data = vec![0u8; 45];
+        program_data[..4].copy_from_slice(&3u32.to_le_bytes());
+        program_data[12] = 1;
+        program_data[13..].copy_from_slice(authority.pubkey().as_ref());
+        pt.add_account(
+            cairn_solana_interface::program_data_address(&ID),
+            solana_sdk::account::Account {
+                lamports: 1_000_000_000,
+                data: program_data,
+                owner: cairn_solana_interface::BPF_LOADER_UPGRADEABLE,
+                executable: false,
+                rent_epoch: 0,
+            },
+        );
         let ctx = pt.start_with_context().await;
         LOG_DATA.call_once(|| {
             let stubs = solana_program::program_stubs::set_syscall_stubs(Box::new(NoStubs));
@@ -172,7 +189,7 @@ impl Env {
             ctx,
             mint: Pubkey::default(),
             mint_authority: Keypair::new(),
-            authority: Keypair::new(),
+            authority,
             treasury: Pubkey::default(),
             slasher: SigningKey::from_slice(&[7u8; 32]).unwrap(),
         };

@@ -82,3 +82,16 @@ async fn a_treasury_of_another_mint_is_rejected() {
     env.send(&[ix], &[&authority]).await.err(CairnError::WrongTokenAccount);
     assert_ne!(treasury, other_mint);
 }
+
+#[tokio::test]
+async fn only_the_upgrade_authority_initializes() {
+    let mut env = Env::new().await;
+    let squatter = Keypair::new();
+    let mut ix = env.initialize_ix(MIN_STAKE, DELAY);
+    ix.accounts[1].pubkey = squatter.pubkey();
+    env.send(&[ix.clone()], &[&squatter]).await.err(CairnError::NotUpgradeAuthority);
+    // Nor with a ProgramData account of its own making.
+    ix.accounts[8].pubkey = solana_program::pubkey::Pubkey::new_unique();
+    env.send(&[ix], &[&squatter]).await.err(CairnError::WrongAddress);
+    assert!(env.ctx.banks_client.get_account(config_address(&ID).0).await.unwrap().is_none());
+}
