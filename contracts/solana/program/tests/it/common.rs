@@ -259,7 +259,7 @@ impl Env {
         Outcome { result: out.result, events: events(&logs), compute_units, logs }
     }
 
-    async fn create_mint(&mut self) -> Pubkey {
+    pub(crate) async fn create_mint(&mut self) -> Pubkey {
         let mint = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
         let token = spl_token_interface::ID;

@@ -71,16 +71,15 @@ async fn a_treasury_that_is_not_a_token_account_is_rejected() {
 #[tokio::test]
 async fn a_treasury_of_another_mint_is_rejected() {
     let mut env = Env::new().await;
-    let other_mint = env.mint;
-    // A second env's mint would live in another bank; make one here instead.
-    let owner = Keypair::new().pubkey();
-    let treasury = env.token_account(&owner).await;
+    let other_mint = env.create_mint().await;
+    let treasury = env.token_account_of(&other_mint, &Keypair::new().pubkey()).await;
     let mut ix = env.initialize_ix(MIN_STAKE, DELAY);
-    // The mint account itself is owned by the token program but is no token account.
-    ix.accounts[5].pubkey = other_mint;
+    ix.accounts[5].pubkey = treasury;
     let authority = env.authority.insecure_clone();
+    env.send(&[ix.clone()], &[&authority]).await.err(CairnError::WrongTokenAccount);
+    // A mint is owned by the token program too, but is no token account.
+    ix.accounts[5].pubkey = env.mint;
     env.send(&[ix], &[&authority]).await.err(CairnError::WrongTokenAccount);
-    assert_ne!(treasury, other_mint);
 }
 
 #[tokio::test]
