@@ -59,3 +59,18 @@ async fn a_release_time_past_u64_is_an_overflow_error() {
     let s = env.registered(5_000).await;
     env.send(&[ix::unbond(&ID, &s.key.pubkey(), 5_000)], &[&s.key]).await.err(CairnError::Overflow);
 }
+
+#[tokio::test]
+async fn a_provider_account_of_another_owner_or_kind_is_refused() {
+    let mut env = Env::initialized().await;
+    let s = env.registered(5_000).await;
+    // Owned by the token program: refused on owner.
+    let mut i = ix::unbond(&ID, &s.key.pubkey(), 1_000);
+    i.accounts[2].pubkey = s.token;
+    env.send(&[i], &[&s.key]).await.err(CairnError::WrongOwner);
+    // The program's own config account in the provider's place: refused on kind.
+    let mut i = ix::unbond(&ID, &s.key.pubkey(), 1_000);
+    i.accounts[2].pubkey = cairn_solana_interface::config_address(&ID).0;
+    env.send(&[i], &[&s.key]).await.err(CairnError::NotInitialized);
+    assert_eq!(env.provider(&s.key.pubkey()).await.unwrap().stake, 5_000);
+}
