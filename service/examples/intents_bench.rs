@@ -83,6 +83,7 @@ async fn main() {
         settlement: deployment.settlement,
         min_stake: U256::from(100 * TOKEN),
         rpc: wallet(&rpc, DEV_KEY_0),
+        max_batch_deltas: cairn_core::netting::DEFAULT_MAX_DELTAS,
     };
     let state = AppState::new(
         store.clone(),
@@ -202,6 +203,7 @@ async fn main() {
             min_intents: 1,
             max_intents: 1,
             window_seconds: 0,
+            max_deltas: cairn_core::netting::DEFAULT_MAX_DELTAS,
         },
         receipt_signer: key.clone(),
         settlement_signer: key,

@@ -31,9 +31,14 @@ pub(crate) async fn login(config: &Config, args: &LoginArgs) -> Result<(), CliEr
         },
     };
     let http = reqwest::Client::new();
-    let issued =
-        call(&http, &base, "v1/auth/nonce", json!({ "domain": domain, "uri": base.as_str() }))
-            .await?;
+    let issued = post_json(
+        &http,
+        &base,
+        "v1/auth/nonce",
+        json!({ "domain": domain, "uri": base.as_str() }),
+        "sign-in",
+    )
+    .await?;
     let nonce = issued["nonce"].as_str().unwrap_or_default().to_owned();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -56,7 +61,7 @@ pub(crate) async fn login(config: &Config, args: &LoginArgs) -> Result<(), CliEr
     let signature = signer
         .sign_hash_sync(&message.eip191_hash())
         .map_err(|e| CliError::Rejected { action: "sign-in", reason: e.to_string() })?;
-    let session = call(
+    let session = post_json(
         &http,
         &base,
         "v1/auth/siwe",
@@ -64,6 +69,7 @@ pub(crate) async fn login(config: &Config, args: &LoginArgs) -> Result<(), CliEr
             "message": message.to_string(),
             "signature": format!("0x{}", alloy::hex::encode(signature.as_bytes())),
         }),
+        "sign-in",
     )
     .await?;
     eprintln!(
@@ -75,12 +81,14 @@ pub(crate) async fn login(config: &Config, args: &LoginArgs) -> Result<(), CliEr
     Ok(())
 }
 
-/// POSTs JSON; a problem document becomes an error naming its code.
-async fn call(
+/// POSTs JSON to a Cairn service; a problem document becomes an error
+/// naming its code, refusing `action`.
+pub(crate) async fn post_json(
     http: &reqwest::Client,
     base: &url::Url,
     path: &str,
     body: Value,
+    action: &'static str,
 ) -> Result<Value, CliError> {
     let url = base
         .join(path)
@@ -95,7 +103,7 @@ async fn call(
     let value: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
         return Err(CliError::Rejected {
-            action: "sign-in",
+            action,
             reason: format!(
                 "{} ({status}): {}",
                 value["code"].as_str().unwrap_or("unknown"),

@@ -245,25 +245,14 @@ async fn intent(config: &Config, args: &PayIntentArgs) -> Result<(), CliError> {
         "signature": format!("0x{}", alloy::hex::encode(signature.as_bytes())),
         "domain": { "chain_id": deployment.chain_id, "verifying_contract": deployment.settlement },
     });
-    let url = service
-        .join("v1/intents")
-        .map_err(|e| CliError::BadArgument { flag: "--service", message: e.to_string() })?;
-    let response = reqwest::Client::new()
-        .post(url.clone())
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| CliError::Unreachable { url: url.to_string(), message: e.to_string() })?;
-    let status = response.status();
-    let answer: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        let code = answer["code"].as_str().unwrap_or("unknown");
-        let detail = answer["detail"].as_str().unwrap_or_default();
-        return Err(CliError::Rejected {
-            action: "pay intent",
-            reason: format!("the service refused it ({status}, {code}): {detail}"),
-        });
-    }
+    let answer = crate::login::post_json(
+        &reqwest::Client::new(),
+        &service,
+        "v1/intents",
+        body,
+        "pay intent",
+    )
+    .await?;
     let again = if answer["duplicate"] == true { " (it had been accepted before)" } else { "" };
     println!(
         "intent {} accepted{again}: {amount} of {asset} to {payee}, nonce {nonce}; settles in batch {}",

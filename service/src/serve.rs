@@ -58,6 +58,7 @@ async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain,
         settlement: deployment.settlement,
         min_stake: alloy::primitives::U256::from(min_stake),
         rpc,
+        max_batch_deltas: config.settlement.max_deltas,
     })
 }
 
@@ -109,25 +110,16 @@ async fn checked_rpc_urls(
     Ok(urls)
 }
 
-/// One provider over every URL: each request goes to all of them at once
-/// and the first answer wins (alloy's `FallbackLayer`, which also ranks the
-/// URLs by success rate and latency), so one node down does not stop the
-/// service. Sending the same signed transaction to several nodes is
-/// harmless: it has one hash.
+/// One provider over every URL, sending each request to one node and moving
+/// to the next only when that node fails (`cairn_client::StickyTransport`).
+/// The settlement submitter reads its nonce, sends and polls the receipt
+/// through this provider: asking every node at once and taking the first
+/// answer would mix nodes' views within one submission.
 pub(crate) fn failover_provider(urls: &[url::Url]) -> alloy::providers::DynProvider {
     if let [url] = urls {
         return ProviderBuilder::new().connect_http(url.clone()).erased();
     }
-    let transports: Vec<_> =
-        urls.iter().map(|url| alloy::transports::http::Http::new(url.clone())).collect();
-    let count = std::num::NonZeroUsize::new(urls.len()).unwrap_or(std::num::NonZeroUsize::MIN);
-    let transport = tower::ServiceBuilder::new()
-        .layer(
-            alloy::transports::layers::FallbackLayer::default().with_active_transport_count(count),
-        )
-        .service(transports);
-    let client = alloy::rpc::client::RpcClient::builder().transport(transport, false);
-    ProviderBuilder::new().connect_client(client).erased()
+    cairn_client::StickyTransport::new(urls.to_vec()).provider()
 }
 
 /// Reads the session secret (hex), creating a random one (mode 600) on
@@ -318,6 +310,7 @@ fn batcher(
             min_intents: config.settlement.min_intents,
             max_intents: config.settlement.max_intents,
             window_seconds: config.settlement.window_seconds,
+            max_deltas: config.settlement.max_deltas,
         },
         receipt_signer: signer.clone(),
         settlement_signer: signer,

@@ -16,6 +16,10 @@ use cairn_bindings::Registry;
 use serde::Deserialize;
 use url::Url;
 
+mod transport;
+
+pub use transport::{CairnTransport, Route, StickyTransport};
+
 /// Blocks asked of `eth_getLogs` at a time on the on-chain path.
 const LOG_RANGE: u64 = 10_000;
 const PAGE: usize = 200;

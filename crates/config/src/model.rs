@@ -310,6 +310,9 @@ pub struct SettlementConfig {
     /// …or once `window_seconds` have passed with at least `min_intents`.
     pub min_intents: usize,
     pub window_seconds: u64,
+    /// …or when another intent might add more deltas than this: a batch
+    /// never grows past what one `settleBatch` transaction settles.
+    pub max_deltas: usize,
     /// Send `settleBatch`; off, batches stop once their receipt is stored.
     pub onchain: bool,
     /// Key that signs receipts and commitments (hex, mode 600); it must be
@@ -336,6 +339,7 @@ impl Default for SettlementConfig {
             max_intents: 10_000,
             min_intents: 1,
             window_seconds: 60,
+            max_deltas: 1_000,
             onchain: true,
             signer_key_file: None,
             tick_ms: 1_000,

@@ -76,7 +76,7 @@ fn intents(count: usize, payers: &[Address], payees: u64) -> Vec<(PaymentIntent,
 }
 
 fn funded_ledger(payers: &[Address], max_intents: usize) -> Ledger {
-    let policy = BatchPolicy { min_intents: 1, max_intents, window_seconds: 60 };
+    let policy = BatchPolicy { min_intents: 1, max_intents, window_seconds: 60, max_deltas: 1_000 };
     let mut ledger = Ledger::new(policy, assets(), 1, NOW);
     for payer in payers {
         for asset in assets() {

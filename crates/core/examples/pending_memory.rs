@@ -31,7 +31,12 @@ fn rss_kib() -> u64 {
 fn main() {
     let assets: Vec<Address> = (0..4).map(|a| address(1_000_000 + a)).collect();
     let before = rss_kib();
-    let policy = BatchPolicy { min_intents: 1, max_intents: INTENTS as usize, window_seconds: 60 };
+    let policy = BatchPolicy {
+        min_intents: 1,
+        max_intents: INTENTS as usize,
+        window_seconds: 60,
+        max_deltas: 1_000,
+    };
     let mut ledger = Ledger::new(policy, assets.clone(), 1, 0);
     for account in 0..ACCOUNTS {
         for asset in &assets {

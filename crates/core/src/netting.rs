@@ -19,20 +19,43 @@ use crate::{
     merkle,
 };
 
-/// When a batch closes: at `max_intents`, or once `window_seconds` have
-/// passed with at least `min_intents` waiting.
+/// Most deltas one batch carries by default. `settleBatch` costs about
+/// 9,700 gas per delta whose account already holds a balance and 14,800 per
+/// first balance (docs/benchmarks.md): 1,000 deltas stay under 15 M gas,
+/// half of a 30 M block, whatever the accounts.
+pub const DEFAULT_MAX_DELTAS: usize = 1_000;
+
+/// When a batch closes: at `max_intents`, when another intent might not fit
+/// in `max_deltas` (one delta per account and asset it touches, so the
+/// batch always fits one transaction), or once `window_seconds` have passed
+/// with at least `min_intents` waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchPolicy {
     pub min_intents: usize,
     pub max_intents: usize,
     pub window_seconds: u64,
+    pub max_deltas: usize,
 }
 
 impl BatchPolicy {
-    pub fn should_close(&self, pending: usize, window_start: u64, now: u64) -> bool {
+    /// `accounts`: distinct (account, asset) pairs the pending intents touch,
+    /// the most deltas they can net to.
+    pub fn should_close(
+        &self,
+        pending: usize,
+        accounts: usize,
+        window_start: u64,
+        now: u64,
+    ) -> bool {
         pending >= self.max_intents
+            || (pending > 0 && !self.fits(accounts, 2))
             || (pending >= self.min_intents.max(1)
                 && now.saturating_sub(window_start) >= self.window_seconds)
+    }
+
+    /// Whether `more` new (account, asset) pairs fit beside `accounts`.
+    pub fn fits(&self, accounts: usize, more: usize) -> bool {
+        accounts.saturating_add(more) <= self.max_deltas
     }
 }
 
@@ -263,6 +286,9 @@ pub struct Ledger {
     /// (payer, nonce) → the intent's `validUntil`, for pruning.
     used_nonces: HashMap<(u32, U256), u64>,
     pending: Vec<PendingIntent>,
+    /// (account, asset) pairs the pending intents touch: the most deltas
+    /// the open batch can net to.
+    pending_pairs: HashSet<(u32, u32)>,
     open_batch: u64,
     window_start: u64,
     /// The batch closed and not yet settled: its reservations are released
@@ -290,6 +316,7 @@ impl Ledger {
             asset_deposits: vec![0; asset_count],
             used_nonces: HashMap::default(),
             pending: Vec::new(),
+            pending_pairs: HashSet::default(),
             open_batch: next_batch_id,
             window_start: now,
             unsettled: None,
@@ -316,7 +343,12 @@ impl Ledger {
     }
 
     pub fn should_close(&self, now: u64) -> bool {
-        self.policy.should_close(self.pending.len(), self.window_start, now)
+        self.policy.should_close(
+            self.pending.len(),
+            self.pending_accounts(),
+            self.window_start,
+            now,
+        )
     }
 
     pub fn unsettled(&self) -> Option<&ClosedBatch> {
@@ -396,6 +428,13 @@ impl Ledger {
         if self.pending.len() >= self.policy.max_intents {
             return Err(IntentError::BatchFull);
         }
+        let new_pairs = [intent.payer, intent.payee]
+            .iter()
+            .filter(|account| !self.pending_touches(**account, s as u32))
+            .count();
+        if !self.policy.fits(self.pending_accounts(), new_pairs) {
+            return Err(IntentError::BatchFull);
+        }
         let Some(&payer) = self.account_index.get(&intent.payer) else {
             return Err(IntentError::InsufficientBalance { available: 0, amount });
         };
@@ -411,7 +450,18 @@ impl Ledger {
         self.balances[payer_slot].reserved += amount;
         self.used_nonces.insert((payer, intent.nonce), intent.validUntil);
         self.pending.push(PendingIntent { digest, payer, payee, asset: s as u32, amount });
+        self.pending_pairs.insert((payer, s as u32));
+        self.pending_pairs.insert((payee, s as u32));
         Ok(Accepted { batch_id: self.open_batch, position: self.pending.len() - 1 })
+    }
+
+    /// Distinct (account, asset) pairs the pending intents touch.
+    fn pending_accounts(&self) -> usize {
+        self.pending_pairs.len()
+    }
+
+    fn pending_touches(&self, account: Address, asset: u32) -> bool {
+        self.account_index.get(&account).is_some_and(|i| self.pending_pairs.contains(&(*i, asset)))
     }
 
     /// The deltas the open batch would settle if it closed now.
@@ -437,6 +487,7 @@ impl Ledger {
             return Err(LedgerError::EmptyBatch);
         }
         let mut pending = std::mem::take(&mut self.pending);
+        self.pending_pairs.clear();
         let deltas = self.net_deltas(&pending);
         pending.sort_unstable_by_key(|i| i.digest);
         let intents = pending

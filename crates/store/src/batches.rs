@@ -68,7 +68,14 @@ impl Store {
         .await?;
         let window_start = u64::try_from(window_start).unwrap_or(0);
         let now_secs = u64::try_from(now).unwrap_or(0);
-        if !policy.should_close(rows.len(), window_start, now_secs) {
+        let mut pairs = std::collections::HashSet::new();
+        for row in &rows {
+            let (payer, payee, asset): (String, String, String) =
+                (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            pairs.insert((payer, asset.clone()));
+            pairs.insert((payee, asset));
+        }
+        if !policy.should_close(rows.len(), pairs.len(), window_start, now_secs) {
             tx.rollback().await?;
             return Ok(CloseOutcome::NotYet { batch_id, pending: rows.len() });
         }

@@ -59,6 +59,9 @@ pub enum Acceptance {
     Duplicate { batch_id: u64 },
     /// Another intent of this payer already uses the nonce.
     NonceUsed,
+    /// The open batch has no room for the deltas this intent would add; it
+    /// closes early, and the intent is welcome in the next one.
+    BatchFull,
     /// The payer's deposit, less what is reserved and what is announced for
     /// withdrawal, does not cover it.
     InsufficientBalance { available: U256 },
@@ -115,8 +118,26 @@ impl Store {
         intents: &[NewIntent],
         now: i64,
     ) -> Result<Vec<Acceptance>, StoreError> {
+        self.accept_intents_within(chain, intents, now, usize::MAX).await
+    }
+
+    /// As [`Store::accept_intents`], keeping the open batch to at most
+    /// `max_deltas` (account, asset) pairs, the most deltas it can net to:
+    /// an intent that would add more is `BatchFull`.
+    pub async fn accept_intents_within(
+        &self,
+        chain: &str,
+        intents: &[NewIntent],
+        now: i64,
+        max_deltas: usize,
+    ) -> Result<Vec<Acceptance>, StoreError> {
         let mut tx = self.begin_write().await?;
         let batch_id = lock_open_batch(&mut tx, chain, intents.len(), now).await?;
+        let mut pairs = if max_deltas == usize::MAX {
+            HashSet::new()
+        } else {
+            open_batch_pairs(&mut tx, chain, batch_id).await?
+        };
 
         let mut funds: BTreeMap<(Address, Address), PayerFunds> = BTreeMap::new();
         for intent in intents {
@@ -147,6 +168,14 @@ impl Store {
                 outcomes.push(Acceptance::NonceUsed);
                 continue;
             }
+            let payer_pair = (account(&intent.payer), account(&intent.asset));
+            let payee_pair = (account(&intent.payee), account(&intent.asset));
+            let adds = usize::from(!pairs.contains(&payer_pair))
+                + usize::from(!pairs.contains(&payee_pair));
+            if pairs.len().saturating_add(adds) > max_deltas {
+                outcomes.push(Acceptance::BatchFull);
+                continue;
+            }
             let payer = funds.get_mut(&(intent.payer, intent.asset)).expect("loaded above");
             if intent.amount > payer.available {
                 outcomes.push(Acceptance::InsufficientBalance { available: payer.available });
@@ -155,6 +184,10 @@ impl Store {
             payer.available -= intent.amount;
             payer.reserved += intent.amount;
             payer.changed = true;
+            if max_deltas != usize::MAX {
+                pairs.insert(payer_pair);
+                pairs.insert(payee_pair);
+            }
             nonces_taken.insert((intent.payer, intent.nonce));
             hashes_here.insert(intent.hash);
             accepted.push(intent);
@@ -252,6 +285,23 @@ impl Store {
 
 /// Locks the chain's batch row (creating it after the last settled batch)
 /// and returns the open batch.
+/// The (account, asset) pairs the open batch's intents touch.
+pub(crate) async fn open_batch_pairs(
+    tx: &mut Transaction<'static, Any>,
+    chain: &str,
+    batch_id: u64,
+) -> Result<HashSet<(String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT payer, asset FROM intents WHERE chain = $1 AND batch_id = $2 \
+         UNION SELECT payee, asset FROM intents WHERE chain = $1 AND batch_id = $2",
+    )
+    .bind(chain.to_owned())
+    .bind(batch_id as i64)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?))).collect()
+}
+
 pub(crate) async fn lock_open_batch(
     tx: &mut Transaction<'static, Any>,
     chain: &str,

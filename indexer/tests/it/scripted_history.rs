@@ -129,7 +129,7 @@ async fn indexed_state_equals_the_reference_model() {
     // Settlement: two payers deposit, a batch netted by cairn-core settles.
     let settlement_domain = settlement_domain(chain_id, d.settlement);
     let mut ledger = Ledger::new(
-        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 1 },
+        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 1, max_deltas: 1_000 },
         vec![d.stake_token],
         1,
         0,

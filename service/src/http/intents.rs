@@ -344,6 +344,15 @@ fn acceptance_outcome(hash: B256, outcome: Acceptance) -> Result<IntentReceipt, 
             "nonce_used",
             "another intent of this payer already uses this nonce",
         )),
+        Acceptance::BatchFull => {
+            let mut error = refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "batch_full",
+                "the open batch has no room for this intent's deltas; it is closing, send the intent again",
+            );
+            error.retry_after = Some(1);
+            Err(error)
+        }
         Acceptance::InsufficientBalance { available } => Err(unprocessable(
             "insufficient_balance",
             format!(
@@ -402,7 +411,10 @@ async fn process(
         }
     }
     if !to_store.is_empty() {
-        let outcomes = state.store.accept_intents(&chain.caip2(), &to_store, now).await?;
+        let outcomes = state
+            .store
+            .accept_intents_within(&chain.caip2(), &to_store, now, chain.max_batch_deltas)
+            .await?;
         cairn_settlement::failpoint("after_reservation").await;
         for ((intent, outcome), position) in to_store.iter().zip(outcomes).zip(stored_positions) {
             results[position] = Some(acceptance_outcome(intent.hash, outcome));
@@ -427,17 +439,7 @@ pub(crate) async fn submit(
     headers: axum::http::HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<axum::response::Response, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than this service accepts",
-            )
-        } else {
-            ApiError::bad_request("invalid_body", rejection.body_text())
-        }
-    })?;
+    let body = body.map_err(super::extract::body_rejection)?;
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -55,6 +55,9 @@ pub struct EvmChain {
     /// The registry's minimum stake: providers below it are not ranked.
     pub min_stake: U256,
     pub rpc: DynProvider,
+    /// Most (account, asset) pairs one batch may touch (`settlement.max_deltas`):
+    /// acceptance keeps every batch small enough for one `settleBatch`.
+    pub max_batch_deltas: usize,
 }
 
 impl EvmChain {

@@ -266,8 +266,12 @@ async fn closed_batches_prove_their_intents(
 ) {
     let listed = get(app, "/v1/batches").await;
     assert_eq!(listed.body["items"], json!([]), "{backend}: nothing closed yet");
-    let policy =
-        cairn_core::netting::BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+    let policy = cairn_core::netting::BatchPolicy {
+        min_intents: 1,
+        max_intents: 1,
+        window_seconds: 0,
+        max_deltas: 1_000,
+    };
     let cairn_store::CloseOutcome::Closed(batch) =
         store.close_open_batch("eip155:31337", &policy, now() as i64).await.unwrap()
     else {

@@ -141,6 +141,7 @@ impl Chain {
             settlement: self.deployment.settlement,
             min_stake: U256::from(MIN_STAKE),
             rpc: wallet(&self.rpc(), DEV_KEY_0),
+            max_batch_deltas: cairn_core::netting::DEFAULT_MAX_DELTAS,
         }
     }
 

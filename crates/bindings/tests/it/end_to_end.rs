@@ -110,7 +110,8 @@ async fn register_slash_and_settle_through_the_bindings() {
         let sig = signer.sign_digest(signing_hash(&intent, &settlement_domain)).await.unwrap();
         signed.push(SignedIntent { intent, signature: sig.to_bytes() });
     }
-    let policy = BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 60 };
+    let policy =
+        BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 60, max_deltas: 1_000 };
     let mut ledger = Ledger::new(policy, vec![deployment.stake_token], 1, 0);
     for key in payer_keys {
         ledger.deposit(address_of(key), deployment.stake_token, 50 * TOKEN).unwrap();

@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use crate::addr;
 
 const NOW: u64 = 1_000;
-const POLICY: BatchPolicy = BatchPolicy { min_intents: 1, max_intents: 10_000, window_seconds: 30 };
+const POLICY: BatchPolicy =
+    BatchPolicy { min_intents: 1, max_intents: 10_000, window_seconds: 30, max_deltas: 1_000 };
 
 fn assets() -> Vec<Address> {
     vec![addr(500), addr(501), addr(502)]
@@ -203,7 +204,8 @@ fn shape_checks_refuse_bad_intents() {
 
 #[test]
 fn a_full_batch_refuses_until_closed() {
-    let policy = BatchPolicy { min_intents: 1, max_intents: 2, window_seconds: 30 };
+    let policy =
+        BatchPolicy { min_intents: 1, max_intents: 2, window_seconds: 30, max_deltas: 1_000 };
     let mut ledger = Ledger::new(policy, assets(), 7, NOW);
     ledger.deposit(addr(0), assets()[0], 100).unwrap();
     for nonce in 0..2 {
@@ -219,12 +221,38 @@ fn a_full_batch_refuses_until_closed() {
 
 #[test]
 fn batches_close_by_window_with_the_minimum() {
-    let policy = BatchPolicy { min_intents: 2, max_intents: 100, window_seconds: 30 };
-    assert!(!policy.should_close(0, 0, 1_000), "an empty batch never closes");
-    assert!(!policy.should_close(1, 0, 1_000), "below the minimum");
-    assert!(!policy.should_close(5, 100, 129), "window still open");
-    assert!(policy.should_close(5, 100, 130));
-    assert!(policy.should_close(100, 100, 100), "full");
+    let policy =
+        BatchPolicy { min_intents: 2, max_intents: 100, window_seconds: 30, max_deltas: 1_000 };
+    assert!(!policy.should_close(0, 0, 0, 1_000), "an empty batch never closes");
+    assert!(!policy.should_close(1, 2, 0, 1_000), "below the minimum");
+    assert!(!policy.should_close(5, 6, 100, 129), "window still open");
+    assert!(policy.should_close(5, 6, 100, 130));
+    assert!(policy.should_close(100, 101, 100, 100), "full");
+}
+
+/// More payers in one window than a batch has deltas for: the batch closes
+/// early when another intent might not fit, the intent that would not fit
+/// is refused as `BatchFull`, and it lands in the next batch.
+#[test]
+fn batches_close_early_at_the_delta_cap() {
+    let policy =
+        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 3600, max_deltas: 6 };
+    let mut ledger = Ledger::new(policy, assets(), 1, NOW);
+    for payer in 0..8 {
+        ledger.deposit(addr(payer), assets()[0], 100).unwrap();
+    }
+    // One payee and five payers are six pairs: the sixth payer does not fit.
+    let pay = |payer: u64| intent(payer, 50, 0, 1, payer);
+    for payer in 0..5 {
+        ledger.accept(&pay(payer), digest(&pay(payer)), NOW).unwrap();
+    }
+    assert!(ledger.should_close(NOW), "no room for another payer: close now, not at the window");
+    assert_eq!(ledger.accept(&pay(5), digest(&pay(5)), NOW), Err(IntentError::BatchFull));
+    let first = ledger.close_batch(B256::ZERO, NOW).unwrap().clone();
+    assert!(first.deltas.len() <= 6, "{} deltas", first.deltas.len());
+    for payer in 5..8 {
+        assert_eq!(ledger.accept(&pay(payer), digest(&pay(payer)), NOW).unwrap().batch_id, 2);
+    }
 }
 
 #[test]

@@ -48,7 +48,8 @@ async fn a_batch_settles_on_chain_once_and_releases_its_reservations_on_both_bac
         let accepted = store.accept_intents(CHAIN, &intents, 1_000).await.unwrap();
         assert!(accepted.iter().all(|a| *a == Acceptance::Accepted { batch_id: 1 }));
 
-        let policy = BatchPolicy { min_intents: 1, max_intents: 50, window_seconds: 60 };
+        let policy =
+            BatchPolicy { min_intents: 1, max_intents: 50, window_seconds: 60, max_deltas: 1_000 };
         let CloseOutcome::Closed(_) = store.close_open_batch(CHAIN, &policy, 1_010).await.unwrap()
         else {
             panic!("60 intents reach max_intents");

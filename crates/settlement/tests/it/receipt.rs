@@ -33,7 +33,8 @@ pub(crate) async fn closed_batch(store: &Store) -> ClosedBatch {
         })
         .collect();
     store.accept_intents(CHAIN, &intents, 100).await.unwrap();
-    let policy = BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+    let policy =
+        BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0, max_deltas: 1_000 };
     match store.close_open_batch(CHAIN, &policy, 110).await.unwrap() {
         CloseOutcome::Closed(batch) => *batch,
         other => panic!("expected a closed batch, got {other:?}"),

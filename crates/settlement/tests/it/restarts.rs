@@ -31,7 +31,12 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
                 store,
                 &anvil,
                 &deployment,
-                BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
+                BatchPolicy {
+                    min_intents: 1,
+                    max_intents: 1_000,
+                    window_seconds: 0,
+                    max_deltas: 1_000,
+                },
             )
         };
         let payee = Address::repeat_byte(0x77);

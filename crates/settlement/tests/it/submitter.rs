@@ -50,7 +50,7 @@ async fn stuck_dropped_and_displaced_settlements_are_seen_through_once() {
         store,
         &anvil,
         &deployment,
-        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 0 },
+        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 0, max_deltas: 1_000 },
     );
     if let Some(submitter) = pipeline.submitter.as_mut() {
         submitter.fees.bump_after_secs = 60;

@@ -52,7 +52,7 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
         store,
         &anvil,
         &deployment,
-        BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0 },
+        BatchPolicy { min_intents: 1, max_intents: 1_000, window_seconds: 0, max_deltas: 1_000 },
     );
     let settle = |batch_id: u64| {
         let (pipeline, node, anvil, deployment) = (&pipeline, &node, &anvil, &deployment);

@@ -6,7 +6,7 @@ use cairn_test_utils::stores as backends;
 use crate::intents::{CHAIN, deposit, intent};
 
 const CLOSE_AT_THREE: BatchPolicy =
-    BatchPolicy { min_intents: 1, max_intents: 3, window_seconds: 3600 };
+    BatchPolicy { min_intents: 1, max_intents: 3, window_seconds: 3600, max_deltas: 1_000 };
 
 /// Indexes `BatchSettled` for `batch_id` in the block after the cursor.
 async fn settled(store: &Store, batch_id: u64, commitment: B256) {
@@ -30,7 +30,8 @@ async fn batches_close_whole_and_in_order(store: &Store) {
     let accepted = store.accept_intents(CHAIN, &first, 100).await.unwrap();
     assert!(accepted.iter().all(|a| *a == Acceptance::Accepted { batch_id: 1 }));
 
-    let wait = BatchPolicy { min_intents: 10, max_intents: 100, window_seconds: 60 };
+    let wait =
+        BatchPolicy { min_intents: 10, max_intents: 100, window_seconds: 60, max_deltas: 1_000 };
     assert_eq!(
         store.close_open_batch(CHAIN, &wait, 120).await.unwrap(),
         CloseOutcome::NotYet { batch_id: 1, pending: 5 }
@@ -127,7 +128,12 @@ async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
     let closer = {
         let store = store.clone();
         tokio::spawn(async move {
-            let policy = BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+            let policy = BatchPolicy {
+                min_intents: 1,
+                max_intents: 1,
+                window_seconds: 0,
+                max_deltas: 1_000,
+            };
             let mut closed = Vec::new();
             for _ in 0..20 {
                 if let CloseOutcome::Closed(batch) =
@@ -147,7 +153,8 @@ async fn no_intent_is_stranded_by_a_racing_close(store: &Store) {
     let mut closed = closer.await.unwrap();
     if closed.is_empty() {
         // The closer ran before any acceptance; close now.
-        let policy = BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0 };
+        let policy =
+            BatchPolicy { min_intents: 1, max_intents: 1, window_seconds: 0, max_deltas: 1_000 };
         let CloseOutcome::Closed(batch) =
             store.close_open_batch(CHAIN, &policy, 220).await.unwrap()
         else {
@@ -283,4 +290,38 @@ async fn sqlx_terminate(url: &str, pid: i32) {
     let mut admin = sqlx::AnyConnection::connect(url).await.unwrap();
     sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
     admin.close().await.unwrap();
+}
+
+/// A window with more payers than one batch has deltas for: the open batch
+/// takes intents until another might not fit, refuses the rest as
+/// `BatchFull`, closes at once (long before its window ends), and the
+/// refused intents land in the next batch.
+async fn more_payers_than_the_delta_cap_spill_into_the_next_batch(store: &Store) {
+    deposit(store, &(1..=8).map(|payer| (payer, 100)).collect::<Vec<_>>()).await;
+    let capped =
+        BatchPolicy { min_intents: 1, max_intents: 100, window_seconds: 3600, max_deltas: 6 };
+    let intents: Vec<_> = (1..=8).map(|payer| intent(payer, 1, 10)).collect();
+    let outcomes =
+        store.accept_intents_within(CHAIN, &intents, 100, capped.max_deltas).await.unwrap();
+    // Five payers and the one payee fill six pairs.
+    assert_eq!(&outcomes[..5], vec![Acceptance::Accepted { batch_id: 1 }; 5].as_slice());
+    assert_eq!(&outcomes[5..], vec![Acceptance::BatchFull; 3].as_slice());
+    let CloseOutcome::Closed(batch) = store.close_open_batch(CHAIN, &capped, 101).await.unwrap()
+    else {
+        panic!("the capped batch closes before its window");
+    };
+    assert!(batch.deltas.len() <= capped.max_deltas, "{} deltas", batch.deltas.len());
+    assert_eq!(batch.intents.len(), 5);
+    let again =
+        store.accept_intents_within(CHAIN, &intents[5..], 102, capped.max_deltas).await.unwrap();
+    assert_eq!(again, vec![Acceptance::Accepted { batch_id: 2 }; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_window_spills_into_the_next_batch_on_both_backends() {
+    let stores = backends().await;
+    for store in stores.both() {
+        more_payers_than_the_delta_cap_spill_into_the_next_batch(store).await;
+    }
+    stores.cleanup().await;
 }
