@@ -74,6 +74,25 @@ pub fn registry_domain(chain_id: u64, registry: Address) -> Eip712Domain {
     }
 }
 
+/// Domain of `Slash` messages for Cairn's Solana program `program_id`:
+/// Solana has no chain id and no 20-byte contract address, so the program id
+/// is the domain's salt. The program builds the same separator from bytes
+/// (`cairn_solana_interface::digest`), and its tests check the two agree.
+pub fn solana_registry_domain(program_id: [u8; 32]) -> Eip712Domain {
+    eip712_domain! {
+        name: REGISTRY_DOMAIN_NAME,
+        version: DOMAIN_VERSION,
+        salt: B256::from(program_id),
+    }
+}
+
+/// The `provider` a `Slash` names for a Solana provider: the last 20 bytes of
+/// keccak256 of its 32-byte public key (how Ethereum derives an address
+/// from a key), since `Slash.provider` is an `address`.
+pub fn solana_provider_address(pubkey: &[u8; 32]) -> Address {
+    Address::from_slice(&alloy_primitives::keccak256(pubkey)[12..])
+}
+
 /// Domain of `PaymentIntent` and `BatchCommitment` messages.
 pub fn settlement_domain(chain_id: u64, settlement: Address) -> Eip712Domain {
     eip712_domain! {

@@ -1,0 +1,181 @@
+//! Events. Each state change logs one `sol_log_data` record of two fields:
+//! the event name (ASCII) and its payload, packed like the accounts
+//! (little-endian, fixed order, strings as u16 length and bytes). The
+//! runtime prints it as `Program data: <base64 name> <base64 payload>`; an
+//! indexer base64-decodes both and calls [`Event::decode`].
+
+use solana_program::pubkey::Pubkey;
+
+use crate::state::{MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_URL_LEN, Reader};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Initialized {
+        authority: Pubkey,
+        stake_mint: Pubkey,
+        treasury: Pubkey,
+        slasher: [u8; 20],
+        min_stake: u64,
+        unbonding_delay: u64,
+    },
+    Registered {
+        provider: Pubkey,
+        operator: Pubkey,
+        amount: u64,
+    },
+    EndpointAdded {
+        provider: Pubkey,
+        service_id: [u8; 32],
+        chain: String,
+        kind: String,
+        url: String,
+        metadata_hash: [u8; 32],
+    },
+    EndpointRemoved {
+        provider: Pubkey,
+        service_id: [u8; 32],
+    },
+    UnbondStarted {
+        provider: Pubkey,
+        amount: u64,
+        release_at: u64,
+    },
+    Withdrawn {
+        provider: Pubkey,
+        amount: u64,
+        exited: bool,
+    },
+    Slashed {
+        provider: Pubkey,
+        amount: u64,
+        nonce: [u8; 32],
+        reason: u8,
+        receipt_id: [u8; 32],
+    },
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl Event {
+    pub fn name(&self) -> &'static [u8] {
+        match self {
+            Self::Initialized { .. } => b"Initialized",
+            Self::Registered { .. } => b"Registered",
+            Self::EndpointAdded { .. } => b"EndpointAdded",
+            Self::EndpointRemoved { .. } => b"EndpointRemoved",
+            Self::UnbondStarted { .. } => b"UnbondStarted",
+            Self::Withdrawn { .. } => b"Withdrawn",
+            Self::Slashed { .. } => b"Slashed",
+        }
+    }
+
+    pub fn payload(&self) -> Vec<u8> {
+        let mut o = Vec::new();
+        match self {
+            Self::Initialized {
+                authority,
+                stake_mint,
+                treasury,
+                slasher,
+                min_stake,
+                unbonding_delay,
+            } => {
+                o.extend_from_slice(authority.as_ref());
+                o.extend_from_slice(stake_mint.as_ref());
+                o.extend_from_slice(treasury.as_ref());
+                o.extend_from_slice(slasher);
+                o.extend_from_slice(&min_stake.to_le_bytes());
+                o.extend_from_slice(&unbonding_delay.to_le_bytes());
+            }
+            Self::Registered { provider, operator, amount } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(operator.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+            }
+            Self::EndpointAdded { provider, service_id, chain, kind, url, metadata_hash } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(service_id);
+                string(&mut o, chain);
+                string(&mut o, kind);
+                string(&mut o, url);
+                o.extend_from_slice(metadata_hash);
+            }
+            Self::EndpointRemoved { provider, service_id } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(service_id);
+            }
+            Self::UnbondStarted { provider, amount, release_at } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+                o.extend_from_slice(&release_at.to_le_bytes());
+            }
+            Self::Withdrawn { provider, amount, exited } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+                o.push(u8::from(*exited));
+            }
+            Self::Slashed { provider, amount, nonce, reason, receipt_id } => {
+                o.extend_from_slice(provider.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+                o.extend_from_slice(nonce);
+                o.push(*reason);
+                o.extend_from_slice(receipt_id);
+            }
+        }
+        o
+    }
+
+    /// Decodes the two fields of one `Program data:` record; `None` for a
+    /// record that is not one of this program's events.
+    pub fn decode(name: &[u8], payload: &[u8]) -> Option<Self> {
+        let mut r = Reader::new(payload);
+        let ev = match name {
+            b"Initialized" => Self::Initialized {
+                authority: r.pubkey().ok()?,
+                stake_mint: r.pubkey().ok()?,
+                treasury: r.pubkey().ok()?,
+                slasher: r.array().ok()?,
+                min_stake: r.u64().ok()?,
+                unbonding_delay: r.u64().ok()?,
+            },
+            b"Registered" => Self::Registered {
+                provider: r.pubkey().ok()?,
+                operator: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+            },
+            b"EndpointAdded" => Self::EndpointAdded {
+                provider: r.pubkey().ok()?,
+                service_id: r.array().ok()?,
+                chain: r.short_string(MAX_CHAIN_LEN).ok()?,
+                kind: r.short_string(MAX_KIND_LEN).ok()?,
+                url: r.short_string(MAX_URL_LEN).ok()?,
+                metadata_hash: r.array().ok()?,
+            },
+            b"EndpointRemoved" => {
+                Self::EndpointRemoved { provider: r.pubkey().ok()?, service_id: r.array().ok()? }
+            }
+            b"UnbondStarted" => Self::UnbondStarted {
+                provider: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                release_at: r.u64().ok()?,
+            },
+            b"Withdrawn" => Self::Withdrawn {
+                provider: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                exited: r.u8().ok()? != 0,
+            },
+            b"Slashed" => Self::Slashed {
+                provider: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                nonce: r.array().ok()?,
+                reason: r.u8().ok()?,
+                receipt_id: r.array().ok()?,
+            },
+            _ => return None,
+        };
+        r.is_empty().then_some(ev)
+    }
+}

@@ -1,0 +1,298 @@
+//! Instruction data (tag byte, then fixed little-endian fields; strings as a
+//! u16 length and bytes) and builders that list the accounts in the order the
+//! processor reads them.
+
+use solana_program::{
+    instruction::{AccountMeta, Instruction},
+    program_error::ProgramError,
+    pubkey::Pubkey,
+};
+use solana_system_interface::program as system_program;
+
+use crate::{
+    CairnError, config_address, endpoint_address, nonce_address, provider_address,
+    state::{MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_URL_LEN, Reader},
+    vault_address,
+};
+
+/// A slash order as the slasher signs it (see [`crate::digest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlashOrder {
+    pub amount: u64,
+    pub reason: u8,
+    pub evidence_hash: [u8; 32],
+    pub receipt_id: [u8; 32],
+    /// Big-endian, as the EIP-712 `uint256`.
+    pub nonce: [u8; 32],
+    pub deadline: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryInstruction {
+    /// Accounts: payer (s, w), authority (s), config (w), stake mint,
+    /// vault (w), treasury, system program, token program, the program's
+    /// `ProgramData` (whose upgrade authority must be `authority`).
+    Initialize { min_stake: u64, unbonding_delay: u64, slasher: [u8; 20] },
+    /// Accounts: provider (s, w), config (w), provider PDA (w),
+    /// provider's token account (w), vault (w), token program, system program.
+    Register { amount: u64, operator: Pubkey },
+    /// Accounts: operator (s, w), provider PDA (w), endpoint PDA (w), system program.
+    AddEndpoint { chain: String, kind: String, url: String, metadata_hash: [u8; 32] },
+    /// Accounts: operator (s, w), provider PDA (w), endpoint PDA (w).
+    RemoveEndpoint { service_id: [u8; 32] },
+    /// Accounts: provider (s), config, provider PDA (w).
+    Unbond { amount: u64 },
+    /// Accounts: provider (s, w), config (w), provider PDA (w), vault (w),
+    /// provider's token account (w), token program.
+    Withdraw,
+    /// Accounts: payer (s, w), config (w), provider PDA (w), vault (w),
+    /// treasury (w), nonce PDA (w), token program, system program.
+    Slash { provider: Pubkey, order: SlashOrder, signature: [u8; 64], recovery_id: u8 },
+}
+
+impl RegistryInstruction {
+    pub fn pack(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Self::Initialize { min_stake, unbonding_delay, slasher } => {
+                out.push(0);
+                out.extend_from_slice(&min_stake.to_le_bytes());
+                out.extend_from_slice(&unbonding_delay.to_le_bytes());
+                out.extend_from_slice(slasher);
+            }
+            Self::Register { amount, operator } => {
+                out.push(1);
+                out.extend_from_slice(&amount.to_le_bytes());
+                out.extend_from_slice(operator.as_ref());
+            }
+            Self::AddEndpoint { chain, kind, url, metadata_hash } => {
+                out.push(2);
+                for s in [chain, kind, url] {
+                    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+                    out.extend_from_slice(s.as_bytes());
+                }
+                out.extend_from_slice(metadata_hash);
+            }
+            Self::RemoveEndpoint { service_id } => {
+                out.push(3);
+                out.extend_from_slice(service_id);
+            }
+            Self::Unbond { amount } => {
+                out.push(4);
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
+            Self::Withdraw => out.push(5),
+            Self::Slash { provider, order, signature, recovery_id } => {
+                out.push(6);
+                out.extend_from_slice(provider.as_ref());
+                out.extend_from_slice(&order.amount.to_le_bytes());
+                out.push(order.reason);
+                out.extend_from_slice(&order.evidence_hash);
+                out.extend_from_slice(&order.receipt_id);
+                out.extend_from_slice(&order.nonce);
+                out.extend_from_slice(&order.deadline.to_le_bytes());
+                out.extend_from_slice(signature);
+                out.push(*recovery_id);
+            }
+        }
+        out
+    }
+
+    /// Decodes instruction data; trailing bytes are rejected so one
+    /// instruction has one encoding.
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let (&tag, rest) = data.split_first().ok_or(CairnError::InvalidInstruction)?;
+        let mut r = Reader::new(rest);
+        let ix = match tag {
+            0 => Self::Initialize {
+                min_stake: r.u64()?,
+                unbonding_delay: r.u64()?,
+                slasher: r.array()?,
+            },
+            1 => Self::Register { amount: r.u64()?, operator: r.pubkey()? },
+            2 => Self::AddEndpoint {
+                chain: r.short_string(MAX_CHAIN_LEN)?,
+                kind: r.short_string(MAX_KIND_LEN)?,
+                url: r.short_string(MAX_URL_LEN)?,
+                metadata_hash: r.array()?,
+            },
+            3 => Self::RemoveEndpoint { service_id: r.array()? },
+            4 => Self::Unbond { amount: r.u64()? },
+            5 => Self::Withdraw,
+            6 => Self::Slash {
+                provider: r.pubkey()?,
+                order: SlashOrder {
+                    amount: r.u64()?,
+                    reason: r.u8()?,
+                    evidence_hash: r.array()?,
+                    receipt_id: r.array()?,
+                    nonce: r.array()?,
+                    deadline: r.u64()?,
+                },
+                signature: r.array()?,
+                recovery_id: r.u8()?,
+            },
+            _ => return Err(CairnError::InvalidInstruction.into()),
+        };
+        if !r.is_empty() {
+            return Err(CairnError::InvalidInstruction.into());
+        }
+        Ok(ix)
+    }
+}
+
+fn ix(program_id: &Pubkey, data: RegistryInstruction, accounts: Vec<AccountMeta>) -> Instruction {
+    Instruction { program_id: *program_id, accounts, data: data.pack() }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn initialize(
+    program_id: &Pubkey,
+    payer: &Pubkey,
+    authority: &Pubkey,
+    stake_mint: &Pubkey,
+    treasury: &Pubkey,
+    min_stake: u64,
+    unbonding_delay: u64,
+    slasher: [u8; 20],
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::Initialize { min_stake, unbonding_delay, slasher },
+        vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new_readonly(*authority, true),
+            AccountMeta::new(config_address(program_id).0, false),
+            AccountMeta::new_readonly(*stake_mint, false),
+            AccountMeta::new(vault_address(program_id).0, false),
+            AccountMeta::new_readonly(*treasury, false),
+            AccountMeta::new_readonly(system_program::ID, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(crate::program_data_address(program_id), false),
+        ],
+    )
+}
+
+pub fn register(
+    program_id: &Pubkey,
+    provider: &Pubkey,
+    provider_token: &Pubkey,
+    operator: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::Register { amount, operator: *operator },
+        vec![
+            AccountMeta::new(*provider, true),
+            AccountMeta::new(config_address(program_id).0, false),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+            AccountMeta::new(*provider_token, false),
+            AccountMeta::new(vault_address(program_id).0, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(system_program::ID, false),
+        ],
+    )
+}
+
+pub fn add_endpoint(
+    program_id: &Pubkey,
+    operator: &Pubkey,
+    provider: &Pubkey,
+    chain: &str,
+    kind: &str,
+    url: &str,
+    metadata_hash: [u8; 32],
+) -> Instruction {
+    let service_id = crate::digest::service_id(provider, chain, kind, url);
+    ix(
+        program_id,
+        RegistryInstruction::AddEndpoint {
+            chain: chain.into(),
+            kind: kind.into(),
+            url: url.into(),
+            metadata_hash,
+        },
+        vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+            AccountMeta::new(endpoint_address(program_id, provider, &service_id).0, false),
+            AccountMeta::new_readonly(system_program::ID, false),
+        ],
+    )
+}
+
+pub fn remove_endpoint(
+    program_id: &Pubkey,
+    operator: &Pubkey,
+    provider: &Pubkey,
+    service_id: [u8; 32],
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::RemoveEndpoint { service_id },
+        vec![
+            AccountMeta::new(*operator, true),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+            AccountMeta::new(endpoint_address(program_id, provider, &service_id).0, false),
+        ],
+    )
+}
+
+pub fn unbond(program_id: &Pubkey, provider: &Pubkey, amount: u64) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::Unbond { amount },
+        vec![
+            AccountMeta::new_readonly(*provider, true),
+            AccountMeta::new_readonly(config_address(program_id).0, false),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+        ],
+    )
+}
+
+pub fn withdraw(program_id: &Pubkey, provider: &Pubkey, provider_token: &Pubkey) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::Withdraw,
+        vec![
+            AccountMeta::new(*provider, true),
+            AccountMeta::new(config_address(program_id).0, false),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+            AccountMeta::new(vault_address(program_id).0, false),
+            AccountMeta::new(*provider_token, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+        ],
+    )
+}
+
+pub fn slash(
+    program_id: &Pubkey,
+    payer: &Pubkey,
+    provider: &Pubkey,
+    treasury: &Pubkey,
+    order: SlashOrder,
+    signature: [u8; 64],
+    recovery_id: u8,
+) -> Instruction {
+    let nonce_pda = nonce_address(program_id, &order.nonce).0;
+    ix(
+        program_id,
+        RegistryInstruction::Slash { provider: *provider, order, signature, recovery_id },
+        vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new(config_address(program_id).0, false),
+            AccountMeta::new(provider_address(program_id, provider).0, false),
+            AccountMeta::new(vault_address(program_id).0, false),
+            AccountMeta::new(*treasury, false),
+            AccountMeta::new(nonce_pda, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(system_program::ID, false),
+        ],
+    )
+}
+
+/// The SPL Token program (not Token-2022: the vault is a classic token account).
+pub fn spl_token_id() -> Pubkey {
+    solana_program::pubkey!("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+}

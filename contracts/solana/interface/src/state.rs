@@ -1,0 +1,305 @@
+//! Account layouts. Byte 0 of every account is its kind, so one kind is never
+//! read as another (type cosplay), and a zeroed account reads as
+//! uninitialised.
+
+use solana_program::{program_error::ProgramError, pubkey::Pubkey};
+
+use crate::CairnError;
+
+pub const KIND_CONFIG: u8 = 1;
+pub const KIND_PROVIDER: u8 = 2;
+pub const KIND_ENDPOINT: u8 = 3;
+pub const KIND_NONCE: u8 = 4;
+
+pub const MAX_CHAIN_LEN: usize = 41;
+pub const MAX_KIND_LEN: usize = 32;
+pub const MAX_URL_LEN: usize = 256;
+
+/// Registry parameters and totals, at the `config` PDA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub authority: Pubkey,
+    pub stake_mint: Pubkey,
+    /// The token account slashed stake goes to.
+    pub treasury: Pubkey,
+    /// The slasher's Ethereum address: the threshold key that signs `Slash`.
+    pub slasher: [u8; 20],
+    pub min_stake: u64,
+    /// Seconds between `unbond` and the earliest `withdraw`.
+    pub unbonding_delay: u64,
+    pub total_staked: u64,
+    pub slashed_total: u64,
+}
+
+impl Config {
+    /// kind, bump, vault_bump, 3 keys, slasher, 4 u64.
+    pub const LEN: usize = 3 + 32 * 3 + 20 + 8 * 4;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_CONFIG);
+        w.u8(self.bump);
+        w.u8(self.vault_bump);
+        w.bytes(self.authority.as_ref());
+        w.bytes(self.stake_mint.as_ref());
+        w.bytes(self.treasury.as_ref());
+        w.bytes(&self.slasher);
+        w.u64(self.min_stake);
+        w.u64(self.unbonding_delay);
+        w.u64(self.total_staked);
+        w.u64(self.slashed_total);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_CONFIG, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            vault_bump: r.u8()?,
+            authority: r.pubkey()?,
+            stake_mint: r.pubkey()?,
+            treasury: r.pubkey()?,
+            slasher: r.array()?,
+            min_stake: r.u64()?,
+            unbonding_delay: r.u64()?,
+            total_staked: r.u64()?,
+            slashed_total: r.u64()?,
+        })
+    }
+}
+
+/// One provider's stake, at `["provider", provider]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub bump: u8,
+    pub provider: Pubkey,
+    /// Hot key that manages endpoints; stake stays with `provider`.
+    pub operator: Pubkey,
+    pub stake: u64,
+    pub unbonding: u64,
+    /// Unix seconds from which `withdraw` succeeds.
+    pub release_at: u64,
+    pub endpoint_count: u32,
+}
+
+impl Provider {
+    pub const LEN: usize = 2 + 32 * 2 + 8 * 3 + 4;
+
+    /// What a slash can still reach: bonded plus unbonding stake.
+    pub fn slashable(&self) -> u64 {
+        self.stake.saturating_add(self.unbonding)
+    }
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_PROVIDER);
+        w.u8(self.bump);
+        w.bytes(self.provider.as_ref());
+        w.bytes(self.operator.as_ref());
+        w.u64(self.stake);
+        w.u64(self.unbonding);
+        w.u64(self.release_at);
+        w.u32(self.endpoint_count);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_PROVIDER, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            provider: r.pubkey()?,
+            operator: r.pubkey()?,
+            stake: r.u64()?,
+            unbonding: r.u64()?,
+            release_at: r.u64()?,
+            endpoint_count: r.u32()?,
+        })
+    }
+}
+
+/// One endpoint, at `["endpoint", provider, service_id]`. Strings are stored
+/// with a u16 length and the fixed maximum reserved, so every endpoint
+/// account has one size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub bump: u8,
+    pub provider: Pubkey,
+    pub service_id: [u8; 32],
+    pub chain: String,
+    pub kind: String,
+    pub url: String,
+    pub metadata_hash: [u8; 32],
+}
+
+impl Endpoint {
+    pub const LEN: usize =
+        2 + 32 * 3 + (2 + MAX_CHAIN_LEN) + (2 + MAX_KIND_LEN) + (2 + MAX_URL_LEN);
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_ENDPOINT);
+        w.u8(self.bump);
+        w.bytes(self.provider.as_ref());
+        w.bytes(&self.service_id);
+        w.bytes(&self.metadata_hash);
+        w.string(&self.chain, MAX_CHAIN_LEN);
+        w.string(&self.kind, MAX_KIND_LEN);
+        w.string(&self.url, MAX_URL_LEN);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_ENDPOINT, Self::LEN)?;
+        let bump = r.u8()?;
+        let provider = r.pubkey()?;
+        let service_id = r.array()?;
+        let metadata_hash = r.array()?;
+        Ok(Self {
+            bump,
+            provider,
+            service_id,
+            metadata_hash,
+            chain: r.string(MAX_CHAIN_LEN)?,
+            kind: r.string(MAX_KIND_LEN)?,
+            url: r.string(MAX_URL_LEN)?,
+        })
+    }
+}
+
+/// A used slash nonce: the account's existence is the record.
+pub const NONCE_LEN: usize = 2;
+
+/// Writes fixed-offset little-endian fields; the buffers are sized by the
+/// `LEN` constants, so a short buffer is a bug in this crate, not bad input.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut [u8]) -> Self {
+        Self { out, at: 0 }
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.out[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+    pub fn u8(&mut self, v: u8) {
+        self.bytes(&[v]);
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    /// u16 length, the bytes, then zeros up to `max`.
+    pub fn string(&mut self, s: &str, max: usize) {
+        self.bytes(&(s.len() as u16).to_le_bytes());
+        self.bytes(s.as_bytes());
+        let pad = max - s.len();
+        self.out[self.at..self.at + pad].fill(0);
+        self.at += pad;
+    }
+}
+
+/// Reads what [`Writer`] wrote; every short or malformed input is an error.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Self { data }
+    }
+
+    fn kind(data: &'a [u8], kind: u8, len: usize) -> Result<Self, ProgramError> {
+        if data.len() < len || data[0] != kind {
+            return Err(CairnError::NotInitialized.into());
+        }
+        Ok(Self { data: &data[1..] })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], ProgramError> {
+        if self.data.len() < n {
+            return Err(CairnError::InvalidInstruction.into());
+        }
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(head)
+    }
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], ProgramError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    pub fn u8(&mut self) -> Result<u8, ProgramError> {
+        Ok(self.take(1)?[0])
+    }
+    pub fn u16(&mut self) -> Result<u16, ProgramError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    pub fn u32(&mut self) -> Result<u32, ProgramError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    pub fn u64(&mut self) -> Result<u64, ProgramError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    pub fn pubkey(&mut self) -> Result<Pubkey, ProgramError> {
+        Ok(Pubkey::new_from_array(self.array()?))
+    }
+    /// A u16-length string of at most `max` bytes with `max` reserved.
+    fn string(&mut self, max: usize) -> Result<String, ProgramError> {
+        let len = self.u16()? as usize;
+        let field = self.take(max)?;
+        let bytes = field.get(..len).ok_or(CairnError::NotInitialized)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| CairnError::NotInitialized.into())
+    }
+    /// A u16-length string sent in instruction data (no padding).
+    pub fn short_string(&mut self, max: usize) -> Result<String, ProgramError> {
+        let len = self.u16()? as usize;
+        if len > max {
+            return Err(CairnError::InvalidEndpoint.into());
+        }
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| CairnError::InvalidEndpoint.into())
+    }
+}
+
+/// Most endpoints one provider may hold, so enumeration stays bounded.
+pub const MAX_ENDPOINTS: u32 = 16;
+
+/// The endpoint rules of `cairn_core::registry::validate_endpoint` and the
+/// CAIP-2 rules of `cairn_core::id::ChainId`, without allocation for the
+/// program; the interface tests check both accept and reject the same inputs.
+pub fn validate_endpoint(chain: &str, kind: &str, url: &str) -> Result<(), CairnError> {
+    let bad = Err(CairnError::InvalidEndpoint);
+    let Some((namespace, reference)) = chain.split_once(':') else { return bad };
+    if !(3..=8).contains(&namespace.len())
+        || !namespace.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || !(1..=32).contains(&reference.len())
+        || !reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return bad;
+    }
+    if kind.is_empty()
+        || kind.len() > MAX_KIND_LEN
+        || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return bad;
+    }
+    if url.len() > MAX_URL_LEN || !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return bad;
+    }
+    let rest = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
+        _ => bad,
+    }
+}

@@ -1,0 +1,104 @@
+use alloy_primitives::{B256, U256};
+use alloy_sol_types::SolStruct;
+use cairn_core::{
+    eip712::{Slash, solana_provider_address, solana_registry_domain},
+    id::{ChainId, ServiceId},
+    registry::validate_endpoint as core_validate,
+};
+use cairn_solana_interface::{
+    ID,
+    digest::{provider_eth_address, registry_domain_separator, service_id, slash_digest},
+    instruction::SlashOrder,
+    state::validate_endpoint,
+};
+use solana_program::pubkey::Pubkey;
+
+fn order(i: u64) -> SlashOrder {
+    let mut nonce = [0u8; 32];
+    nonce[..8].copy_from_slice(&i.to_be_bytes());
+    nonce[31] = i as u8;
+    SlashOrder {
+        amount: i.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        reason: (i % 256) as u8,
+        evidence_hash: [i as u8; 32],
+        receipt_id: [(i * 3) as u8; 32],
+        nonce,
+        deadline: u64::MAX - i,
+    }
+}
+
+#[test]
+fn the_slash_digest_is_cores_eip712_digest_under_the_solana_domain() {
+    for i in 0..64u64 {
+        let provider = Pubkey::new_unique();
+        let program = if i % 2 == 0 { ID } else { Pubkey::new_unique() };
+        let o = order(i);
+        let message = Slash {
+            provider: solana_provider_address(&provider.to_bytes()),
+            amount: U256::from(o.amount),
+            reason: o.reason,
+            evidenceHash: B256::from(o.evidence_hash),
+            receiptId: B256::from(o.receipt_id),
+            nonce: U256::from_be_bytes(o.nonce),
+            deadline: o.deadline,
+        };
+        let domain = solana_registry_domain(program.to_bytes());
+        assert_eq!(registry_domain_separator(&program), domain.separator().0);
+        assert_eq!(slash_digest(&program, &provider, &o), message.eip712_signing_hash(&domain).0);
+        assert_eq!(
+            provider_eth_address(&provider),
+            solana_provider_address(&provider.to_bytes()).0.0
+        );
+    }
+}
+
+#[test]
+fn the_domain_binds_the_program() {
+    let provider = Pubkey::new_unique();
+    let a = slash_digest(&ID, &provider, &order(1));
+    let b = slash_digest(&Pubkey::new_unique(), &provider, &order(1));
+    assert_ne!(a, b);
+}
+
+#[test]
+fn service_ids_are_cores() {
+    let provider = Pubkey::new_unique();
+    for (chain, kind, url) in [
+        ("eip155:1", "json-rpc", "https://a.example"),
+        (
+            "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+            "ws",
+            "wss://rpc.example.org/a/very/long/path/that/spans/more/than/one/word",
+        ),
+        ("eip155:10", "k", "http://x"),
+    ] {
+        let core =
+            ServiceId::compute(&provider.to_bytes(), &chain.parse::<ChainId>().unwrap(), kind, url);
+        assert_eq!(service_id(&provider, chain, kind, url), core.0.0);
+    }
+}
+
+#[test]
+fn endpoint_rules_accept_and_reject_what_core_does() {
+    let long_url = format!("https://{}", "a".repeat(250));
+    let long_kind = "k".repeat(33);
+    let cases: &[(&str, &str, &str)] = &[
+        ("eip155:1", "json-rpc", "https://a.example"),
+        ("eip155:1", "json-rpc", "ftp://a.example"),
+        ("eip155:1", "Json", "https://a.example"),
+        ("eip155:1", "", "https://a.example"),
+        ("eip155:1", &long_kind, "https://a.example"),
+        ("eip155:1", "json-rpc", "https://"),
+        ("eip155:1", "json-rpc", "https:///path"),
+        ("eip155:1", "json-rpc", "https://a b"),
+        ("eip155:1", "json-rpc", &long_url),
+        ("solana", "json-rpc", "https://a.example"),
+        ("ab:1", "json-rpc", "https://a.example"),
+        ("eip155:", "json-rpc", "https://a.example"),
+        ("EIP155:1", "json-rpc", "https://a.example"),
+    ];
+    for (chain, kind, url) in cases {
+        let core_ok = chain.parse::<ChainId>().is_ok() && core_validate(kind, url).is_ok();
+        assert_eq!(validate_endpoint(chain, kind, url).is_ok(), core_ok, "{chain} {kind} {url}");
+    }
+}

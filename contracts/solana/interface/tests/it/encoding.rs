@@ -1,0 +1,113 @@
+use cairn_solana_interface::{
+    CairnError,
+    event::Event,
+    instruction::{RegistryInstruction, SlashOrder},
+    state::{Config, Endpoint, Provider},
+};
+use solana_program::{program_error::ProgramError, pubkey::Pubkey};
+
+#[test]
+fn instructions_round_trip_and_reject_trailing_or_short_data() {
+    let all = [
+        RegistryInstruction::Initialize { min_stake: 1, unbonding_delay: 2, slasher: [3; 20] },
+        RegistryInstruction::Register { amount: 5, operator: Pubkey::new_unique() },
+        RegistryInstruction::AddEndpoint {
+            chain: "eip155:1".into(),
+            kind: "json-rpc".into(),
+            url: "https://a.example".into(),
+            metadata_hash: [4; 32],
+        },
+        RegistryInstruction::RemoveEndpoint { service_id: [6; 32] },
+        RegistryInstruction::Unbond { amount: 7 },
+        RegistryInstruction::Withdraw,
+        RegistryInstruction::Slash {
+            provider: Pubkey::new_unique(),
+            order: SlashOrder {
+                amount: 8,
+                reason: 9,
+                evidence_hash: [10; 32],
+                receipt_id: [11; 32],
+                nonce: [12; 32],
+                deadline: 13,
+            },
+            signature: [14; 64],
+            recovery_id: 1,
+        },
+    ];
+    let invalid = ProgramError::from(CairnError::InvalidInstruction);
+    for ix in all {
+        let mut data = ix.pack();
+        assert_eq!(RegistryInstruction::unpack(&data).unwrap(), ix);
+        if data.len() > 1 {
+            assert_eq!(RegistryInstruction::unpack(&data[..data.len() - 1]), Err(invalid.clone()));
+        }
+        data.push(0);
+        assert_eq!(RegistryInstruction::unpack(&data), Err(invalid.clone()));
+    }
+    assert_eq!(RegistryInstruction::unpack(&[]), Err(invalid.clone()));
+    assert_eq!(RegistryInstruction::unpack(&[99]), Err(invalid));
+}
+
+#[test]
+fn accounts_round_trip_and_one_kind_is_not_read_as_another() {
+    let config = Config {
+        bump: 1,
+        vault_bump: 2,
+        authority: Pubkey::new_unique(),
+        stake_mint: Pubkey::new_unique(),
+        treasury: Pubkey::new_unique(),
+        slasher: [5; 20],
+        min_stake: 6,
+        unbonding_delay: 7,
+        total_staked: 8,
+        slashed_total: 9,
+    };
+    let mut buf = vec![0; Config::LEN];
+    config.pack(&mut buf);
+    assert_eq!(Config::unpack(&buf).unwrap(), config);
+    assert!(Provider::unpack(&buf).is_err());
+
+    let provider = Provider {
+        bump: 3,
+        provider: Pubkey::new_unique(),
+        operator: Pubkey::new_unique(),
+        stake: 10,
+        unbonding: 11,
+        release_at: 12,
+        endpoint_count: 2,
+    };
+    let mut buf = vec![0; Provider::LEN];
+    provider.pack(&mut buf);
+    assert_eq!(Provider::unpack(&buf).unwrap(), provider);
+    assert!(Config::unpack(&buf).is_err());
+
+    let endpoint = Endpoint {
+        bump: 4,
+        provider: Pubkey::new_unique(),
+        service_id: [1; 32],
+        chain: "eip155:1".into(),
+        kind: "json-rpc".into(),
+        url: "https://a.example".into(),
+        metadata_hash: [2; 32],
+    };
+    let mut buf = vec![0; Endpoint::LEN];
+    endpoint.pack(&mut buf);
+    assert_eq!(Endpoint::unpack(&buf).unwrap(), endpoint);
+    assert!(Endpoint::unpack(&vec![0; Endpoint::LEN]).is_err());
+}
+
+#[test]
+fn events_round_trip_and_unknown_or_padded_records_are_none() {
+    let e = Event::Slashed {
+        provider: Pubkey::new_unique(),
+        amount: 1,
+        nonce: [2; 32],
+        reason: 3,
+        receipt_id: [4; 32],
+    };
+    assert_eq!(Event::decode(e.name(), &e.payload()), Some(e.clone()));
+    let mut padded = e.payload();
+    padded.push(0);
+    assert_eq!(Event::decode(e.name(), &padded), None);
+    assert_eq!(Event::decode(b"Other", &e.payload()), None);
+}
