@@ -243,14 +243,14 @@ contract SettlementTest is CairnTest {
         bytes memory sig = sign(SIGNER_KEY, c);
         uint256 snapshot = vm.snapshotState();
         vm.chainId(10);
-        vm.expectRevert();
+        vm.expectPartialRevert(Settlement.NotSettlementSigner.selector);
         settlement.settleBatch(c, ds, sig);
         vm.revertToState(snapshot);
 
         Settlement twin = new Settlement(owner, vm.addr(SIGNER_KEY), DELAY);
         vm.prank(owner);
         twin.setAssetAllowed(address(usd), true);
-        vm.expectRevert();
+        vm.expectPartialRevert(Settlement.NotSettlementSigner.selector);
         twin.settleBatch(c, ds, sig);
         settlement.settleBatch(c, ds, sig);
     }
@@ -279,7 +279,7 @@ contract SettlementTest is CairnTest {
         ds = sorted(ds);
         Settlement.BatchCommitment memory c = commitmentFor(ds);
         bytes memory sig = sign(SIGNER_KEY, c);
-        vm.expectRevert();
+        vm.expectPartialRevert(Settlement.UnbalancedAsset.selector);
         settlement.settleBatch(c, ds, sig);
     }
 
@@ -312,7 +312,7 @@ contract SettlementTest is CairnTest {
         if (carol < alice) (ds[0], ds[1], ds[2]) = (ds[2], ds[0], ds[1]);
         c = commitmentFor(ds);
         sig = sign(SIGNER_KEY, c);
-        vm.expectRevert();
+        vm.expectPartialRevert(Settlement.DeltasNotSorted.selector);
         settlement.settleBatch(c, ds, sig);
 
         // Zero amount.
@@ -361,7 +361,7 @@ contract SettlementTest is CairnTest {
         ds = sorted(ds);
         Settlement.BatchCommitment memory c = commitmentFor(ds);
         bytes memory sig = sign(SIGNER_KEY, c);
-        vm.expectRevert();
+        vm.expectPartialRevert(Settlement.UnbalancedAsset.selector);
         settlement.settleBatch(c, ds, sig);
 
         ds = new Settlement.Delta[](3);
@@ -468,7 +468,7 @@ contract SettlementTest is CairnTest {
         Settlement.BatchCommitment memory c = commitmentFor(ds);
         bytes memory sig = sign(SIGNER_KEY, c);
         if (amount > 100 ether) {
-            vm.expectRevert();
+            vm.expectPartialRevert(Settlement.Overdraft.selector);
             settlement.settleBatch(c, ds, sig);
             return;
         }

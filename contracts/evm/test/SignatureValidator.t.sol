@@ -79,7 +79,7 @@ contract SignatureValidatorTest is CairnTest {
         address wallet = factory.addressOf(owner, salt);
         bytes memory wrongCall = abi.encodeWithSignature("noSuchFunction()");
         bytes memory signature = wrapped(salt, wrongCall, signed(OWNER_KEY));
-        vm.expectRevert();
+        vm.expectPartialRevert(SignatureValidator.WalletDeployFailed.selector);
         new SignatureValidator(wallet, HASH, signature);
     }
 

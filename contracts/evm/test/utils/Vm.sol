@@ -10,6 +10,7 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertSelector) external;
     function expectRevert() external;
+    function expectPartialRevert(bytes4 revertSelector) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData)
         external;
     function warp(uint256 newTimestamp) external;
