@@ -51,34 +51,26 @@ pub(crate) fn body_rejection(rejection: axum::extract::rejection::BytesRejection
 /// `400 invalid_json`; JSON of the wrong shape is `422 invalid_body`, its
 /// detail naming the field (`intents[3].intent.amount: …`) when there is one.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Syntax first, over the whole text: a typed read stops at the first
-    // field of the wrong shape and would call broken JSON a shape error.
-    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-        return Err(ApiError::bad_request("invalid_json", inner_detail(error.to_string())));
-    }
+    let not_json = |error: serde_json::Error| {
+        ApiError::bad_request("invalid_json", format!("the body is not JSON: {error}"))
+    };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let (path, error) = match serde_path_to_error::deserialize(&mut deserializer) {
-        Ok(value) => match deserializer.end() {
-            Ok(()) => return Ok(value),
-            Err(trailing) => (String::new(), trailing),
-        },
-        Err(error) => (error.path().to_string(), error.into_inner()),
-    };
-    let detail = match path.as_str() {
-        "." | "?" | "" => error.to_string(),
-        path => format!("{path}: {error}"),
-    };
-    Err(match error.classify() {
-        serde_json::error::Category::Data => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => deserializer.end().map(|()| value).map_err(not_json),
+        Err(error) => {
+            // A typed read stops at the first field of the wrong shape: the
+            // whole text is checked for syntax only then, so broken JSON
+            // further on is still called broken, and a good body is read once.
+            if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                return Err(not_json(syntax));
+            }
+            let detail = match error.path().to_string().as_str() {
+                "." | "?" | "" => error.inner().to_string(),
+                path => format!("{path}: {}", error.inner()),
+            };
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail))
         }
-        _ => ApiError::bad_request("invalid_json", inner_detail(detail)),
-    })
-}
-
-/// Syntax errors carry no field path worth showing.
-fn inner_detail(detail: String) -> String {
-    format!("the body is not JSON: {detail}")
+    }
 }
 
 /// `Query` with problem-document rejections.
