@@ -16,7 +16,7 @@ use cairn_core::eip712::{PaymentIntent, settlement_domain};
 use crate::{
     CliError,
     cli::{PayAmountArgs, PayBalanceArgs, PayCommand, PayIntentArgs, PayKeyArgs, PayWithdrawArgs},
-    provider::{Session, connect_as, mined, send_explained},
+    provider::{Session, address_arg, connect_as, mined, send_explained},
 };
 
 /// Environment variable read when no `--key-file` is given.
@@ -46,18 +46,8 @@ impl Payer {
 async fn connect(config: &Config, args: &PayKeyArgs) -> Result<Payer, CliError> {
     let signer = crate::load_signer(args.key_file.as_deref(), PAYER_KEY_VAR, "payer")?;
     let session = connect_as(config, signer, args.rpc.as_deref()).await?;
-    let asset = address("--asset", args.asset.as_deref(), session.deployment.stake_token)?;
+    let asset = address_arg("--asset", args.asset.as_deref(), session.deployment.stake_token)?;
     Ok(Payer { session, asset })
-}
-
-fn address(flag: &'static str, text: Option<&str>, default: Address) -> Result<Address, CliError> {
-    match text {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
-            flag,
-            message: format!("`{text}` is not an address (0x and 40 hex digits)"),
-        }),
-    }
 }
 
 fn positive(flag: &'static str, amount: U256) -> Result<U256, CliError> {
@@ -177,7 +167,7 @@ async fn balance(config: &Config, args: &PayBalanceArgs) -> Result<(), CliError>
     // Reading a balance needs no key when the account is named.
     let (session, account) = match &args.account {
         Some(text) => {
-            let account = address("--account", Some(text), Address::ZERO)?;
+            let account = address_arg("--account", Some(text), Address::ZERO)?;
             let any_key = alloy::signers::local::PrivateKeySigner::random();
             (connect_as(config, any_key, args.key.rpc.as_deref()).await?, account)
         }
@@ -187,7 +177,7 @@ async fn balance(config: &Config, args: &PayBalanceArgs) -> Result<(), CliError>
             (payer.session, account)
         }
     };
-    let asset = address("--asset", args.key.asset.as_deref(), session.deployment.stake_token)?;
+    let asset = address_arg("--asset", args.key.asset.as_deref(), session.deployment.stake_token)?;
     let settlement = Settlement::new(session.deployment.settlement, &session.rpc);
     let balance = settlement.balanceOf(account, asset).call().await.map_err(unreachable)?;
     let pending = settlement.pendingWithdrawal(account, asset).call().await.map_err(unreachable)?;
@@ -205,7 +195,7 @@ async fn balance(config: &Config, args: &PayBalanceArgs) -> Result<(), CliError>
 async fn intent(config: &Config, args: &PayIntentArgs) -> Result<(), CliError> {
     let amount = positive("--amount", args.amount)?;
     let signer = crate::load_signer(args.key.key_file.as_deref(), PAYER_KEY_VAR, "payer")?;
-    let payee = address("--to", Some(&args.to), Address::ZERO)?;
+    let payee = address_arg("--to", Some(&args.to), Address::ZERO)?;
     if payee == signer.address() {
         return Err(CliError::BadArgument {
             flag: "--to",
@@ -217,7 +207,7 @@ async fn intent(config: &Config, args: &PayIntentArgs) -> Result<(), CliError> {
         return Err(CliError::no_deployment(path));
     }
     let deployment = cairn_bindings::Deployment::read(&path)?;
-    let asset = address("--asset", args.key.asset.as_deref(), deployment.stake_token)?;
+    let asset = address_arg("--asset", args.key.asset.as_deref(), deployment.stake_token)?;
     let service = crate::service_url(config, args.service.as_deref())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

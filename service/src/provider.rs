@@ -117,7 +117,7 @@ pub(crate) async fn connect_as(
     Ok(Session { signer: address, rpc, deployment })
 }
 
-fn address_arg(
+pub(crate) fn address_arg(
     flag: &'static str,
     text: Option<&str>,
     default: Address,

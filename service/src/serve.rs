@@ -209,7 +209,7 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         }
         None => None,
     };
-    let served = crate::http::serve(listener, state, shutdown_signal()).await;
+    let served = crate::http::serve(listener, state, cairn_sidecar::shutdown_signal()).await;
     // A round in flight is dropped, not awaited: a probe can take up to its
     // timeout, and what it would record the next start measures again.
     let _ = stop_prober.send(());
@@ -224,22 +224,6 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
     store.close().await;
     eprintln!("service stopped");
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM (what process managers send).
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
 }
 
 /// The prober's settings when `prober.enabled`.

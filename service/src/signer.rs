@@ -35,7 +35,7 @@ pub(crate) async fn signer(command: &SignerCommand) -> Result<(), CliError> {
             }
             tokio::select! {
                 () = party.serve(listener) => {}
-                _ = shutdown() => println!("party {index} stopping"),
+                () = cairn_sidecar::shutdown_signal() => println!("party {index} stopping"),
             }
             Ok(())
         }
@@ -101,13 +101,4 @@ fn read_group(path: &std::path::Path) -> Result<GroupConfig, CliError> {
 
 fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

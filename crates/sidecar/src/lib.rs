@@ -209,8 +209,9 @@ pub async fn run(config: SidecarConfig) -> Result<(), SidecarError> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM (what process managers send).
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM (what process managers send); every long-running
+/// `cairn` command stops on it.
+pub async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {
