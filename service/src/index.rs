@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use cairn_bindings::Deployment;
 use cairn_config::Config;
 use cairn_indexer::{Contracts, Indexer, IndexerSettings, Metrics};
 use cairn_store::Store;
@@ -11,10 +10,7 @@ use crate::{CliError, cli::IndexArgs};
 
 pub(crate) async fn index(config: &Config, args: &IndexArgs) -> Result<(), CliError> {
     let path = config.deployment_path();
-    if !path.exists() {
-        return Err(CliError::no_deployment(path));
-    }
-    let deployment = Deployment::read(&path)?;
+    let deployment = crate::read_deployment(config)?;
     if deployment.chain_id != config.evm.chain_id {
         return Err(CliError::WrongChain {
             url: path.display().to_string(),

@@ -210,6 +210,16 @@ pub(crate) fn load_secret(
 
 /// The RPC endpoint a command uses: `--rpc` if given, else the first of
 /// `evm.rpc_urls`.
+/// The deployment file every chain command starts from; missing, the error
+/// says how to get one (or that a dev stack holds it).
+pub(crate) fn read_deployment(config: &Config) -> Result<cairn_bindings::Deployment, CliError> {
+    let path = config.deployment_path();
+    if !path.exists() {
+        return Err(CliError::no_deployment(path));
+    }
+    Ok(cairn_bindings::Deployment::read(&path)?)
+}
+
 /// The Cairn service a command talks to: `--service`, else the first of
 /// `client.services`.
 pub(crate) fn service_url(config: &Config, flag: Option<&str>) -> Result<url::Url, CliError> {

@@ -202,11 +202,7 @@ async fn intent(config: &Config, args: &PayIntentArgs) -> Result<(), CliError> {
             message: "a payer cannot pay itself".into(),
         });
     }
-    let path = config.deployment_path();
-    if !path.exists() {
-        return Err(CliError::no_deployment(path));
-    }
-    let deployment = cairn_bindings::Deployment::read(&path)?;
+    let deployment = crate::read_deployment(config)?;
     let asset = address_arg("--asset", args.key.asset.as_deref(), deployment.stake_token)?;
     let service = crate::service_url(config, args.service.as_deref())?;
     let now = std::time::SystemTime::now()

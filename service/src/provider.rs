@@ -93,11 +93,7 @@ pub(crate) async fn connect_as(
     rpc_flag: Option<&str>,
 ) -> Result<Session, CliError> {
     let address = signer.address();
-    let path = config.deployment_path();
-    if !path.exists() {
-        return Err(CliError::no_deployment(path));
-    }
-    let deployment = Deployment::read(&path)?;
+    let deployment = crate::read_deployment(config)?;
     let url = crate::rpc_url(config, rpc_flag)?;
     let rpc = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))

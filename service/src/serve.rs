@@ -19,11 +19,7 @@ pub const SESSION_KEY_FILE: &str = "session.key";
 /// Builds the service's state from the configuration: opens the store,
 /// reads the deployment, checks the chain and loads the session key.
 pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
-    let path = config.deployment_path();
-    if !path.exists() {
-        return Err(CliError::no_deployment(path));
-    }
-    let deployment = Deployment::read(&path)?;
+    let deployment = crate::read_deployment(config)?;
     let chain = evm_chain(config, &deployment).await?;
     let store = Store::open_configured(config.store.url.as_deref(), &config.data_dir).await?;
     let key_path = config

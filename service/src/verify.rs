@@ -3,18 +3,13 @@
 //! service.
 
 use alloy::providers::{Provider, ProviderBuilder};
-use cairn_bindings::Deployment;
 use cairn_config::Config;
 use cairn_settlement::Gateway;
 
 use crate::{CliError, cli::VerifyBatchArgs};
 
 pub(crate) async fn verify_batch(config: &Config, args: &VerifyBatchArgs) -> Result<(), CliError> {
-    let path = config.deployment_path();
-    if !path.exists() {
-        return Err(CliError::no_deployment(path));
-    }
-    let deployment = Deployment::read(&path)?;
+    let deployment = crate::read_deployment(config)?;
     let gateways: Vec<Gateway> = if args.gateways.is_empty() {
         config.arweave.gateways.clone()
     } else {
