@@ -87,6 +87,38 @@ pub fn wallet(rpc: &str, key: &str) -> alloy::providers::DynProvider {
 }
 
 /// The address of a private key.
+/// Mints `stake` of the stake token to `key`'s account, registers it as a
+/// provider with `stake` and the operator `operator_key`, and has that
+/// operator list each `(chain, url)` as an `rpc` endpoint.
+pub async fn register_provider(
+    rpc: &str,
+    deployment: &cairn_bindings::Deployment,
+    key: &str,
+    operator_key: &str,
+    stake: alloy::primitives::U256,
+    endpoints: &[(&str, &str)],
+) {
+    fund_dev_token(rpc, key, deployment.stake_token, stake, &[deployment.registry]).await;
+    let provider = address_of(key);
+    cairn_bindings::Registry::new(deployment.registry, wallet(rpc, key))
+        .register(address_of(operator_key), stake)
+        .mined()
+        .await;
+    let operator = cairn_bindings::Registry::new(deployment.registry, wallet(rpc, operator_key));
+    for (chain, url) in endpoints {
+        operator
+            .addService(
+                provider,
+                (*chain).to_owned(),
+                "rpc".to_owned(),
+                (*url).to_owned(),
+                alloy::primitives::B256::ZERO,
+            )
+            .mined()
+            .await;
+    }
+}
+
 /// How many transactions `key`'s account has sent: a command that must
 /// refuse before paying for anything leaves it unchanged.
 pub async fn transactions_sent(rpc: &str, key: &str) -> u64 {

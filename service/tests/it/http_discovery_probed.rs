@@ -4,19 +4,17 @@
 //! endpoint ranks first with its measured figures, and repeated failures put
 //! the dead one on probation. `cairn discover` prints the figures.
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::U256;
 use axum::http::StatusCode;
-use cairn_bindings::Registry;
 use cairn_config::ProberConfig;
 use cairn_prober::{Prober, Settings};
 use cairn_service::http::{app, serve};
 use cairn_test_utils::{
-    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev, free_port,
-    fund_dev_token, wallet,
+    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, anvil, deploy_dev, free_port, register_provider, wallet,
 };
 use serde_json::Value;
 
-use crate::support::{Chain, MIN_STAKE, TOKEN, get, p1, p2, service_config};
+use crate::support::{Chain, MIN_STAKE, get, service_config};
 
 const CHAIN: &str = "eip155:31337";
 
@@ -29,25 +27,17 @@ async fn chain_with_a_live_and_a_dead_endpoint(
 ) -> Chain {
     let rpc = anvil.endpoint();
     let (_, deployment) = deploy_dev(&rpc, MIN_STAKE, 3600, 3600).await;
-    for key in [DEV_KEY_1, DEV_KEY_2] {
-        fund_dev_token(
-            &rpc,
-            key,
-            deployment.stake_token,
-            U256::from(1_000 * TOKEN),
-            &[deployment.registry],
-        )
-        .await;
-    }
-    let as_p1 = Registry::new(deployment.registry, wallet(&rpc, DEV_KEY_1));
-    as_p1.register(p1(), U256::from(MIN_STAKE)).mined().await;
-    as_p1.addService(p1(), CHAIN.into(), "rpc".into(), live.into(), B256::ZERO).mined().await;
-    let as_p2 = Registry::new(deployment.registry, wallet(&rpc, DEV_KEY_2));
-    as_p2.register(address_of(DEV_KEY_3), U256::from(3 * MIN_STAKE)).mined().await;
-    Registry::new(deployment.registry, wallet(&rpc, DEV_KEY_3))
-        .addService(p2(), CHAIN.into(), "rpc".into(), dead.into(), B256::ZERO)
-        .mined()
-        .await;
+    let stake = U256::from(MIN_STAKE);
+    register_provider(&rpc, &deployment, DEV_KEY_1, DEV_KEY_1, stake, &[(CHAIN, live)]).await;
+    register_provider(
+        &rpc,
+        &deployment,
+        DEV_KEY_2,
+        DEV_KEY_3,
+        stake * U256::from(3),
+        &[(CHAIN, dead)],
+    )
+    .await;
     Chain { anvil, deployment }
 }
 

@@ -6,16 +6,14 @@ use std::sync::Arc;
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, B256, U256},
+    primitives::{Address, U256},
     providers::{Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
-use cairn_bindings::Registry;
 use cairn_client::{CairnTransport, Client, Route};
 use cairn_test_utils::{
-    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, Mined, address_of, anvil, deploy_dev, free_port,
-    fund_dev_token, wallet,
+    DEV_KEY_1, DEV_KEY_2, DEV_KEY_3, address_of, anvil, deploy_dev, free_port, register_provider,
 };
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -28,26 +26,8 @@ async fn a_provider_over_cairn_fails_over_and_answers_as_the_node() {
     // The larger stake ranks first, and its endpoint is down.
     let dead = format!("http://127.0.0.1:{}/", free_port());
     for (key, stake, url) in [(DEV_KEY_1, 500, dead.as_str()), (DEV_KEY_2, 200, rpc.as_str())] {
-        fund_dev_token(
-            &rpc,
-            key,
-            deployment.stake_token,
-            U256::from(1_000 * TOKEN),
-            &[deployment.registry],
-        )
-        .await;
-        let registry = Registry::new(deployment.registry, wallet(&rpc, key));
-        registry.register(address_of(key), U256::from(stake * TOKEN)).mined().await;
-        registry
-            .addService(
-                address_of(key),
-                "eip155:31337".into(),
-                "rpc".into(),
-                url.into(),
-                B256::ZERO,
-            )
-            .mined()
-            .await;
+        let stake = U256::from(stake * TOKEN);
+        register_provider(&rpc, &deployment, key, key, stake, &[("eip155:31337", url)]).await;
     }
     // The registry is read through a bootstrap node; the application's
     // requests go to whatever the registry lists.
@@ -91,20 +71,8 @@ async fn a_provider_over_cairn_fails_over_and_answers_as_the_node() {
 
     // Every endpoint down: the error names each.
     let (_, lonely) = deploy_dev(&rpc, 100, 3600, 3600).await;
-    let registry = Registry::new(lonely.registry, wallet(&rpc, DEV_KEY_1));
-    fund_dev_token(
-        &rpc,
-        DEV_KEY_1,
-        lonely.stake_token,
-        U256::from(1_000 * TOKEN),
-        &[lonely.registry],
-    )
-    .await;
-    registry.register(holder, U256::from(500 * TOKEN)).mined().await;
-    registry
-        .addService(holder, "eip155:31337".into(), "rpc".into(), dead.clone(), B256::ZERO)
-        .mined()
-        .await;
+    let stake = U256::from(500 * TOKEN);
+    register_provider(&rpc, &lonely, DEV_KEY_1, DEV_KEY_1, stake, &[("eip155:31337", &dead)]).await;
     let only_dead = Arc::new(
         Client::builder()
             .registry_fallback(rpc.parse().unwrap(), lonely.registry, lonely.start_block)
