@@ -45,6 +45,9 @@ pub enum Command {
     /// Check evidence records against providers, offline.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Follow the slashing pipeline: evidence, receipts, orders, transactions.
+    #[command(subcommand)]
+    Slash(SlashCommand),
     /// Inspect the configuration this command line resolves to.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -433,6 +436,25 @@ pub struct EvidenceVerifyArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SlashCommand {
+    /// List the slash orders a Cairn service pursues and the stage each has reached.
+    Status(SlashStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SlashStatusArgs {
+    /// Cairn service to ask; default: the first of `client.services`.
+    #[arg(long, value_name = "URL")]
+    pub service: Option<url::Url>,
+    /// Only the orders against this provider.
+    #[arg(long, value_name = "ADDRESS")]
+    pub provider: Option<String>,
+    /// Print the service's JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration as TOML (defaults, file and environment merged).
     Show,
@@ -466,6 +488,7 @@ impl Command {
             Self::Login(_) => "cairn login",
             Self::VerifyBatch(_) => "cairn verify-batch",
             Self::Evidence(EvidenceCommand::Verify(_)) => "cairn evidence verify",
+            Self::Slash(SlashCommand::Status(_)) => "cairn slash status",
             Self::Config(ConfigCommand::Show) => "cairn config show",
             Self::Config(ConfigCommand::Check) => "cairn config check",
             Self::Signer(s) => match s {

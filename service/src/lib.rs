@@ -11,6 +11,7 @@ mod pay;
 mod provider;
 pub mod serve;
 mod signer;
+mod slashing;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -173,6 +174,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Login(args) => block_on(login::login(&config, &args))?,
         Command::VerifyBatch(args) => block_on(verify::verify_batch(&config, &args))?,
         Command::Evidence(cli::EvidenceCommand::Verify(args)) => evidence::verify(&args),
+        Command::Slash(cli::SlashCommand::Status(args)) => {
+            block_on(slashing::status(&config, &args))?
+        }
         Command::Signer(command) => block_on(signer::signer(&command))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }

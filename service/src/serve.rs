@@ -205,7 +205,31 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
         }
         None => None,
     };
+    let (stop_slasher, slasher_stopped) = tokio::sync::oneshot::channel::<()>();
+    let slasher = match crate::slashing::slasher(config, &state).await? {
+        Some(slasher) => {
+            eprintln!(
+                "slasher on: evidence → receipt on Arweave → order signed by {} ({:?}) → Registry.slash at {}",
+                slasher.order_signer.address(),
+                config.slashing.signer,
+                slasher.registry
+            );
+            // Receipts wait in the outbox for whichever loop drains it: the
+            // batcher's when it runs here, else the slasher's own.
+            let uploader =
+                if batcher.is_none() { Some(uploader(config, &state.store)?) } else { None };
+            let tick = std::time::Duration::from_millis(config.slashing.tick_ms);
+            Some(tokio::spawn(cairn_slasher::run(slasher, uploader, tick, async {
+                let _ = slasher_stopped.await;
+            })))
+        }
+        None => None,
+    };
     let served = crate::http::serve(listener, state, cairn_sidecar::shutdown_signal()).await;
+    let _ = stop_slasher.send(());
+    if let Some(slasher) = slasher {
+        let _ = slasher.await;
+    }
     // A round in flight is dropped, not awaited: a probe can take up to its
     // timeout, and what it would record the next start measures again.
     let _ = stop_prober.send(());

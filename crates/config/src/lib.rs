@@ -10,7 +10,7 @@ pub use load::{CONFIG_FILE_VAR, DATABASE_URL_VAR, ENV_PREFIX, Origin, load, load
 pub use model::{
     ArweaveConfig, AuthConfig, AuthDomain, ClientConfig, Config, EvmConfig, GatewayConfig,
     HedgingConfig, IndexerConfig, LogConfig, LogFormat, ProberConfig, QuorumConfig,
-    RateLimitConfig, ServiceConfig, SettlementConfig, StoreConfig,
+    RateLimitConfig, ServiceConfig, SettlementConfig, SlashSigner, SlashingConfig, StoreConfig,
 };
 
 /// Why a configuration could not be loaded. Every variant names where the

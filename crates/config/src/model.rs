@@ -26,6 +26,7 @@ pub struct Config {
     pub arweave: ArweaveConfig,
     pub gateway: GatewayConfig,
     pub prober: ProberConfig,
+    pub slashing: SlashingConfig,
 }
 
 impl Default for Config {
@@ -43,6 +44,7 @@ impl Default for Config {
             arweave: ArweaveConfig::default(),
             gateway: GatewayConfig::default(),
             prober: ProberConfig::default(),
+            slashing: SlashingConfig::default(),
         }
     }
 }
@@ -346,6 +348,74 @@ impl Default for SettlementConfig {
             bump_after_secs: 60,
             bump_percent: 25,
             max_receipt_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The slashing pipeline `cairn serve` runs: evidence the gateway stored
+/// becomes an evidence receipt on Arweave, a signed `Slash` order and a
+/// `Registry.slash` transaction (crates/slasher).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlashingConfig {
+    /// Run the pipeline in this process (it takes the slasher role for the
+    /// chain; other replicas wait).
+    pub enabled: bool,
+    /// Who signs orders: `local` (one key, `key_file`) or `threshold` (the
+    /// `cairn signer party` processes of `group_file`). It must be the
+    /// registry's slasher.
+    pub signer: SlashSigner,
+    /// Local slasher key (hex, mode 600). Unset: the settlement signer key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// The threshold group (`group.toml` from `cairn signer init`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_file: Option<PathBuf>,
+    /// The group key `cairn signer keygen` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_key_file: Option<PathBuf>,
+    /// Account that sends `Registry.slash` and pays its gas (hex key, mode
+    /// 600). Unset: the settlement signer key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_key_file: Option<PathBuf>,
+    /// Stake token base units taken per piece of evidence, by kind (decimal
+    /// strings), capped at what the provider has at stake.
+    pub conflicting_answers_amount: String,
+    pub quorum_mismatch_amount: String,
+    /// How long a signed order stays valid.
+    pub deadline_secs: u64,
+    /// At most one slash per provider within this window; later evidence is
+    /// recorded as covered.
+    pub provider_window_secs: u64,
+    /// Pause before a failed step is tried again.
+    pub retry_secs: u64,
+    /// Pause between steps when nothing moved.
+    pub tick_ms: u64,
+}
+
+/// Who signs slash orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlashSigner {
+    Local,
+    Threshold,
+}
+
+impl Default for SlashingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            signer: SlashSigner::Local,
+            key_file: None,
+            group_file: None,
+            group_key_file: None,
+            sender_key_file: None,
+            conflicting_answers_amount: "10000000000000000000".into(),
+            quorum_mismatch_amount: "5000000000000000000".into(),
+            deadline_secs: 600,
+            provider_window_secs: 86_400,
+            retry_secs: 5,
+            tick_ms: 1_000,
         }
     }
 }

@@ -112,6 +112,18 @@ pub enum EvidenceError {
     NoMismatch,
 }
 
+impl EvidenceKind {
+    /// The `Slash.reason` code an order built on this evidence carries
+    /// (`docs/architecture.md`, slashing): 1 conflicting answers, 2 a quorum
+    /// mismatch. 0 is kept for "unspecified".
+    pub fn slash_reason(&self) -> u8 {
+        match self {
+            Self::ConflictingAnswers => 1,
+            Self::QuorumMismatch { .. } => 2,
+        }
+    }
+}
+
 impl Evidence {
     /// A stable hash of the record: keccak256 of its canonical JSON.
     pub fn hash(&self) -> B256 {

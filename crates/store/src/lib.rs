@@ -7,6 +7,7 @@ mod evidence;
 mod health;
 mod intents;
 mod sessions;
+mod slash_orders;
 mod table;
 mod write_tx;
 
@@ -28,6 +29,7 @@ pub use evidence::{EvidenceFilter, EvidenceRow};
 pub use health::EndpointHealth;
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
+pub use slash_orders::{SlashOrderFilter, SlashOrderRow, stage as slash_stage};
 use table::Row as TableRow;
 use write_tx::{WriteTx, with_conn};
 

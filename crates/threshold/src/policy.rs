@@ -56,6 +56,11 @@ impl Default for Policy {
 pub struct PolicyRecord {
     /// `chain_id:registry:nonce` of every slash signed.
     pub slash_nonces: BTreeSet<String>,
+    /// The digest signed under each of those nonces: the same order asked
+    /// for again (a coordinator that crashed before it kept the signature)
+    /// is signed again, since its signature adds nothing the first did not.
+    #[serde(default)]
+    pub slash_digests: BTreeMap<String, B256>,
     /// Unix times of the slashes signed, per `chain_id:registry:provider`.
     pub slashes: BTreeMap<String, Vec<u64>>,
     /// Last batch signed per `chain_id:settlement`: its id and EIP-712 digest.
@@ -131,6 +136,9 @@ pub fn check_request(
             }
             let nonce_key = format!("{chain_id}:{registry}:{}", order.nonce);
             if record.slash_nonces.contains(&nonce_key) {
+                if record.slash_digests.get(&nonce_key) == Some(&request.digest()) {
+                    return Ok(());
+                }
                 return Err(format!("nonce {} was already signed", order.nonce));
             }
             let provider_key = format!("{chain_id}:{registry}:{}", order.provider);
@@ -150,6 +158,7 @@ pub fn check_request(
                     order.provider, policy.rate_window_seconds, policy.max_slashes_per_provider
                 ));
             }
+            record.slash_digests.insert(nonce_key.clone(), request.digest());
             record.slash_nonces.insert(nonce_key);
             let times = record.slashes.entry(provider_key).or_default();
             times.retain(|t| now.saturating_sub(*t) < policy.rate_window_seconds);

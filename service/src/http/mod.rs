@@ -11,6 +11,7 @@ mod limits;
 mod ops;
 pub mod problem;
 mod providers;
+mod slashes;
 mod wallet;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -183,7 +184,8 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(batches::batches))
         .routes(utoipa_axum::routes!(batches::batch))
         .routes(utoipa_axum::routes!(evidence::list))
-        .routes(utoipa_axum::routes!(evidence::record));
+        .routes(utoipa_axum::routes!(evidence::record))
+        .routes(utoipa_axum::routes!(slashes::list));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))

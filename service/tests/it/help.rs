@@ -15,6 +15,7 @@ fn help_lists_every_subcommand() {
         "login",
         "verify-batch",
         "evidence",
+        "slash",
         "config",
         "signer",
     ] {

@@ -776,3 +776,20 @@ async fn wallets_are_limited_per_account() {
     assert_eq!((me.status, me.code()), (StatusCode::UNAUTHORIZED, "session_revoked"));
     stores.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slashes_refuse_an_unknown_stage_and_a_provider_that_is_no_address() {
+    let chain = Chain::with_providers().await;
+    let (stores, apps) = apps(&chain).await;
+    for (backend, app) in &apps {
+        for query in ["stage=sunk", "provider=nobody", "limit=0", "limit=201", "colour=red"] {
+            let answer = get(app, &format!("/v1/slashes?{query}")).await;
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{backend} {query}: {answer:?}");
+            assert_eq!(answer.code(), "invalid_query", "{backend} {query}: {answer:?}");
+        }
+        let answer = get(app, "/v1/slashes?stage=slashed").await;
+        assert_eq!(answer.status, StatusCode::OK, "{backend}: {answer:?}");
+        assert_eq!(answer.body["items"], json!([]), "{backend}");
+    }
+    stores.cleanup().await;
+}

@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/chains"),
     ("get", "/v1/evidence"),
     ("get", "/v1/evidence/{hash}"),
+    ("get", "/v1/slashes"),
     ("get", "/v1/intents/{hash}"),
     ("get", "/v1/me"),
     ("get", "/v1/providers"),

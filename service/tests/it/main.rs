@@ -21,6 +21,8 @@ mod openapi_schemas;
 mod provider_serve;
 mod settlement_crashes;
 mod settlement_end_to_end;
+mod slashing_crashes;
+mod slashing_threshold;
 mod stack;
 mod support;
 mod threshold_processes;

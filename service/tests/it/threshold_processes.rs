@@ -46,11 +46,11 @@ fn slash_request(nonce: u64, good_evidence: bool) -> SigningRequest {
     }
 }
 
-fn party(dir: &Path, index: u16) -> Running {
+pub(crate) fn party(dir: &Path, index: u16) -> Running {
     spawn_cairn(dir, &["signer", "party", &format!("party-{index}.toml")], &[("RUST_LOG", "info")])
 }
 
-fn listening(port: u16) -> bool {
+pub(crate) fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
@@ -74,10 +74,10 @@ fn sign(dir: &Path, name: &str, request: &SigningRequest) -> std::process::Outpu
     )
 }
 
-#[test]
-fn keygen_and_signing_between_party_processes_with_parties_killed() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
+/// A 2-of-3 group in `dir` (identities, configs, pregenerated primes), its
+/// three `cairn signer party` processes, and the key `cairn signer keygen`
+/// made between them (`group-key.json`). Returns the first party's port.
+pub(crate) fn start_group(dir: &Path) -> (u16, Vec<Option<Running>>, cairn_threshold::GroupKey) {
     let base = cairn_test_utils::free_port();
     let primes = cairn_test_utils::repo_root().join("crates/threshold/tests/fixtures");
     let init = cairn_with_dir(
@@ -99,11 +99,10 @@ fn keygen_and_signing_between_party_processes_with_parties_killed() {
         &[],
     );
     assert!(init.status.success(), "{}", stderr(&init));
-    let mut parties: Vec<Option<Running>> = (0..3).map(|i| Some(party(dir, i))).collect();
+    let parties: Vec<Option<Running>> = (0..3).map(|i| Some(party(dir, i))).collect();
     for i in 0..3 {
         wait_for("a party to listen", || listening(base + i));
     }
-
     let keygen = cairn_with_dir(
         dir,
         &["signer", "keygen", "--group", "group.toml", "--out", "group-key.json"],
@@ -113,6 +112,14 @@ fn keygen_and_signing_between_party_processes_with_parties_killed() {
     let key: cairn_threshold::GroupKey =
         serde_json::from_slice(&std::fs::read(dir.join("group-key.json")).unwrap()).unwrap();
     assert!(stdout(&keygen).contains(&format!("address {}", key.address)), "{}", stdout(&keygen));
+    (base, parties, key)
+}
+
+#[test]
+fn keygen_and_signing_between_party_processes_with_parties_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let (base, mut parties, key) = start_group(dir);
     for i in 0..3 {
         let mode =
             std::fs::metadata(dir.join(format!("share-{i}.json"))).unwrap().permissions().mode();

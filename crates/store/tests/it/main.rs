@@ -10,4 +10,5 @@ mod health;
 mod intents;
 mod migrations;
 mod sessions;
+mod slash_orders;
 mod written_once;

@@ -93,7 +93,12 @@ fn slash_limits() {
     assert!(refusal(&wrong_operator, &policy, &mut record).contains("accuses"));
 
     // Nothing refused was recorded: the good order passes once.
-    check_request(&slash(1, provider, 1, REGISTRY), &policy, &mut record, now()).unwrap();
+    let good = slash(1, provider, 1, REGISTRY);
+    check_request(&good, &policy, &mut record, now()).unwrap();
+    // The very same order asked for again (its coordinator lost the
+    // signature) is signed again and counted once.
+    check_request(&good, &policy, &mut record, now()).unwrap();
+    assert_eq!(record.slashes[&format!("1:{REGISTRY}:{provider}")].len(), 1);
     assert!(
         refusal(&slash(1, Address::repeat_byte(2), 1, REGISTRY), &policy, &mut record)
             .contains("already signed")
