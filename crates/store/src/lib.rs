@@ -8,6 +8,7 @@ mod health;
 mod intents;
 mod sessions;
 mod table;
+mod usage;
 mod write_tx;
 
 use std::{collections::BTreeMap, path::Path, str::FromStr, sync::Arc, time::Duration};
@@ -29,6 +30,7 @@ pub use health::EndpointHealth;
 pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 use table::Row as TableRow;
+pub use usage::UsageRow;
 use write_tx::{WriteTx, with_conn};
 
 /// File the embedded store uses inside the data directory.

@@ -10,4 +10,5 @@ mod health;
 mod intents;
 mod migrations;
 mod sessions;
+mod usage;
 mod written_once;
