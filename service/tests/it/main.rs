@@ -7,6 +7,7 @@ mod config_errors;
 mod deploy_evm;
 mod help;
 mod http_discovery;
+mod http_discovery_evidence;
 mod http_discovery_probed;
 mod http_gateway;
 mod http_intents;
