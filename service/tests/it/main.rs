@@ -26,6 +26,7 @@ mod stack;
 mod support;
 mod threshold_processes;
 mod unavailable_commands;
+mod usage_metering;
 
 use std::{
     path::PathBuf,
