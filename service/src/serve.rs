@@ -179,6 +179,16 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
             quorum.methods.len(),
             if config.gateway.hedging.enabled { "on" } else { "off" }
         );
+        if config.gateway.metering.enabled {
+            let pricing = &config.gateway.pricing;
+            eprintln!(
+                "metering signed-in wallets' calls (GET /v1/usage): read {}, heavy {}, write {} per call of {}",
+                pricing.read,
+                pricing.heavy,
+                pricing.write,
+                pricing.asset.as_deref().unwrap_or("the stake token")
+            );
+        }
     }
     let store = state.store.clone();
     let stopping = state.clone();
