@@ -303,6 +303,8 @@ pub enum PayCommand {
     Balance(PayBalanceArgs),
     /// Sign a payment intent and submit it to a Cairn service.
     Intent(PayIntentArgs),
+    /// Pay for metered RPC: one intent per provider the signed-in wallet still owes (GET /v1/usage).
+    Usage(PayUsageArgs),
 }
 
 /// The payer's key comes from `--key-file` or `CAIRN_PAYER_KEY`, never from
@@ -372,6 +374,25 @@ pub struct PayIntentArgs {
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub valid_for: u64,
     /// Cairn service to submit to; default: the first of `client.services`.
+    #[arg(long, value_name = "URL")]
+    pub service: Option<String>,
+}
+
+/// The session token comes from `--token-file` or `CAIRN_SESSION_TOKEN`
+/// (what `cairn login` prints), never from a flag's value.
+#[derive(Debug, Args)]
+pub struct PayUsageArgs {
+    /// File holding the payer's private key in hex (mode 600); else `CAIRN_PAYER_KEY`. It must be
+    /// the signed-in wallet's.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// File holding the session token; else `CAIRN_SESSION_TOKEN`.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds the intents stay valid.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub valid_for: u64,
+    /// Cairn service whose gateway metered the calls; default: the first of `client.services`.
     #[arg(long, value_name = "URL")]
     pub service: Option<String>,
 }
@@ -483,6 +504,7 @@ impl Command {
                 PayCommand::Withdraw(_) => "cairn pay withdraw",
                 PayCommand::Balance(_) => "cairn pay balance",
                 PayCommand::Intent(_) => "cairn pay intent",
+                PayCommand::Usage(_) => "cairn pay usage",
             },
             Self::Discover(_) => "cairn discover",
             Self::Login(_) => "cairn login",

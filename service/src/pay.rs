@@ -15,12 +15,17 @@ use cairn_core::eip712::{PaymentIntent, settlement_domain};
 
 use crate::{
     CliError,
-    cli::{PayAmountArgs, PayBalanceArgs, PayCommand, PayIntentArgs, PayKeyArgs, PayWithdrawArgs},
+    cli::{
+        PayAmountArgs, PayBalanceArgs, PayCommand, PayIntentArgs, PayKeyArgs, PayUsageArgs,
+        PayWithdrawArgs,
+    },
     provider::{Session, address_arg, connect_as, mined, send_explained},
 };
 
 /// Environment variable read when no `--key-file` is given.
 pub(crate) const PAYER_KEY_VAR: &str = "CAIRN_PAYER_KEY";
+/// Environment variable read when no `--token-file` is given.
+pub(crate) const SESSION_TOKEN_VAR: &str = "CAIRN_SESSION_TOKEN";
 
 pub(crate) async fn pay(config: &Config, command: &PayCommand) -> Result<(), CliError> {
     match command {
@@ -28,6 +33,7 @@ pub(crate) async fn pay(config: &Config, command: &PayCommand) -> Result<(), Cli
         PayCommand::Withdraw(args) => withdraw(config, args).await,
         PayCommand::Balance(args) => balance(config, args).await,
         PayCommand::Intent(args) => intent(config, args).await,
+        PayCommand::Usage(args) => usage(config, args).await,
     }
 }
 
@@ -246,4 +252,53 @@ async fn intent(config: &Config, args: &PayIntentArgs) -> Result<(), CliError> {
         answer["batch_id"]
     );
     Ok(())
+}
+
+async fn usage(config: &Config, args: &PayUsageArgs) -> Result<(), CliError> {
+    let secret = crate::load_secret(args.key_file.as_deref(), PAYER_KEY_VAR, "payer")?;
+    let signer = cairn_signer::LocalSigner::from_bytes(&secret)?;
+    let token = match (&args.token_file, std::env::var(SESSION_TOKEN_VAR)) {
+        (Some(path), _) => std::fs::read_to_string(path).map_err(|e| CliError::BadArgument {
+            flag: "--token-file",
+            message: format!("cannot read {}: {e}", path.display()),
+        })?,
+        (None, Ok(token)) => token,
+        (None, Err(_)) => {
+            return Err(CliError::BadArgument {
+                flag: "--token-file",
+                message: format!(
+                    "no session token: give --token-file PATH or set {SESSION_TOKEN_VAR} (see `cairn login`)"
+                ),
+            });
+        }
+    };
+    let service = crate::service_url(config, args.service.as_deref())?;
+    let client =
+        cairn_client::Client::builder().timeout(std::time::Duration::from_secs(30)).build();
+    let valid_for = std::time::Duration::from_secs(args.valid_for);
+    let outcome = client.pay_usage(&service, token.trim(), &signer, valid_for).await;
+    let (paid, error) = match outcome {
+        Ok(paid) => (paid, None),
+        Err(partial) => (partial.paid, Some(partial.error)),
+    };
+    for payment in &paid {
+        println!(
+            "paid {} of {} to {} ({}): intent {}, settles in batch {}",
+            payment.amount,
+            payment.asset,
+            payment.provider,
+            payment.payee,
+            payment.intent_hash,
+            payment.batch_id
+        );
+    }
+    match error {
+        Some(error) => Err(CliError::Rejected { action: "pay usage", reason: error.to_string() }),
+        None => {
+            if paid.is_empty() {
+                println!("nothing unpaid");
+            }
+            Ok(())
+        }
+    }
 }

@@ -31,14 +31,30 @@ pub async fn state_from_config(config: &Config) -> Result<AppState, CliError> {
     let jwt = JwtKey::new(&secret, config.auth.issuer.clone()).map_err(|e| {
         CliError::BadArgument { flag: "auth.session_key_file", message: e.to_string() }
     })?;
+    let mut gateway = config.gateway.clone();
+    gateway.pricing.asset = Some(format!("{:#x}", pricing_asset(config, &deployment)?));
     Ok(AppState::with_gateway(
         store,
         jwt,
         config.auth.clone(),
         config.service.clone(),
         vec![chain],
-        config.gateway.clone(),
+        gateway,
     ))
+}
+
+/// `gateway.pricing.asset`, or the deployment's stake token when unset.
+fn pricing_asset(
+    config: &Config,
+    deployment: &Deployment,
+) -> Result<alloy::primitives::Address, CliError> {
+    match config.gateway.pricing.asset.as_deref() {
+        None => Ok(deployment.stake_token),
+        Some(text) => text.parse().map_err(|_| CliError::BadArgument {
+            flag: "gateway.pricing.asset",
+            message: format!("`{text}` is not an address (0x and 40 hex digits)"),
+        }),
+    }
 }
 
 async fn evm_chain(config: &Config, deployment: &Deployment) -> Result<EvmChain, CliError> {
@@ -163,8 +179,19 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
             quorum.methods.len(),
             if config.gateway.hedging.enabled { "on" } else { "off" }
         );
+        if config.gateway.metering.enabled {
+            let pricing = &config.gateway.pricing;
+            eprintln!(
+                "metering signed-in wallets' calls (GET /v1/usage): read {}, heavy {}, write {} per call of {}",
+                pricing.read,
+                pricing.heavy,
+                pricing.write,
+                pricing.asset.as_deref().unwrap_or("the stake token")
+            );
+        }
     }
     let store = state.store.clone();
+    let stopping = state.clone();
     let (stop_batcher, batcher_stopped) = tokio::sync::oneshot::channel::<()>();
     let batcher = match batcher(config, &state)? {
         Some((pipeline, uploader)) => {
@@ -240,6 +267,7 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
     if let Some(batcher) = batcher {
         let _ = batcher.await;
     }
+    stopping.flush_usage().await;
     served.map_err(|source| CliError::Listen { address, source })?;
     store.close().await;
     eprintln!("service stopped");

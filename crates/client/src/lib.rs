@@ -17,8 +17,12 @@ use serde::Deserialize;
 use url::Url;
 
 mod transport;
+mod usage;
 
 pub use transport::{CairnTransport, Route, StickyTransport};
+pub use usage::{
+    ClassUsage, PartialPayment, PayUsageError, ProviderUsage, SettlementDomain, Usage, UsagePayment,
+};
 
 /// Blocks asked of `eth_getLogs` at a time on the on-chain path.
 const LOG_RANGE: u64 = 10_000;

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 pub use load::{CONFIG_FILE_VAR, DATABASE_URL_VAR, ENV_PREFIX, Origin, load, load_from_env};
 pub use model::{
     ArweaveConfig, AuthConfig, AuthDomain, ClientConfig, Config, EvmConfig, GatewayConfig,
-    HedgingConfig, IndexerConfig, LogConfig, LogFormat, ProberConfig, QuorumConfig,
-    RateLimitConfig, ServiceConfig, SettlementConfig, SlashSigner, SlashingConfig, StoreConfig,
+    HedgingConfig, IndexerConfig, LogConfig, LogFormat, MeteringConfig, PricingConfig,
+    ProberConfig, QuorumConfig, RateLimitConfig, ServiceConfig, SettlementConfig, SlashSigner,
+    SlashingConfig, StoreConfig,
 };
 
 /// Why a configuration could not be loaded. Every variant names where the

@@ -142,6 +142,10 @@ pub struct ServiceConfig {
     /// How long a discovery answer may be served from memory before the
     /// store is read again.
     pub discovery_cache_ms: u64,
+    /// How far back evidence recorded against a provider's operator
+    /// lowers the reputation its endpoints rank by; older records no
+    /// longer count (the slashes they led to do).
+    pub evidence_window_secs: u64,
     pub rate_limit: RateLimitConfig,
 }
 
@@ -154,6 +158,7 @@ impl Default for ServiceConfig {
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             discovery_cache_ms: 1_000,
+            evidence_window_secs: 7 * 24 * 3_600,
             rate_limit: RateLimitConfig::default(),
         }
     }
@@ -494,6 +499,8 @@ pub struct GatewayConfig {
     /// Refuse answers without a valid `cairn-answer` signature from the
     /// endpoint's operator (a wrong signature is always refused).
     pub require_signed: bool,
+    pub metering: MeteringConfig,
+    pub pricing: PricingConfig,
 }
 
 impl Default for GatewayConfig {
@@ -544,6 +551,62 @@ impl Default for GatewayConfig {
             hedging: HedgingConfig::default(),
             quorum: QuorumConfig::default(),
             require_signed: false,
+            metering: MeteringConfig::default(),
+            pricing: PricingConfig::default(),
+        }
+    }
+}
+
+/// Counting what signed-in wallets call through the gateway: counts are
+/// kept in memory and written to the store in batches, so an answer never
+/// waits for the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeteringConfig {
+    pub enabled: bool,
+    /// Pause between two writes of the counts gathered meanwhile.
+    pub flush_ms: u64,
+    /// Methods of the `heavy` class (priced as such); writes are the
+    /// `write_methods`, everything else is `read`.
+    pub heavy_methods: Vec<String>,
+}
+
+impl Default for MeteringConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            flush_ms: 1_000,
+            heavy_methods: ["eth_call", "eth_estimateGas", "eth_getLogs"]
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// What one call of each method class costs, in the smallest unit of
+/// `asset`, for `GET /v1/usage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricingConfig {
+    /// ERC-20 contract calls are priced in (a settlement asset). Unset:
+    /// the deployment's stake token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    pub read: u64,
+    pub heavy: u64,
+    pub write: u64,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        // For an 18-decimal token: a millionth of a token per read, five
+        // per heavy call, twenty per transaction sent.
+        Self {
+            asset: None,
+            read: 1_000_000_000_000,
+            heavy: 5_000_000_000_000,
+            write: 20_000_000_000_000,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::{
     budget::RetryBudget,
     evidence::{ConflictWatch, EvidenceSink, MemoryEvidence, comparison_hash},
     latency::Latencies,
+    metering::{Meter, Payer, UsageSink},
     metrics::{Metrics, add},
     rpc,
     source::{Endpoint, EndpointSource},
@@ -88,6 +89,7 @@ pub(crate) struct Inner {
     budget: RetryBudget,
     pub(crate) metrics: Metrics,
     conflicts: ConflictWatch,
+    pub(crate) meter: Meter,
     rng: Mutex<u64>,
 }
 
@@ -104,6 +106,10 @@ pub struct Gateway(pub(crate) Arc<Inner>);
 /// How one call ends.
 type Reply = Value;
 
+/// A reply and the providers whose answers it is (none when no provider
+/// answered, or the call was refused before any was asked).
+type Served = (Reply, Vec<String>);
+
 impl Gateway {
     pub fn new(config: GatewayConfig, source: Arc<dyn EndpointSource>) -> Self {
         Self::with_evidence(config, source, Arc::new(MemoryEvidence::default()))
@@ -113,6 +119,27 @@ impl Gateway {
         config: GatewayConfig,
         source: Arc<dyn EndpointSource>,
         evidence: Arc<dyn EvidenceSink>,
+    ) -> Self {
+        Self::build(config, source, evidence, None)
+    }
+
+    /// As [`Gateway::with_evidence`], counting signed-in wallets' calls into
+    /// `usage` (unless `metering.enabled` is off).
+    pub fn with_sinks(
+        config: GatewayConfig,
+        source: Arc<dyn EndpointSource>,
+        evidence: Arc<dyn EvidenceSink>,
+        usage: Arc<dyn UsageSink>,
+    ) -> Self {
+        let usage = config.metering.enabled.then_some(usage);
+        Self::build(config, source, evidence, usage)
+    }
+
+    fn build(
+        config: GatewayConfig,
+        source: Arc<dyn EndpointSource>,
+        evidence: Arc<dyn EvidenceSink>,
+        usage: Option<Arc<dyn UsageSink>>,
     ) -> Self {
         let budget = RetryBudget::new(config.retry_budget_percent, config.retry_budget_reserve);
         let seed = RandomState::new().hash_one(std::time::SystemTime::now()) | 1;
@@ -125,6 +152,7 @@ impl Gateway {
             budget,
             metrics: Metrics::default(),
             conflicts: ConflictWatch::default(),
+            meter: Meter::new(usage),
             rng: Mutex::new(seed),
         }))
     }
@@ -479,7 +507,7 @@ impl Gateway {
         states: &[Arc<EndpointState>],
         call: &Value,
         ignored: &[String],
-    ) -> Reply {
+    ) -> Served {
         let id = call["id"].clone();
         let method = call["method"].as_str().unwrap_or_default();
         let params = call.get("params").cloned().unwrap_or_else(|| json!([]));
@@ -493,7 +521,7 @@ impl Gateway {
         let mut chosen = self.choose_distinct(states, (config.n as usize).max(k));
         if chosen.is_empty() {
             add(&self.0.metrics.no_endpoint, 1);
-            return rpc::error(id, rpc::NO_ENDPOINT, "no endpoint is available", None);
+            return (rpc::error(id, rpc::NO_ENDPOINT, "no endpoint is available", None), vec![]);
         }
         add(&self.0.metrics.quorum_calls, 1);
         let params = if needs.tags.is_empty() {
@@ -507,12 +535,13 @@ impl Gateway {
                 }
                 None => {
                     add(&self.0.metrics.no_endpoint, 1);
-                    return rpc::error(
+                    let error = rpc::error(
                         id,
                         rpc::NO_ENDPOINT,
                         "no endpoint told the current block",
                         None,
                     );
+                    return (error, vec![]);
                 }
             }
         };
@@ -545,12 +574,18 @@ impl Gateway {
         let Some(best) = groups.first() else {
             add(&self.0.metrics.no_endpoint, 1);
             let reasons = failure_reasons(states, &answers);
-            return rpc::error(id, rpc::NO_ENDPOINT, "no endpoint answered", Some(reasons));
+            return (
+                rpc::error(id, rpc::NO_ENDPOINT, "no endpoint answered", Some(reasons)),
+                vec![],
+            );
         };
+        // Each provider whose answer is the one served did the work; those
+        // that answered otherwise are not paid for it.
+        let served = best.served_by();
         if best.operators.len() < k {
             if groups.len() > 1 {
                 add(&self.0.metrics.no_quorum, 1);
-                return rpc::error(
+                let error = rpc::error(
                     id,
                     rpc::NO_QUORUM,
                     format!("the endpoints disagree and no {k} of them agree"),
@@ -559,17 +594,18 @@ impl Gateway {
                         "answers": groups.iter().map(|g| g.operators.len()).collect::<Vec<_>>(),
                     })),
                 );
+                return (error, vec![]);
             }
             // Too few answered, but none disagreed: serving it beats
             // failing the client; the metric shows how often it happens.
             add(&self.0.metrics.quorum_degraded, 1);
-            return rpc::readdress(&best.answer.response, id);
+            return (rpc::readdress(&best.answer.response, id), served);
         }
         if groups.len() > 1 {
             add(&self.0.metrics.quorum_mismatches, 1);
             self.accuse(chain, states, &request, &groups, k, ignored).await;
         }
-        rpc::readdress(&best.answer.response, id)
+        (rpc::readdress(&best.answer.response, id), served)
     }
 
     /// Evidence against every signed dissent the quorum's signatures can
@@ -657,33 +693,44 @@ impl Gateway {
         }
     }
 
-    fn answer_or_error(&self, id: Value, outcome: Result<Answer, Failure>) -> Reply {
+    fn answer_or_error(&self, id: Value, outcome: Result<Answer, Failure>) -> Served {
         match outcome {
-            Ok(answer) => rpc::readdress(&answer.response, id),
+            Ok(answer) => (rpc::readdress(&answer.response, id), vec![answer.provider]),
             Err(failure) => {
                 add(&self.0.metrics.no_endpoint, 1);
-                rpc::error(
+                let error = rpc::error(
                     id,
                     rpc::NO_ENDPOINT,
                     "no endpoint gave a usable answer",
                     Some(json!({ "last_failure": failure.to_string(), "kind": failure.kind() })),
-                )
+                );
+                (error, vec![])
             }
         }
     }
 
-    /// One call, checked and served.
+    /// One call, checked, served and, for a signed-in `payer`, metered.
     pub(crate) async fn call(
         &self,
         chain: &ChainId,
         states: &[Arc<EndpointState>],
         call: Value,
+        payer: Option<&Payer>,
     ) -> Reply {
+        let method = call.get("method").and_then(Value::as_str).map(str::to_owned);
+        let (reply, served) = self.serve(chain, states, call).await;
+        if let (Some(payer), Some(method)) = (payer, method) {
+            self.meter(payer, &chain.to_string(), &method, &served);
+        }
+        reply
+    }
+
+    async fn serve(&self, chain: &ChainId, states: &[Arc<EndpointState>], call: Value) -> Served {
         add(&self.0.metrics.calls, 1);
         let id = call.get("id").cloned().unwrap_or(Value::Null);
         let invalid = |message: &str| {
             add(&self.0.metrics.rejected, 1);
-            rpc::error(id.clone(), rpc::INVALID_REQUEST, message, None)
+            (rpc::error(id.clone(), rpc::INVALID_REQUEST, message, None), vec![])
         };
         let Some(object) = call.as_object() else {
             return invalid("a call must be a JSON object");
@@ -702,12 +749,13 @@ impl Gateway {
         }
         if !self.0.config.allowed_methods.iter().any(|m| m == method) {
             add(&self.0.metrics.rejected, 1);
-            return rpc::error(
+            let error = rpc::error(
                 id,
                 rpc::METHOD_NOT_ALLOWED,
                 format!("method `{method}` is not allowed by this gateway"),
                 None,
             );
+            return (error, vec![]);
         }
         if self.0.config.write_methods.iter().any(|m| m == method) {
             let outcome = self.write(chain, states, &upstream_request(&call)).await;
@@ -746,6 +794,19 @@ struct Group {
     answer: Answer,
     members: Vec<(usize, Answer)>,
     operators: Vec<Address>,
+}
+
+impl Group {
+    /// The distinct providers whose answers make up the group.
+    fn served_by(&self) -> Vec<String> {
+        let mut providers: Vec<String> = Vec::new();
+        for (_, answer) in &self.members {
+            if !providers.contains(&answer.provider) {
+                providers.push(answer.provider.clone());
+            }
+        }
+        providers
+    }
 }
 
 /// The groups, largest (by distinct operators) first.

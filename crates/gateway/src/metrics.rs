@@ -36,6 +36,10 @@ counters! {
     evidence_stored: "evidence records handed to the sink",
     evidence_failed: "evidence records the sink did not take",
     no_endpoint: "calls no endpoint answered",
+    metered_calls: "answered calls of signed-in wallets counted for a provider",
+    usage_flushes: "batches of usage counts written",
+    usage_flushes_failed: "batches of usage counts the sink did not take (kept for the next flush)",
+    usage_dropped: "usage counts dropped because too many were waiting for a failing sink",
 }
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::{
     gateway::{Gateway, breaker_state},
+    metering::Payer,
     metrics::add,
     rpc::{self, Problem},
 };
@@ -67,6 +68,7 @@ async fn rpc_call(State(gateway): State<Gateway>, request: Request) -> Result<Re
         )
     })?;
     let Some(endpoints) = endpoints.filter(|e| !e.is_empty()) else { return Err(unknown()) };
+    let payer = request.extensions().get::<Payer>().cloned().map(Arc::new);
     let limit = usize::try_from(gateway.0.config.max_body_bytes).unwrap_or(usize::MAX);
     let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
         Problem::new(
@@ -105,9 +107,11 @@ async fn rpc_call(State(gateway): State<Gateway>, request: Request) -> Result<Re
             let mut tasks = tokio::task::JoinSet::new();
             let count = calls.len();
             for (index, call) in calls.into_iter().enumerate() {
-                let (gateway, chain_id, states) =
-                    (gateway.clone(), chain_id.clone(), states.clone());
-                tasks.spawn(async move { (index, gateway.call(&chain_id, &states, call).await) });
+                let (gateway, chain_id, states, payer) =
+                    (gateway.clone(), chain_id.clone(), states.clone(), payer.clone());
+                tasks.spawn(async move {
+                    (index, gateway.call(&chain_id, &states, call, payer.as_deref()).await)
+                });
             }
             let mut replies: Vec<Option<Value>> = vec![None; count];
             while let Some(joined) = tasks.join_next().await {
@@ -126,7 +130,7 @@ async fn rpc_call(State(gateway): State<Gateway>, request: Request) -> Result<Re
                     .collect(),
             )
         }
-        call => gateway.call(&chain_id, &states, call).await,
+        call => gateway.call(&chain_id, &states, call, payer.as_deref()).await,
     };
     Ok(json_response(&reply))
 }

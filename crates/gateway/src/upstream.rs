@@ -20,6 +20,8 @@ pub(crate) struct Answer {
     pub header: Option<String>,
     pub signed: Option<AnswerHeader>,
     pub elapsed: Duration,
+    /// CAIP-10 id of the provider whose endpoint answered.
+    pub provider: String,
 }
 
 /// Why an attempt gave nothing usable. Every kind is worth trying on
@@ -123,7 +125,13 @@ pub(crate) async fn call(
         None if require_signed => return Err(Failure::Unsigned),
         None => None,
     };
-    Ok(Answer { response, header, signed, elapsed: started.elapsed() })
+    Ok(Answer {
+        response,
+        header,
+        signed,
+        elapsed: started.elapsed(),
+        provider: endpoint.provider.clone(),
+    })
 }
 
 /// One JSON-RPC answer: an object with exactly one of `result` and an

@@ -18,7 +18,7 @@ use cairn_core::ChainId;
 use cairn_store::{EndpointHealth, Store, StoreError};
 
 pub use probe::{Client, ErrorKind, Observed, ProbeFailure, Probed, Protocol, Target};
-pub use rank::{Assessment, Measured, assess};
+pub use rank::{Assessment, Measured, assess, assess_with_evidence};
 pub use reputation::{Policy, Reputation};
 
 /// Endpoint kinds that speak JSON-RPC and are probed; others are left

@@ -10,6 +10,10 @@ pub const UNKNOWN_HEALTH_FACTOR: f64 = 0.5;
 pub const FAILING_HEALTH_FACTOR: f64 = 0.05;
 /// Each slash halves a provider's reputation factor.
 pub const REPUTATION_PER_SLASH: f64 = 0.5;
+/// Each recent evidence record against a provider's operator (a signed
+/// answer the gateway proved wrong) halves it too: the lie is proven as
+/// soon as it is recorded, long before any slash it leads to.
+pub const REPUTATION_PER_EVIDENCE: f64 = 0.5;
 /// Blocks of tip lag that halve the health factor.
 pub const LAG_HALVING_BLOCKS: f64 = 4.0;
 /// Milliseconds of latency that halve the health factor.
@@ -38,8 +42,10 @@ pub struct Assessment {
     pub health: &'static str,
     pub health_factor: f64,
     /// Reputation score (the decayed success ratio; 1 before any probe)
-    /// halved per slash.
+    /// halved per slash and per recent evidence record.
     pub reputation_factor: f64,
+    /// Recent evidence records against the provider's operator.
+    pub evidence: u64,
     /// Ranked after every endpoint that is not.
     pub probation: bool,
     pub measured: Option<Measured>,
@@ -60,12 +66,37 @@ impl Assessment {
 /// Ranking factors of an endpoint with `health` (none before its first
 /// probe) whose provider was slashed `slashes` times.
 pub fn assess(health: Option<&EndpointHealth>, slashes: u64) -> Assessment {
+    assess_with_evidence(health, slashes, 0)
+}
+
+/// As [`assess`], for a provider whose operator also has `evidence`
+/// records against it within the window the caller counts over.
+pub fn assess_with_evidence(
+    health: Option<&EndpointHealth>,
+    slashes: u64,
+    evidence: u64,
+) -> Assessment {
+    let mut assessment = assess_measured(health, slashes);
+    if evidence > 0 {
+        let factor = REPUTATION_PER_EVIDENCE.powi(i32::try_from(evidence).unwrap_or(i32::MAX));
+        assessment.reputation_factor *= factor;
+        assessment.evidence = evidence;
+        let records = if evidence == 1 { "record" } else { "records" };
+        assessment.summary.push_str(&format!(
+            "; {evidence} recent evidence {records} against its operator (reputation ×{factor})"
+        ));
+    }
+    assessment
+}
+
+fn assess_measured(health: Option<&EndpointHealth>, slashes: u64) -> Assessment {
     let slashed = REPUTATION_PER_SLASH.powi(i32::try_from(slashes).unwrap_or(i32::MAX));
     let Some(health) = health else {
         return Assessment {
             health: "unknown",
             health_factor: UNKNOWN_HEALTH_FACTOR,
             reputation_factor: slashed,
+            evidence: 0,
             probation: false,
             measured: None,
             summary: "health unknown (not probed yet)".to_owned(),
@@ -114,6 +145,7 @@ pub fn assess(health: Option<&EndpointHealth>, slashes: u64) -> Assessment {
         health: label,
         health_factor,
         reputation_factor: success_ratio * slashed,
+        evidence: 0,
         probation: health.probation,
         measured: Some(Measured {
             verified: health.verified,
@@ -202,6 +234,31 @@ mod tests {
     fn slashes_halve_the_measured_reputation() {
         let once = assess(Some(&EndpointHealth { success_weight: 2.0, ..row() }), 1);
         assert_eq!(once.reputation_factor, 0.25);
+    }
+
+    #[test]
+    fn recent_evidence_lowers_the_reputation_and_says_so() {
+        let clean = assess_with_evidence(Some(&row()), 0, 0);
+        assert_eq!(clean, assess(Some(&row()), 0), "no evidence changes nothing");
+        assert!(!clean.summary.contains("evidence"), "{}", clean.summary);
+        let once = assess_with_evidence(Some(&row()), 0, 1);
+        assert_eq!((once.reputation_factor, once.evidence), (0.5, 1));
+        assert!(
+            once.summary.contains("1 recent evidence record against its operator"),
+            "{}",
+            once.summary
+        );
+        assert_eq!(once.weight(), 0.5);
+        // With a slash, both count; unprobed endpoints are lowered too.
+        let both = assess_with_evidence(Some(&row()), 1, 2);
+        assert_eq!(both.reputation_factor, 0.125);
+        assert!(both.summary.contains("2 recent evidence records"), "{}", both.summary);
+        let unknown = assess_with_evidence(None, 0, 1);
+        assert_eq!(unknown.reputation_factor, 0.5);
+        assert!(unknown.weight() < assess(None, 0).weight());
+        // However many, it stays a factor in [0, 1].
+        let many = assess_with_evidence(Some(&row()), 0, u64::MAX);
+        assert!((0.0..=1.0).contains(&many.reputation_factor));
     }
 
     #[test]

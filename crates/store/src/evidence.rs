@@ -101,6 +101,29 @@ impl Store {
         row.as_ref().map(read_row).transpose()
     }
 
+    /// Records per accused operator (lowercase hex) recorded at or after
+    /// `since` (Unix seconds), on any chain: a lie signed on one chain
+    /// says the same about the operator everywhere.
+    pub async fn evidence_counts(
+        &self,
+        since: i64,
+    ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT accused, COUNT(*) FROM evidence WHERE recorded_at >= $1 GROUP BY accused",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
     pub async fn list_evidence(
         &self,
         filter: &EvidenceFilter,

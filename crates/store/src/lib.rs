@@ -9,6 +9,7 @@ mod intents;
 mod sessions;
 mod slash_orders;
 mod table;
+mod usage;
 mod write_tx;
 
 use std::{collections::BTreeMap, path::Path, str::FromStr, sync::Arc, time::Duration};
@@ -31,6 +32,7 @@ pub use intents::{Acceptance, IntentRecord, NewIntent};
 pub use sessions::{ConsumeOutcome, NonceRecord, ProviderMetadata, SessionRecord};
 pub use slash_orders::{SlashOrderFilter, SlashOrderRow, stage as slash_stage};
 use table::Row as TableRow;
+pub use usage::UsageRow;
 use write_tx::{WriteTx, with_conn};
 
 /// File the embedded store uses inside the data directory.

@@ -22,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     AppState,
     extract::ApiQuery,
+    now,
     problem::{ApiError, Problem},
 };
 
@@ -78,8 +79,13 @@ pub struct RankReason {
     pub health: String,
     pub health_factor: f64,
     pub slashes: u64,
+    /// Evidence records against the provider's operator recorded within
+    /// `service.evidence_window_secs`.
+    #[serde(default)]
+    pub evidence: u64,
     /// The endpoint's reputation score (decayed share of successful
-    /// probes; 1 before any) halved per slash of its provider.
+    /// probes; 1 before any) halved per slash of its provider and per
+    /// recent evidence record against its operator.
     pub reputation_factor: f64,
     /// `stake_share × health_factor × reputation_factor`; endpoints on
     /// probation rank after all others whatever their score.
@@ -194,6 +200,8 @@ struct RegistrySnapshot {
     endpoints: Vec<(ServiceRow, String)>,
     /// What the prober measured, by service id.
     health: HashMap<alloy::primitives::B256, EndpointHealth>,
+    /// Recent evidence records per accused operator (lowercase hex).
+    evidence: Arc<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug)]
@@ -257,6 +265,8 @@ impl AppState {
 
     async fn read_snapshot(&self) -> Result<Snapshot, ApiError> {
         let mut registries = Vec::new();
+        let window = i64::try_from(self.service.evidence_window_secs).unwrap_or(i64::MAX);
+        let evidence = Arc::new(self.store.evidence_counts(now().saturating_sub(window)).await?);
         for evm in &self.chains {
             let chain = evm.caip2();
             let registry = format!("{:#x}", evm.registry);
@@ -300,6 +310,7 @@ impl AppState {
                 providers,
                 endpoints,
                 health,
+                evidence: evidence.clone(),
             });
         }
         Ok(Snapshot { registries, service_pages: std::sync::Mutex::default() })
@@ -420,9 +431,15 @@ impl Snapshot {
             .into_iter()
             .map(|(registry, service, contract, provider, stake)| {
                 let stake_share = cairn_core::ratio(stake, total);
-                let assessed = cairn_prober::assess(
+                let evidence = registry
+                    .evidence
+                    .get(&provider.operator.to_ascii_lowercase())
+                    .copied()
+                    .unwrap_or(0);
+                let assessed = cairn_prober::assess_with_evidence(
                     registry.health.get(&service.service_id),
                     provider.slashes,
+                    evidence,
                 );
                 let score = stake_share * assessed.health_factor * assessed.reputation_factor;
                 let slashed = match provider.slashes {
@@ -444,6 +461,7 @@ impl Snapshot {
                         health: assessed.health.to_owned(),
                         health_factor: assessed.health_factor,
                         slashes: provider.slashes,
+                        evidence: assessed.evidence,
                         reputation_factor: assessed.reputation_factor,
                         score,
                         summary: format!(

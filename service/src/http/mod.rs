@@ -12,6 +12,7 @@ mod ops;
 pub mod problem;
 mod providers;
 mod slashes;
+mod usage;
 mod wallet;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -22,7 +23,7 @@ use alloy::{
 };
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use cairn_auth::JwtKey;
-use cairn_config::{AuthConfig, GatewayConfig, ServiceConfig};
+use cairn_config::{AuthConfig, GatewayConfig, PricingConfig, ServiceConfig};
 use cairn_store::Store;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa::OpenApi;
@@ -45,6 +46,7 @@ pub use limits::ClientAddr;
 pub use ops::{Health, Readiness};
 pub use problem::{ApiError, Problem};
 pub use providers::MetadataUpdate;
+pub use usage::{ClassUsage, ProviderUsage, SettlementDomainView, UsageResponse};
 
 /// An EVM chain whose registry this service serves, and the node it asks
 /// about contract wallets.
@@ -85,6 +87,10 @@ pub struct Inner {
     metrics: limits::HttpMetrics,
     /// The JSON-RPC gateway over discovery's endpoints, unless disabled.
     gateway: Option<cairn_gateway::Gateway>,
+    /// What metered calls cost (`gateway.pricing`), and the asset, when it
+    /// is a valid address.
+    usage_pricing: PricingConfig,
+    usage_asset: Option<Address>,
 }
 
 impl std::ops::Deref for AppState {
@@ -119,12 +125,15 @@ impl AppState {
         let discovery =
             discovery::DiscoveryCache::new(Duration::from_millis(service.discovery_cache_ms));
         let limiter = limits::RateLimiter::new(&service.rate_limit);
+        let usage_pricing = gateway.pricing.clone();
+        let usage_asset = usage_pricing.asset.as_deref().and_then(|a| a.parse().ok());
         Self(Arc::new_cyclic(|inner| {
             let gateway = gateway.enabled.then(|| {
-                cairn_gateway::Gateway::with_evidence(
+                cairn_gateway::Gateway::with_sinks(
                     gateway,
                     Arc::new(gateway::DiscoverySource(inner.clone())),
                     Arc::new(gateway::StoreEvidence(store.clone())),
+                    Arc::new(gateway::StoreUsage(store.clone())),
                 )
             });
             Inner {
@@ -138,12 +147,24 @@ impl AppState {
                 limiter,
                 metrics: limits::HttpMetrics::default(),
                 gateway,
+                usage_pricing,
+                usage_asset,
             }
         }))
     }
 
     pub(crate) fn chain(&self, caip2: &str) -> Option<&EvmChain> {
         self.chains.iter().find(|c| c.caip2() == caip2)
+    }
+
+    /// Writes the gateway's metered usage still held in memory, as the
+    /// service stops.
+    pub async fn flush_usage(&self) {
+        if let Some(gateway) = &self.gateway
+            && let Err(error) = gateway.flush_usage().await
+        {
+            tracing::error!(%error, "metered usage could not be written; it is lost");
+        }
     }
 }
 
@@ -185,7 +206,8 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(batches::batch))
         .routes(utoipa_axum::routes!(evidence::list))
         .routes(utoipa_axum::routes!(evidence::record))
-        .routes(utoipa_axum::routes!(slashes::list));
+        .routes(utoipa_axum::routes!(slashes::list))
+        .routes(utoipa_axum::routes!(usage::usage));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))
@@ -228,10 +250,12 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new().merge(api).merge(operations);
     if let Some(gateway) = &state.gateway {
         // The gateway's own router, limited per client like the rest of
-        // `/v1`; its paths are routed to it whole.
+        // `/v1`; its paths are routed to it whole. The payer layer sits
+        // inside the limiter, which checks the session it reads.
         let rpc = gateway
             .clone()
             .router()
+            .layer(middleware::from_fn(gateway::payer))
             .layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
         for path in ["/v1/rpc/{chain}", "/v1/rpc/status", "/v1/rpc/metrics"] {
             router = router.route_service(path, rpc.clone());

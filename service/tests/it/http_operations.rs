@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/providers"),
     ("get", "/v1/providers/{id}"),
     ("get", "/v1/services"),
+    ("get", "/v1/usage"),
     ("post", "/v1/auth/logout"),
     ("post", "/v1/auth/nonce"),
     ("post", "/v1/auth/siwe"),

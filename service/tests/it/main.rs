@@ -7,6 +7,7 @@ mod config_errors;
 mod deploy_evm;
 mod help;
 mod http_discovery;
+mod http_discovery_evidence;
 mod http_discovery_probed;
 mod http_gateway;
 mod http_intents;
@@ -27,6 +28,7 @@ mod stack;
 mod support;
 mod threshold_processes;
 mod unavailable_commands;
+mod usage_metering;
 
 use std::{
     path::PathBuf,

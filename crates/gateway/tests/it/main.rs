@@ -6,6 +6,7 @@ mod breaker;
 mod cast;
 mod failover;
 mod hedging;
+mod metering;
 mod quorum;
 mod real_sidecars;
 mod retry_budget;

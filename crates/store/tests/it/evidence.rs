@@ -86,6 +86,21 @@ async fn evidence_is_stored_once_and_read_back(store: &Store) {
         .await
         .unwrap();
     assert!(other_chain.is_empty());
+
+    let counts = store.evidence_counts(0).await.unwrap();
+    let (aa, bb) = (
+        format!("{:#x}", Address::repeat_byte(0xaa)),
+        format!("{:#x}", Address::repeat_byte(0xbb)),
+    );
+    assert_eq!(counts.get(&aa), Some(&2));
+    assert_eq!(counts.get(&bb), Some(&1));
+    let recent = store.evidence_counts(200).await.unwrap();
+    assert_eq!(
+        (recent.get(&aa), recent.get(&bb)),
+        (Some(&1), Some(&1)),
+        "recorded at or after 200"
+    );
+    assert!(store.evidence_counts(301).await.unwrap().is_empty());
 }
 
 #[tokio::test]

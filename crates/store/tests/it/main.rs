@@ -11,4 +11,5 @@ mod intents;
 mod migrations;
 mod sessions;
 mod slash_orders;
+mod usage;
 mod written_once;
