@@ -199,7 +199,10 @@ async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Strin
 }
 
 /// Starts a session on `want` parties and collects their final replies.
-/// With `first_wins`, the first successful reply ends it.
+/// With `first_wins`, the first successful reply ends it. A party that
+/// took the connection but failed before joining (it was dying, or its
+/// socket outlived its process) is left out and the session started again
+/// with the others, while enough remain.
 async fn run_session(
     group: &GroupConfig,
     work: SessionKind,
@@ -207,9 +210,50 @@ async fn run_session(
     timeout: Duration,
     first_wins: bool,
 ) -> Result<Vec<(u16, Reply)>, ThresholdError> {
-    let attempts = join_all(group.parties.iter().map(|party| async move {
-        (party.index, connect(party.addr, group.connect_timeout()).await)
-    }))
+    let mut excluded = Vec::new();
+    loop {
+        match run_session_once(group, work.clone(), want, timeout, first_wins, &excluded).await {
+            Err(SessionFailure::NotJoined { error, parties }) => {
+                excluded.extend(parties);
+                if group.parties.len() - excluded.len() < want {
+                    return Err(error);
+                }
+                tracing::debug!(?excluded, "parties failed to join; starting again without them");
+            }
+            Err(SessionFailure::Other(error)) => return Err(error),
+            Ok(replies) => return Ok(replies),
+        }
+    }
+}
+
+enum SessionFailure {
+    /// These parties were reachable but did not join (not a refusal).
+    NotJoined {
+        error: ThresholdError,
+        parties: Vec<u16>,
+    },
+    Other(ThresholdError),
+}
+
+impl From<ThresholdError> for SessionFailure {
+    fn from(error: ThresholdError) -> Self {
+        Self::Other(error)
+    }
+}
+
+async fn run_session_once(
+    group: &GroupConfig,
+    work: SessionKind,
+    want: usize,
+    timeout: Duration,
+    first_wins: bool,
+    excluded: &[u16],
+) -> Result<Vec<(u16, Reply)>, SessionFailure> {
+    let attempts = join_all(
+        group.parties.iter().filter(|party| !excluded.contains(&party.index)).map(|party| async move {
+            (party.index, connect(party.addr, group.connect_timeout()).await)
+        }),
+    )
     .await;
     let mut reachable = Vec::new();
     let mut unreachable = Vec::new();
@@ -220,12 +264,12 @@ async fn run_session(
         }
     }
     if reachable.len() < want {
-        return Err(ThresholdError::Unavailable(format!(
+        return Err(SessionFailure::Other(ThresholdError::Unavailable(format!(
             "{} of {} parties reachable, {want} needed ({})",
             reachable.len(),
             group.parties.len(),
             unreachable.join("; ")
-        )));
+        ))));
     }
     reachable.truncate(want);
     let participants: Vec<u16> = reachable.iter().map(|(i, _)| *i).collect();
@@ -238,17 +282,23 @@ async fn run_session(
             let mut reader = BufReader::new(read);
             write_line(&mut writer, start)
                 .await
-                .map_err(|e| ThresholdError::Unavailable(format!("party {index}: {e}")))?;
+                .map_err(|e| (index, ThresholdError::Unavailable(format!("party {index}: {e}"))))?;
             match tokio::time::timeout(JOIN_TIMEOUT, read_line::<Reply>(&mut reader)).await {
                 Ok(Ok(Some(Reply::Joined))) => Ok(Joined { index, reader, _writer: writer }),
                 Ok(Ok(Some(Reply::Refused { reason }))) => {
-                    Err(ThresholdError::Refused { party: index, reason })
+                    Err((index, ThresholdError::Refused { party: index, reason }))
                 }
-                Ok(Ok(other)) => Err(ThresholdError::Unavailable(format!(
-                    "party {index} did not join: {other:?}"
-                ))),
-                Ok(Err(e)) => Err(ThresholdError::Unavailable(format!("party {index}: {e}"))),
-                Err(_) => Err(ThresholdError::Unavailable(format!("party {index} did not answer"))),
+                Ok(Ok(other)) => Err((
+                    index,
+                    ThresholdError::Unavailable(format!("party {index} did not join: {other:?}")),
+                )),
+                Ok(Err(e)) => {
+                    Err((index, ThresholdError::Unavailable(format!("party {index}: {e}"))))
+                }
+                Err(_) => Err((
+                    index,
+                    ThresholdError::Unavailable(format!("party {index} did not answer")),
+                )),
             }
         }
     }))
@@ -256,17 +306,24 @@ async fn run_session(
     let mut joined = Vec::new();
     let mut refused = None;
     let mut unavailable = None;
+    let mut not_joined = Vec::new();
     for join in joins {
         match join {
             Ok(j) => joined.push(j),
-            Err(e @ ThresholdError::Refused { .. }) => refused = refused.or(Some(e)),
-            Err(e) => unavailable = unavailable.or(Some(e)),
+            Err((_, e @ ThresholdError::Refused { .. })) => refused = refused.or(Some(e)),
+            Err((index, e)) => {
+                not_joined.push(index);
+                unavailable = unavailable.or(Some(e));
+            }
         }
     }
     // A refusal is the answer even when another party is also missing:
     // retrying will not change a party's mind.
-    if let Some(e) = refused.or(unavailable) {
-        return Err(e);
+    if let Some(e) = refused {
+        return Err(SessionFailure::Other(e));
+    }
+    if let Some(error) = unavailable {
+        return Err(SessionFailure::NotJoined { error, parties: not_joined });
     }
     tracing::debug!(%session, "session started");
     let mut pending: FuturesUnordered<_> = joined
@@ -280,10 +337,10 @@ async fn run_session(
     while let Some((index, reply, joined)) = pending.next().await {
         match reply {
             Ok(Ok(Some(Reply::Aborted { reason, party }))) => {
-                return Err(ThresholdError::Aborted {
+                return Err(SessionFailure::Other(ThresholdError::Aborted {
                     party,
                     reason: format!("party {index} reports: {reason}"),
-                });
+                }));
             }
             Ok(Ok(Some(reply))) => {
                 done.push((index, reply));
@@ -292,19 +349,19 @@ async fn run_session(
                 }
             }
             Ok(Ok(None)) | Ok(Err(_)) => {
-                return Err(ThresholdError::Aborted {
+                return Err(SessionFailure::Other(ThresholdError::Aborted {
                     party: Some(index),
                     reason: format!("party {index} stopped mid-session"),
-                });
+                }));
             }
             Err(_) => {
-                return Err(ThresholdError::Aborted {
+                return Err(SessionFailure::Other(ThresholdError::Aborted {
                     party: None,
                     reason: format!(
                         "party {index} gave no result within {} ms",
                         timeout.as_millis()
                     ),
-                });
+                }));
             }
         }
         drop(joined);

@@ -238,6 +238,9 @@ impl Env {
 
     pub(crate) async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Outcome {
         let blockhash = self.ctx.banks_client.get_latest_blockhash().await.unwrap();
+        // What `send_tx` waits to move past: the hash this transaction uses,
+        // not an older one the next transaction could still share.
+        self.ctx.last_blockhash = blockhash;
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(
