@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # scripts/dev must start its services on loopback with the contracts
-# deployed, arlocal for receipts and the indexer following the contracts, and stop every one of them when
-# interrupted, as Ctrl-C does.
+# deployed, arlocal for receipts, the threshold signer parties, three demo
+# providers behind their sidecars (one lying) and the indexer following the
+# contracts; the lying provider must be slashed with no manual step; a
+# second start reuses the chain, --fresh starts over; and every process
+# must stop when interrupted, as Ctrl-C does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/node_modules/.bin:$PATH"
@@ -9,13 +12,15 @@ export PATH="$root/node_modules/.bin:$PATH"
 # Build cairn before any clock starts: the readiness wait below measures
 # scripts/dev, not a compile that takes minutes on a busy two-core machine.
 echo "dev-stack: building cairn"
-(cd "$root" && cargo build --quiet --locked -p cairn-service --bin cairn)
+(cd "$root" && cargo build --quiet --locked -p cairn-service --bin cairn -p cairn-test-utils --example lying_node)
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 metrics_port=$((port + 1))
 service_port=$((port + 2))
 arweave_port=$((port + 3))
+signer_port=$((port + 4))
+provider_port=$((port + 7))
 log=$work/dev.log
 cleanup() {
     [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
@@ -33,31 +38,32 @@ fail() {
 #   group: the whole process group, as a terminal's Ctrl-C does;
 #   script: scripts/dev alone, as `kill` from another shell does.
 run_case() {
-    local signal=$1 target=$2 launch=${3:-terminal}
+    local signal=$1 target=$2 launch=${3:-terminal} args=${4:-}
     : >"$log"
     # A job started with & has SIGINT ignored, which no trap can undo; the
     # launcher restores the default and gives scripts/dev its own process
     # group, as a terminal would.
     export CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port CAIRN_DEV_ARWEAVE_PORT=$arweave_port
+    export CAIRN_DEV_SIGNER_PORT=$signer_port CAIRN_DEV_PROVIDER_PORT=$provider_port
     if [[ $launch == background ]]; then
         # A plain background job of a script: SIGINT arrives ignored.
-        "$root/scripts/dev" >"$log" 2>&1 </dev/null &
+        "$root/scripts/dev" $args >"$log" 2>&1 </dev/null &
     else
         python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setsid()
-os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null &
+os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" $args >"$log" 2>&1 </dev/null &
     fi
     dev_pid=$!
 
-    # Up to two minutes; cairn is already built.
-    for _ in $(seq 1 1200); do
+    # Up to three minutes (the first start runs the keygen); cairn is already built.
+    for _ in $(seq 1 1800); do
         grep -q 'dev: ready' "$log" && break
         kill -0 "$dev_pid" 2>/dev/null || fail "scripts/dev exited before it was ready"
         sleep 0.1
     done
-    grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 120 s"
+    grep -q 'dev: ready' "$log" || fail "scripts/dev was not ready within 180 s"
 
     [[ $(cast chain-id --rpc-url "http://127.0.0.1:$port") == 31337 ]] || fail "anvil does not answer with chain id 31337"
     [[ -s $work/deployment.json ]] || fail "scripts/dev wrote no deployment file"
@@ -93,7 +99,25 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "http://127.0.0.1:$arweave_port/info" ||
         fail "arlocal does not answer on port $arweave_port"
 
-    if [[ $target == group && $signal == INT ]]; then second_shell_and_second_start "$service_pid" "$indexer_pid"; fi
+    local extra_pids
+    extra_pids=$(sed -n 's/.*\(provider [0-9]\|signer  \).* pids\{0,1\} \([0-9 ]*[0-9]\)  log.*/\2/p' "$log" | tr '\n' ' ')
+    [[ $(wc -w <<<"$extra_pids") == 6 ]] || fail "scripts/dev did not report three providers and three signer parties: $extra_pids"
+    for pid in $extra_pids; do kill -0 "$pid" 2>/dev/null || fail "process $pid (a provider or signer party) is not running"; done
+    local blocks
+    blocks=$(cast block-number --rpc-url "http://127.0.0.1:$port")
+    if [[ $args == *--fresh* ]]; then
+        grep -q 'forgetting the chain' "$log" || fail "scripts/dev --fresh did not say it started over"
+        ((blocks < last_blocks)) || fail "after --fresh the chain is at block $blocks, not below the earlier $last_blocks"
+    elif [[ -n ${last_blocks:-} ]]; then
+        grep -q 'reusing the chain' "$log" || fail "a second start did not reuse the data directory"
+        ((blocks >= last_blocks)) || fail "the reused chain is at block $blocks, below the earlier $last_blocks"
+    fi
+
+    if [[ $target == group && $signal == INT ]]; then
+        the_liar_is_slashed
+        second_shell_and_second_start "$service_pid" "$indexer_pid"
+    fi
+    last_blocks=$(cast block-number --rpc-url "http://127.0.0.1:$port")
 
     if [[ $target == group ]]; then kill "-$signal" -- "-$dev_pid"; else kill "-$signal" "$dev_pid"; fi
     for _ in $(seq 1 100); do
@@ -105,9 +129,35 @@ os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" >"$log" 2>&1 </dev/null
     kill -0 "$indexer_pid" 2>/dev/null && fail "the indexer (pid $indexer_pid) still runs after SIG$signal to the $target"
     kill -0 "$service_pid" 2>/dev/null && fail "the service (pid $service_pid) still runs after SIG$signal to the $target"
     kill -0 "$arweave_pid" 2>/dev/null && fail "arlocal (pid $arweave_pid) still runs after SIG$signal to the $target"
+    for pid in $extra_pids; do
+        kill -0 "$pid" 2>/dev/null && fail "process $pid (a provider or signer party) still runs after SIG$signal to the $target"
+    done
     cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "port $port still answers after SIG$signal"
     grep -q 'dev: stopped' "$log" || fail "scripts/dev did not report that it stopped"
     dev_pid=
+}
+
+# Calls through the gateway reach the lying provider; its outvoted answer
+# becomes evidence, the evidence a receipt on arlocal, the 2-of-3 group
+# signs the order and the registry slashes it, with no manual step.
+the_liar_is_slashed() {
+    local gateway="http://127.0.0.1:$service_port/v1/rpc/eip155:31337" status="" cairn_bin
+    cairn_bin=${CARGO_TARGET_DIR:-$root/target}/debug/cairn
+    for _ in $(seq 1 9); do
+        [[ $(cast balance --rpc-url "$gateway" 0x000000000000000000000000000000000000dEaD) == 0 ]] ||
+            fail "the gateway answered a wrong balance"
+    done
+    for _ in $(seq 1 600); do
+        status=$("$cairn_bin" slash status --service "http://127.0.0.1:$service_port/" 2>&1) || true
+        grep -q '^slashed ' <<<"$status" && break
+        sleep 0.1
+    done
+    grep -q '^slashed ' <<<"$status" || fail "the lying provider was not slashed within 60 s: $status"
+    local liar=0x976EA74026E726554dB657fA54763abd0C3a0aa9 events
+    events=$(cast logs --json --rpc-url "http://127.0.0.1:$port" --from-block 0 \
+        'Slashed(address indexed provider, uint256 indexed nonce, uint256 amount, uint8 reason, bytes32 evidenceHash, bytes32 receiptId, uint256 stake, uint256 unbonding, address treasury)' \
+        "$liar" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') || fail "cannot read the registry's Slashed logs"
+    [[ $events == 1 ]] || fail "the registry logged $events slashes of the liar, not 1"
 }
 
 # While a stack runs: another shell reaches it through the env file it
@@ -146,7 +196,7 @@ second_shell_and_second_start() {
 
 run_case INT group
 run_case TERM script
-run_case INT script
+run_case INT script terminal --fresh
 run_case HUP script
 run_case INT script background
 echo "dev-stack: 5 passed, 0 failed"
