@@ -40,12 +40,14 @@ fn chromium() -> PathBuf {
     })
 }
 
-/// Runs headless Chromium on `url` with `args`; its stdout.
-fn headless(profile: &Path, url: &str, args: &[&str]) -> String {
+/// Runs headless Chromium on `url` in a `width` × 2000 window with
+/// `args`; its stdout.
+fn headless(profile: &Path, url: &str, width: u32, args: &[&str]) -> String {
     let out = Command::new(chromium())
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--timeout=20000", "--window-size=1280,2000"])
+        .arg("--timeout=20000")
+        .arg(format!("--window-size={width},2000"))
         .args(args)
         .arg(url)
         .output()
@@ -56,7 +58,7 @@ fn headless(profile: &Path, url: &str, args: &[&str]) -> String {
 
 /// The DOM Chromium built from the page.
 fn rendered(profile: &Path, url: &str) -> String {
-    let dom = headless(profile, url, &["--dump-dom"]);
+    let dom = headless(profile, url, 1280, &["--dump-dom"]);
     assert!(dom.contains("Cairn status"), "not the status page: {dom}");
     dom
 }
@@ -147,6 +149,15 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// A screenshot of `url` `width` pixels wide, checked to be a PNG.
+fn screenshot(profile: &Path, url: &str, width: u32, png: &Path) {
+    let _ = std::fs::remove_file(png);
+    headless(profile, url, width, &[&format!("--screenshot={}", png.display())]);
+    let bytes = std::fs::read(png).expect("chromium wrote the screenshot");
+    assert!(bytes.starts_with(b"\x89PNG"), "{} is a PNG", png.display());
+    eprintln!("status page screenshot: {}", png.display());
+}
+
 /// `cairn provider serve` in front of anvil, signing with `DEV_KEY_1`.
 fn sidecar(stack: &Stack) -> (Running, String) {
     let key = stack.dir.path().join("operator.key");
@@ -203,7 +214,7 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
 
     // An honest provider (DEV_KEY_3, operator DEV_KEY_1) behind its
     // sidecar, and the liar with no endpoint.
-    let (_sidecar, sidecar_url) = sidecar(&stack);
+    let (sidecar, sidecar_url) = sidecar(&stack);
     runtime.block_on(cairn_test_utils::register_provider(
         &stack.anvil.endpoint(),
         &stack.deployment,
@@ -372,12 +383,7 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
     assert!(checked.values().all(|s| *s == 200), "every link answers 200: {checked:?}");
 
     // The screenshot, for people (and CI artefacts).
-    let png = artifacts().join("status-page.png");
-    let _ = std::fs::remove_file(&png);
-    headless(profile.path(), &page, &[&format!("--screenshot={}", png.display())]);
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
-    eprintln!("status page screenshot: {}", png.display());
+    screenshot(profile.path(), &page, 1280, &artifacts().join("status-page.png"));
 
     // A killed party is down on the page, and up again once restarted.
     drop(parties[2].take());
@@ -388,5 +394,27 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
     stack.wait("party 2 to listen again", || listening(party_base + 2));
     let dom = rendered(profile.path(), &page);
     assert_eq!(row(&dom, "signer-parties", 0, "2")[2], "up");
+
+    // A killed provider: the gateway's connect errors show on the page.
+    drop(sidecar);
+    let answer: Value = stack
+        .http
+        .post(format!("{}/v1/rpc/eip155:31337", stack.base))
+        .json(&json!({"jsonrpc": "2.0", "id": 9, "method": "eth_blockNumber", "params": []}))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    assert!(answer["error"].is_object(), "no endpoint is left: {answer}");
+    let dom = rendered(profile.path(), &page);
+    let gateway = get_json(&stack, "/v1/gateway/stats");
+    let endpoint = &gateway["chains"][0]["endpoints"][0];
+    let connect = endpoint["failures_by_kind"]["connect"].as_u64().unwrap_or(0);
+    assert!(connect > 0, "{gateway}");
+    let cells = row(&dom, "gateway-endpoints", 1, &sidecar_url);
+    assert_eq!(cells[4], endpoint["failures"].to_string(), "{cells:?}");
+    assert!(cells[5].contains(&format!("connect: {connect}")), "{cells:?}");
+
+    // And as a phone shows it.
+    screenshot(profile.path(), &page, 390, &artifacts().join("status-page-phone.png"));
     runtime.block_on(store.close());
 }
