@@ -16,7 +16,7 @@ use cairn_store::SlashOrderFilter;
 use super::{
     AppState,
     batches::{self, BatchList},
-    discovery::{ProviderView, RankedService, chains_response},
+    discovery::{ProviderView, RankedService, RegistrySummary, chains_response},
     gateway::{GatewayStatsView, gateway_stats},
     problem::ApiError,
     signer::{SignerView, signer_status},
@@ -64,7 +64,7 @@ pub(crate) async fn page(State(state): State<AppState>) -> Result<Response, ApiE
         utc(super::now())
     );
     providers_section(&mut html, &providers, &slashes);
-    endpoints_section(&mut html, &ranked);
+    endpoints_section(&mut html, &chains.registries, &ranked);
     gateway_section(&mut html, &gateway);
     batches_section(&mut html, batches.as_ref());
     slashes_section(&mut html, &slashes);
@@ -244,8 +244,31 @@ fn short(hash: &str) -> String {
     }
 }
 
-fn endpoints_section(html: &mut String, ranked: &[(String, Vec<RankedService>)]) {
+fn endpoints_section(
+    html: &mut String,
+    registries: &[RegistrySummary],
+    ranked: &[(String, Vec<RankedService>)],
+) {
     section(html, "endpoints", "Endpoints by chain, as discovery ranks them", "/v1/chains");
+    // The indexer's progress: a stopped indexer shows as a block that no
+    // longer moves.
+    let rows: Vec<Vec<String>> = registries
+        .iter()
+        .map(|r| {
+            vec![
+                esc(&r.chain),
+                format!("<span class=\"mono\">{}</span>", esc(&r.registry)),
+                or_dash(r.indexed_block.map(|b| b.to_string())),
+            ]
+        })
+        .collect();
+    table(
+        html,
+        "registries-table",
+        &["registry chain", "registry", "indexed block"],
+        &rows,
+        "no registry is indexed",
+    );
     if ranked.is_empty() {
         html.push_str("<p class=\"empty\" id=\"endpoints-none\">no endpoint is registered</p>");
     }

@@ -311,6 +311,14 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
     let liar_row = row(&dom, "providers-table", 1, liar_listed["address"].as_str().unwrap());
     assert!(liar_row[9].contains("slashed"), "the liar's evidence is linked: {liar_row:?}");
 
+    // Registries as `/v1/chains` lists them; the indexed block moves on
+    // between the two reads, so it is only checked to be there.
+    let chains = get_json(&stack, "/v1/chains");
+    let registry = &chains["registries"][0];
+    let cells = row(&dom, "registries-table", 1, registry["registry"].as_str().unwrap());
+    assert_eq!(cells[0], registry["chain"].as_str().unwrap());
+    assert!(cells[2].parse::<u64>().is_ok_and(|b| b > 0), "{cells:?}");
+
     // Endpoints: as discovery ranks them.
     let ranked = services["items"].as_array().unwrap();
     assert_eq!(ranked.len(), 1, "{services}");
