@@ -62,6 +62,7 @@ pub(crate) async fn slasher(
             &settings.quorum_mismatch_amount,
         )?,
     };
+    let mut threshold_group = None;
     let order_signer: Arc<dyn RequestSigner> = match settings.signer {
         SlashSigner::Local => {
             let path = settings.key_file.clone().unwrap_or_else(|| settlement_key_path(config));
@@ -81,9 +82,16 @@ pub(crate) async fn slasher(
                     "signer = \"threshold\" needs the group key `cairn signer keygen` wrote",
                 )
             })?;
-            Arc::new(ThresholdSigner::new(GroupConfig::read(group)?, read_group_key(key)?)?)
+            let group = GroupConfig::read(group)?;
+            threshold_group = Some(group.clone());
+            Arc::new(ThresholdSigner::new(group, read_group_key(key)?)?)
         }
     };
+    state.set_slash_signer(crate::http::SlashSignerSetup {
+        kind: if threshold_group.is_some() { "threshold" } else { "local" },
+        address: order_signer.address(),
+        group: threshold_group,
+    });
     let slasher_on_chain =
         Registry::new(chain.registry, &chain.rpc).slasher().call().await.map_err(|e| {
             CliError::Unreachable { url: "evm.rpc_urls".into(), message: e.to_string() }

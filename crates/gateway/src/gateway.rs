@@ -41,6 +41,9 @@ pub(crate) struct EndpointState {
     pub(crate) in_flight: AtomicU32,
     pub(crate) attempts: AtomicU64,
     pub(crate) failures: AtomicU64,
+    /// Failed attempts by `Failure::kind`, for operators telling a dead
+    /// endpoint (connect) from a lying one (bad_signature).
+    pub(crate) failures_by_kind: Mutex<BTreeMap<&'static str, u64>>,
     /// Quorum calls this endpoint answered against the quorum.
     pub(crate) disagreements: AtomicU64,
     pub(crate) last_failure: Mutex<Option<String>>,
@@ -181,6 +184,7 @@ impl Gateway {
                             in_flight: AtomicU32::new(0),
                             attempts: AtomicU64::new(0),
                             failures: AtomicU64::new(0),
+                            failures_by_kind: Mutex::default(),
                             disagreements: AtomicU64::new(0),
                             last_failure: Mutex::new(None),
                         })
@@ -316,6 +320,12 @@ impl Gateway {
             Err(failure) => {
                 state.breaker.record_failure();
                 state.failures.fetch_add(1, Ordering::Relaxed);
+                *state
+                    .failures_by_kind
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(failure.kind())
+                    .or_default() += 1;
                 add(&self.0.metrics.failures, 1);
                 tracing::debug!(url = %endpoint.url, %failure, "upstream attempt failed");
                 *state.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =

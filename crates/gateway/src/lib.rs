@@ -10,6 +10,7 @@ mod metrics;
 mod router;
 pub mod rpc;
 pub mod source;
+mod stats;
 mod tags;
 mod upstream;
 
@@ -18,3 +19,4 @@ pub use evidence::{EvidenceSink, MemoryEvidence};
 pub use gateway::Gateway;
 pub use metering::{MemoryUsage, MethodClass, Payer, UsageCount, UsageKey, UsageSink};
 pub use source::{BoxFuture, Endpoint, EndpointSource, SourceError, StaticEndpoints};
+pub use stats::{ChainStats, EndpointStats, GatewayStats};

@@ -136,41 +136,10 @@ async fn rpc_call(State(gateway): State<Gateway>, request: Request) -> Result<Re
 }
 
 async fn status(State(gateway): State<Gateway>) -> Response {
-    let chains: Vec<Value> = gateway
-        .all_states()
-        .into_iter()
-        .map(|(chain, states)| {
-            let endpoints: Vec<Value> = states
-                .iter()
-                .map(|state| {
-                    let endpoint = state.endpoint();
-                    json!({
-                        "url": endpoint.url,
-                        "provider": endpoint.provider,
-                        "operator": endpoint.operator,
-                        "weight": endpoint.weight,
-                        "breaker": breaker_state(state),
-                        "breaker_opened": state.breaker.times_opened(),
-                        "attempts": state.attempts.load(std::sync::atomic::Ordering::Relaxed),
-                        "failures": state.failures.load(std::sync::atomic::Ordering::Relaxed),
-                        "disagreements": state.disagreements.load(std::sync::atomic::Ordering::Relaxed),
-                        "in_flight": state.in_flight.load(std::sync::atomic::Ordering::Relaxed),
-                        "p95_ms": state.latencies.quantile(0.95).map(|d| d.as_secs_f64() * 1e3),
-                        "last_failure": state.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-                    })
-                })
-                .collect();
-            json!({ "chain": chain, "endpoints": endpoints })
-        })
-        .collect();
-    let counters: serde_json::Map<String, Value> = gateway
-        .0
-        .metrics
-        .snapshot()
-        .into_iter()
-        .map(|(name, _, value)| (name.to_owned(), Value::from(value)))
-        .collect();
-    json_response(&json!({ "chains": chains, "counters": counters }))
+    match serde_json::to_value(gateway.stats()) {
+        Ok(value) => json_response(&value),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 impl Gateway {

@@ -13,7 +13,9 @@ mod share;
 pub use config::{GroupConfig, PartyConfig, PartyEntry};
 pub use coordinator::{KeygenOutcome, RequestSigner, ThresholdSigner, keygen};
 pub use identity::{Identity, read_identity};
-pub use net::{Envelope, Frame, PartyStatus, Reply, SessionKind, request_reply, send_frame};
+pub use net::{
+    Envelope, Frame, PartyStatus, Reply, SessionKind, SessionOutcome, request_reply, send_frame,
+};
 pub use party::{Party, RunningParty};
 pub use policy::{Policy, PolicyRecord, check_request};
 pub use request::SigningRequest;

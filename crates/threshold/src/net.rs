@@ -58,6 +58,24 @@ pub struct PartyStatus {
     pub dropped_malformed: u64,
     pub sessions_completed: u64,
     pub sessions_aborted: u64,
+    /// The session this party finished last since it started; absent from
+    /// parties older than this field.
+    #[serde(default)]
+    pub last_session: Option<SessionOutcome>,
+}
+
+/// How a party's session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOutcome {
+    pub session: String,
+    /// `sign` or `keygen`.
+    pub kind: String,
+    /// `completed` or `aborted`.
+    pub outcome: String,
+    /// Why it was aborted.
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub finished_at: u64,
 }
 
 /// A protocol message, signed by its sender's identity key.

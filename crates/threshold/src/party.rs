@@ -28,7 +28,10 @@ use crate::{
     ThresholdError,
     config::PartyConfig,
     identity::{Identity, read_identity},
-    net::{Envelope, Frame, PartyStatus, Reply, SessionKind, read_line, send_frame, write_line},
+    net::{
+        Envelope, Frame, PartyStatus, Reply, SessionKind, SessionOutcome, read_line, send_frame,
+        write_line,
+    },
     policy::{PolicyRecord, check_request},
     share::{GroupKey, Primes, Share, read_primes, read_share_inner, write_share},
 };
@@ -225,6 +228,10 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream) {
                         finish(&inner, &session);
                         return;
                     }
+                    let kind = match work {
+                        SessionKind::Sign { .. } => "sign",
+                        SessionKind::Keygen { .. } => "keygen",
+                    };
                     let timeout = match work {
                         SessionKind::Sign { .. } => inner.config.group.session_timeout(),
                         SessionKind::Keygen { .. } => inner.config.group.keygen_timeout(),
@@ -249,13 +256,27 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream) {
                     finish(&inner, &session);
                     {
                         let mut status = inner.status.lock().expect("status lock");
-                        match &reply {
+                        let aborted = match &reply {
                             Reply::Aborted { reason, party } => {
                                 tracing::warn!(%session, %reason, ?party, "session aborted");
                                 status.sessions_aborted += 1;
+                                Some(reason.clone())
                             }
-                            _ => status.sessions_completed += 1,
-                        }
+                            _ => {
+                                status.sessions_completed += 1;
+                                None
+                            }
+                        };
+                        status.last_session = Some(SessionOutcome {
+                            session: session.clone(),
+                            kind: kind.to_owned(),
+                            outcome: if aborted.is_some() { "aborted" } else { "completed" }
+                                .to_owned(),
+                            reason: aborted,
+                            finished_at: std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs()),
+                        });
                     }
                     reply
                 }

@@ -14,7 +14,7 @@ use super::{
     problem::{ApiError, Problem},
 };
 
-const DEFAULT_PAGE: u64 = 50;
+pub(crate) const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 200;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -142,14 +142,21 @@ pub(crate) async fn batches(
             format!("limit must be between 1 and {MAX_PAGE}"),
         ));
     }
-    let chain = settlement_chain(&state)?;
-    let statuses = state.store.batch_statuses(&chain, query.before, limit).await?;
+    Ok(Json(batch_page(&state, query.before, limit).await?))
+}
+
+/// A page of batches, newest first, as `GET /v1/batches` and the status
+/// page show them.
+pub(crate) async fn batch_page(
+    state: &AppState,
+    before: Option<u64>,
+    limit: u64,
+) -> Result<BatchList, ApiError> {
+    let chain = settlement_chain(state)?;
+    let statuses = state.store.batch_statuses(&chain, before, limit).await?;
     let next_before =
         (statuses.len() as u64 == limit).then(|| statuses.last().map(|s| s.batch_id)).flatten();
-    Ok(Json(BatchList {
-        items: statuses.into_iter().map(|s| view(&chain, s)).collect(),
-        next_before,
-    }))
+    Ok(BatchList { items: statuses.into_iter().map(|s| view(&chain, s)).collect(), next_before })
 }
 
 /// One batch: its stage, roots, receipt and settlement transaction.

@@ -406,7 +406,13 @@ impl Snapshot {
 
     /// Endpoints serving `chain` (of `kind`, if given) from active providers,
     /// best first.
-    fn ranked(&self, chain: &str, kind: Option<&str>) -> Vec<RankedService> {
+    /// Every registered provider, by registry chain and address, as
+    /// `GET /v1/providers` lists them.
+    pub(crate) fn all_providers(&self) -> Vec<ProviderView> {
+        self.registries.iter().flat_map(|r| r.providers.values()).cloned().collect()
+    }
+
+    pub(crate) fn ranked(&self, chain: &str, kind: Option<&str>) -> Vec<RankedService> {
         let mut candidates = Vec::new();
         for registry in &self.registries {
             for (service, contract) in &registry.endpoints {
@@ -583,6 +589,12 @@ pub(crate) async fn chains(
     State(state): State<AppState>,
 ) -> Result<Json<ChainsResponse>, ApiError> {
     let snapshot = state.snapshot().await?;
+    Ok(Json(chains_response(&snapshot)))
+}
+
+/// The served chains of `snapshot`, as `GET /v1/chains` and the status page
+/// list them.
+pub(crate) fn chains_response(snapshot: &Snapshot) -> ChainsResponse {
     let mut chains: BTreeMap<String, (BTreeMap<String, usize>, std::collections::BTreeSet<&str>)> =
         BTreeMap::new();
     for registry in &snapshot.registries {
@@ -597,7 +609,7 @@ pub(crate) async fn chains(
             entry.1.insert(service.provider.as_str());
         }
     }
-    Ok(Json(ChainsResponse {
+    ChainsResponse {
         chains: chains
             .into_iter()
             .map(|(chain, (kinds, providers))| ChainSummary {
@@ -615,7 +627,7 @@ pub(crate) async fn chains(
                 indexed_block: r.indexed_block,
             })
             .collect(),
-    }))
+    }
 }
 
 /// Registered providers, by registry chain and address.

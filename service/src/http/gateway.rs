@@ -3,15 +3,22 @@
 //! the signed-in wallet of each request for metering. The routing,
 //! breakers, hedging and quorum live in the gateway crate.
 
-use std::sync::Weak;
+use std::{collections::BTreeMap, sync::Weak};
 
-use axum::{extract::Request, middleware::Next, response::Response};
+use axum::{
+    Json,
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
 use cairn_core::evidence::Evidence;
 use cairn_gateway::{
-    BoxFuture, Endpoint, EndpointSource, EvidenceSink, Payer, SourceError, UsageCount, UsageKey,
-    UsageSink,
+    BoxFuture, BreakerState, Endpoint, EndpointSource, EvidenceSink, Payer, SourceError,
+    UsageCount, UsageKey, UsageSink,
 };
 use cairn_store::{Store, UsageRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{AppState, Inner, extract::Checked, now};
 
@@ -87,4 +94,106 @@ pub(crate) async fn payer(mut request: Request, next: Next) -> Response {
         request.extensions_mut().insert(Payer(account));
     }
     next.run(request).await
+}
+
+/// The gateway's traffic and errors: what `/v1/rpc/status` serves, with a
+/// schema, and present (`enabled: false`) when the gateway is off.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GatewayStatsView {
+    /// `gateway.enabled`.
+    pub enabled: bool,
+    pub chains: Vec<GatewayChainView>,
+    /// Gateway-wide counters by name (`requests`, `calls`, `rejected`,
+    /// `attempts`, `failures`, `retries`, `hedges`, `no_endpoint`, …); their
+    /// meanings are those of the `cairn_gateway_*_total` metrics.
+    pub counters: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GatewayChainView {
+    /// CAIP-2 chain.
+    pub chain: String,
+    /// Endpoints the gateway has routed to, by URL.
+    pub endpoints: Vec<GatewayEndpointView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GatewayEndpointView {
+    pub url: String,
+    /// CAIP-10 id of the provider.
+    pub provider: String,
+    pub operator: String,
+    /// Routing weight discovery gave the endpoint.
+    pub weight: f64,
+    /// `closed`, `half_open` or `open`.
+    pub breaker: String,
+    /// Times the breaker opened.
+    pub breaker_opened: u64,
+    /// Upstream attempts (requests sent to this endpoint).
+    pub attempts: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// Failed attempts by kind: `timeout`, `connect`, `status`, `bad_body`,
+    /// `limited`, `bad_signature`, `unsigned`.
+    pub failures_by_kind: BTreeMap<String, u64>,
+    /// Quorum calls this endpoint answered against the quorum.
+    pub disagreements: u64,
+    pub in_flight: u32,
+    /// 95th percentile latency of its answers, once it has some.
+    pub p95_ms: Option<f64>,
+    /// `kind: message` of the last failed attempt.
+    pub last_failure: Option<String>,
+}
+
+/// The gateway's state as the JSON twin and the status page show it.
+pub(crate) fn gateway_stats(state: &AppState) -> GatewayStatsView {
+    let Some(gateway) = &state.gateway else {
+        return GatewayStatsView { enabled: false, chains: Vec::new(), counters: BTreeMap::new() };
+    };
+    let stats = gateway.stats();
+    GatewayStatsView {
+        enabled: true,
+        chains: stats
+            .chains
+            .into_iter()
+            .map(|chain| GatewayChainView {
+                chain: chain.chain,
+                endpoints: chain
+                    .endpoints
+                    .into_iter()
+                    .map(|e| GatewayEndpointView {
+                        url: e.url,
+                        provider: e.provider,
+                        operator: format!("{:#x}", e.operator),
+                        weight: e.weight,
+                        breaker: match e.breaker {
+                            BreakerState::Closed => "closed",
+                            BreakerState::HalfOpen => "half_open",
+                            BreakerState::Open => "open",
+                        }
+                        .to_owned(),
+                        breaker_opened: e.breaker_opened,
+                        attempts: e.attempts,
+                        failures: e.failures,
+                        failures_by_kind: e.failures_by_kind,
+                        disagreements: e.disagreements,
+                        in_flight: e.in_flight,
+                        p95_ms: e.p95_ms,
+                        last_failure: e.last_failure,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        counters: stats.counters,
+    }
+}
+
+/// The gateway's traffic and errors per chain and endpoint, and its
+/// counters.
+#[utoipa::path(
+    get, path = "/v1/gateway/stats", tag = "operations",
+    responses((status = 200, description = "Gateway counters and endpoint states", body = GatewayStatsView))
+)]
+pub(crate) async fn stats(State(state): State<AppState>) -> Json<GatewayStatsView> {
+    Json(gateway_stats(&state))
 }

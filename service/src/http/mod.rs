@@ -11,7 +11,9 @@ mod limits;
 mod ops;
 pub mod problem;
 mod providers;
+mod signer;
 mod slashes;
+mod status;
 mod usage;
 mod wallet;
 
@@ -38,6 +40,7 @@ pub use discovery::{
     ProviderView, RankReason, RankedService, RegistrySummary, ServiceList,
 };
 pub use evidence::{EvidenceList, EvidenceSummary};
+pub use gateway::{GatewayChainView, GatewayEndpointView, GatewayStatsView};
 pub use intents::{
     BatchSubmissionResponse, Inclusion, IntentReceipt, IntentResult, IntentSubmission, IntentView,
     MAX_INTENTS_PER_REQUEST, SignedDomain,
@@ -46,6 +49,8 @@ pub use limits::ClientAddr;
 pub use ops::{Health, Readiness};
 pub use problem::{ApiError, Problem};
 pub use providers::MetadataUpdate;
+pub use signer::{PartyView, SessionView, SignerView, SlashSignerSetup};
+pub use slashes::{SlashList, SlashView};
 pub use usage::{ClassUsage, ProviderUsage, SettlementDomainView, UsageResponse};
 
 /// An EVM chain whose registry this service serves, and the node it asks
@@ -91,6 +96,8 @@ pub struct Inner {
     /// is a valid address.
     usage_pricing: PricingConfig,
     usage_asset: Option<Address>,
+    /// The slash order signer, once `cairn serve` has built it.
+    slash_signer: std::sync::OnceLock<signer::SlashSignerSetup>,
 }
 
 impl std::ops::Deref for AppState {
@@ -149,12 +156,19 @@ impl AppState {
                 gateway,
                 usage_pricing,
                 usage_asset,
+                slash_signer: std::sync::OnceLock::new(),
             }
         }))
     }
 
     pub(crate) fn chain(&self, caip2: &str) -> Option<&EvmChain> {
         self.chains.iter().find(|c| c.caip2() == caip2)
+    }
+
+    /// Names the slash order signer for `GET /v1/signer` and the status
+    /// page; the first call wins.
+    pub fn set_slash_signer(&self, setup: SlashSignerSetup) {
+        let _ = self.slash_signer.set(setup);
     }
 
     /// Writes the gateway's metered usage still held in memory, as the
@@ -207,12 +221,15 @@ fn routers() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(evidence::list))
         .routes(utoipa_axum::routes!(evidence::record))
         .routes(utoipa_axum::routes!(slashes::list))
-        .routes(utoipa_axum::routes!(usage::usage));
+        .routes(utoipa_axum::routes!(usage::usage))
+        .routes(utoipa_axum::routes!(gateway::stats))
+        .routes(utoipa_axum::routes!(signer::signer));
     let operations = OpenApiRouter::new()
         .routes(utoipa_axum::routes!(ops::healthz))
         .routes(utoipa_axum::routes!(ops::readyz))
         .routes(utoipa_axum::routes!(ops::metrics))
-        .routes(utoipa_axum::routes!(ops::openapi_json));
+        .routes(utoipa_axum::routes!(ops::openapi_json))
+        .routes(utoipa_axum::routes!(status::page));
     let (api, api_doc) = api.split_for_parts();
     let (operations, operations_doc) = operations.split_for_parts();
     let mut doc = ApiDoc::openapi();

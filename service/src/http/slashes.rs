@@ -12,11 +12,11 @@ use super::{
     problem::{ApiError, Problem},
 };
 
-const DEFAULT_PAGE: u32 = 50;
+pub(crate) const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct SlashView {
+pub struct SlashView {
     /// CAIP-2 chain of the registry deployment the slash goes to.
     pub chain: String,
     /// The evidence the slash rests on.
@@ -55,7 +55,7 @@ pub(crate) struct SlashView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub(crate) struct SlashList {
+pub struct SlashList {
     pub items: Vec<SlashView>,
 }
 
@@ -125,10 +125,17 @@ pub(crate) async fn list(
             })
         })
         .transpose()?;
-    let rows = state
-        .store
-        .slash_orders(&SlashOrderFilter { chain: query.chain, provider, stage: query.stage, limit })
-        .await?;
+    let filter = SlashOrderFilter { chain: query.chain, provider, stage: query.stage, limit };
+    Ok(Json(slash_list(&state, &filter).await?))
+}
+
+/// The slash orders `filter` selects, as `GET /v1/slashes` and the status
+/// page show them.
+pub(crate) async fn slash_list(
+    state: &AppState,
+    filter: &SlashOrderFilter,
+) -> Result<SlashList, ApiError> {
+    let rows = state.store.slash_orders(filter).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let receipt_url = match &row.receipt_id {
@@ -143,7 +150,7 @@ pub(crate) async fn list(
         };
         items.push(view(row, receipt_url));
     }
-    Ok(Json(SlashList { items }))
+    Ok(SlashList { items })
 }
 
 fn view(row: SlashOrderRow, receipt_url: Option<String>) -> SlashView {

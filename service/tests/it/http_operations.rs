@@ -15,6 +15,7 @@ use crate::support::{Chain, auth_config, get, jwt_key, send, service_config};
 
 /// Every route the service answers, by method and path template.
 const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -24,6 +25,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/chains"),
     ("get", "/v1/evidence"),
     ("get", "/v1/evidence/{hash}"),
+    ("get", "/v1/gateway/stats"),
+    ("get", "/v1/signer"),
     ("get", "/v1/slashes"),
     ("get", "/v1/intents/{hash}"),
     ("get", "/v1/me"),

@@ -25,6 +25,7 @@ mod settlement_end_to_end;
 mod slashing_crashes;
 mod slashing_threshold;
 mod stack;
+mod status_page;
 mod support;
 mod threshold_processes;
 mod unavailable_commands;
