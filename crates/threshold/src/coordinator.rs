@@ -211,6 +211,9 @@ async fn run_session(
     first_wins: bool,
 ) -> Result<Vec<(u16, Reply)>, ThresholdError> {
     let mut excluded = Vec::new();
+    // Why the parties left out did not join: part of the answer if the
+    // session cannot start without them.
+    let mut left_out: Vec<String> = Vec::new();
     loop {
         match run_session_once(group, work.clone(), want, timeout, first_wins, &excluded).await {
             Err(SessionFailure::NotJoined { error, parties }) => {
@@ -218,7 +221,17 @@ async fn run_session(
                 if group.parties.len() - excluded.len() < want {
                     return Err(error);
                 }
+                left_out.push(error.to_string());
                 tracing::debug!(?excluded, "parties failed to join; starting again without them");
+            }
+            Err(SessionFailure::Other(ThresholdError::Unavailable(reason)))
+                if !left_out.is_empty() =>
+            {
+                return Err(ThresholdError::Unavailable(format!(
+                    "{} (left out before: {})",
+                    reason,
+                    left_out.join("; ")
+                )));
             }
             Err(SessionFailure::Other(error)) => return Err(error),
             Ok(replies) => return Ok(replies),
