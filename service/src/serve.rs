@@ -308,12 +308,7 @@ fn batcher(
         message: "no chain to settle on".into(),
     })?;
     let uploader = uploader(config, &state.store)?;
-    let key_path = config
-        .settlement
-        .signer_key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("settlement.key"));
-    let secret = cairn_signer::read_key_file(&key_path)?;
+    let secret = cairn_signer::read_key_file(&settlement_key_path(config))?;
     let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?);
     let submitter = if config.settlement.onchain {
         let key = alloy::signers::local::PrivateKeySigner::from_bytes(
@@ -350,6 +345,16 @@ fn batcher(
         submitter,
     };
     Ok(Some((pipeline, uploader)))
+}
+
+/// The key that signs receipts and commitments (`settlement.signer_key_file`,
+/// else `settlement.key` in the data directory); the slasher's defaults too.
+pub(crate) fn settlement_key_path(config: &Config) -> std::path::PathBuf {
+    config
+        .settlement
+        .signer_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("settlement.key"))
 }
 
 /// The receipt uploader: a batch settles only once its receipt is stored,

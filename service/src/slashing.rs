@@ -1,7 +1,7 @@
 //! Building the slashing pipeline (`cairn_slasher`) `cairn serve` runs, and
 //! `cairn slash status`.
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use alloy::{
     network::EthereumWallet,
@@ -13,7 +13,7 @@ use cairn_bindings::Registry;
 use cairn_config::{Config, SlashSigner};
 use cairn_threshold::{GroupConfig, RequestSigner, ThresholdSigner, read_group_key};
 
-use crate::{CliError, http::AppState};
+use crate::{CliError, http::AppState, serve::settlement_key_path};
 
 fn bad(flag: &'static str, message: impl Into<String>) -> CliError {
     CliError::BadArgument { flag, message: message.into() }
@@ -22,14 +22,6 @@ fn bad(flag: &'static str, message: impl Into<String>) -> CliError {
 fn amount(flag: &'static str, text: &str) -> Result<U256, CliError> {
     U256::from_str_radix(text, 10)
         .map_err(|_| bad(flag, format!("`{text}` is not a decimal amount of base units")))
-}
-
-fn settlement_key_path(config: &Config) -> PathBuf {
-    config
-        .settlement
-        .signer_key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("settlement.key"))
 }
 
 /// The pipeline of the served deployment when `slashing.enabled`, checked

@@ -133,9 +133,10 @@ impl Slasher {
         let providers = self.store.providers(&self.chain).await?;
         let provider =
             providers.iter().find(|p| p.operator.eq_ignore_ascii_case(&evidence.accused));
+        let verified = evidence.evidence.verify();
         let (provider_text, amount, stage, error) = match provider {
-            _ if evidence.evidence.verify().is_err() => {
-                let why = evidence.evidence.verify().err().map(|e| e.to_string());
+            _ if verified.is_err() => {
+                let why = verified.err().map(|e| e.to_string());
                 (String::new(), U256::ZERO, stage::FAILED, why)
             }
             None => (String::new(), U256::ZERO, stage::NO_PROVIDER, None),
