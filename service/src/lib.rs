@@ -11,6 +11,7 @@ mod pay;
 mod provider;
 pub mod serve;
 mod signer;
+mod signing;
 mod slashing;
 mod verify;
 

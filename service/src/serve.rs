@@ -193,7 +193,7 @@ pub(crate) async fn serve(config: &Config) -> Result<(), CliError> {
     let store = state.store.clone();
     let stopping = state.clone();
     let (stop_batcher, batcher_stopped) = tokio::sync::oneshot::channel::<()>();
-    let batcher = match batcher(config, &state)? {
+    let batcher = match batcher(config, &state).await? {
         Some((pipeline, uploader)) => {
             eprintln!(
                 "batcher on: close at {} intents or every {} s with at least {}; on-chain settlement {}",
@@ -296,7 +296,7 @@ fn prober(settings: cairn_prober::Settings, state: &AppState) -> cairn_prober::P
 
 /// The settlement pipeline and receipt uploader `cairn serve` runs when
 /// `settlement.enabled`.
-fn batcher(
+async fn batcher(
     config: &Config,
     state: &AppState,
 ) -> Result<Option<(cairn_settlement::Pipeline, cairn_settlement::Uploader)>, CliError> {
@@ -308,8 +308,32 @@ fn batcher(
         message: "no chain to settle on".into(),
     })?;
     let uploader = uploader(config, &state.store)?;
-    let secret = cairn_signer::read_key_file(&settlement_key_path(config))?;
-    let signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?);
+    let key_path = settlement_key_path(config);
+    let secret = cairn_signer::read_key_file(&key_path)?;
+    let receipt_signer = std::sync::Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?);
+    let (settlement_signer, setup) = crate::signing::request_signer(
+        config,
+        config.settlement.signer,
+        &key_path,
+        "settlement.signer",
+    )?;
+    state.set_settlement_signer(setup);
+    if config.settlement.onchain {
+        let on_chain = cairn_bindings::Settlement::new(chain.settlement, &chain.rpc)
+            .settlementSigner()
+            .call()
+            .await
+            .map_err(|e| CliError::Unreachable {
+                url: "evm.rpc_urls".into(),
+                message: e.to_string(),
+            })?;
+        crate::signing::expect_on_chain(
+            "settlement.signer",
+            "settlement signer",
+            settlement_signer.address(),
+            on_chain,
+        )?;
+    }
     let submitter = if config.settlement.onchain {
         let key = alloy::signers::local::PrivateKeySigner::from_bytes(
             &alloy::primitives::B256::from(secret),
@@ -339,16 +363,17 @@ fn batcher(
             window_seconds: config.settlement.window_seconds,
             max_deltas: config.settlement.max_deltas,
         },
-        receipt_signer: signer.clone(),
-        settlement_signer: signer,
+        receipt_signer,
+        settlement_signer,
         max_receipt_bytes: config.settlement.max_receipt_bytes,
         submitter,
     };
     Ok(Some((pipeline, uploader)))
 }
 
-/// The key that signs receipts and commitments (`settlement.signer_key_file`,
-/// else `settlement.key` in the data directory); the slasher's defaults too.
+/// The key that signs receipts, sends settlements and, with a local
+/// settlement signer, signs commitments (`settlement.signer_key_file`, else
+/// `settlement.key` in the data directory); the slasher's defaults too.
 pub(crate) fn settlement_key_path(config: &Config) -> std::path::PathBuf {
     config
         .settlement

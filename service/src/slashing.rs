@@ -10,8 +10,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use cairn_bindings::Registry;
-use cairn_config::{Config, SlashSigner};
-use cairn_threshold::{GroupConfig, RequestSigner, ThresholdSigner, read_group_key};
+use cairn_config::Config;
 
 use crate::{CliError, http::AppState, serve::settlement_key_path};
 
@@ -54,49 +53,20 @@ pub(crate) async fn slasher(
             &settings.quorum_mismatch_amount,
         )?,
     };
-    let mut threshold_group = None;
-    let order_signer: Arc<dyn RequestSigner> = match settings.signer {
-        SlashSigner::Local => {
-            let path = settings.key_file.clone().unwrap_or_else(|| settlement_key_path(config));
-            let secret = cairn_signer::read_key_file(&path)?;
-            Arc::new(cairn_signer::LocalSigner::from_bytes(&secret)?)
-        }
-        SlashSigner::Threshold => {
-            let group = settings.group_file.as_ref().ok_or_else(|| {
-                bad(
-                    "slashing.group_file",
-                    "signer = \"threshold\" needs the group.toml of `cairn signer init`",
-                )
-            })?;
-            let key = settings.group_key_file.as_ref().ok_or_else(|| {
-                bad(
-                    "slashing.group_key_file",
-                    "signer = \"threshold\" needs the group key `cairn signer keygen` wrote",
-                )
-            })?;
-            let group = GroupConfig::read(group)?;
-            threshold_group = Some(group.clone());
-            Arc::new(ThresholdSigner::new(group, read_group_key(key)?)?)
-        }
-    };
-    state.set_slash_signer(crate::http::SlashSignerSetup {
-        kind: if threshold_group.is_some() { "threshold" } else { "local" },
-        address: order_signer.address(),
-        group: threshold_group,
-    });
+    let local_key = settings.key_file.clone().unwrap_or_else(|| settlement_key_path(config));
+    let (order_signer, setup) =
+        crate::signing::request_signer(config, settings.signer, &local_key, "slashing.signer")?;
+    state.set_slash_signer(setup);
     let slasher_on_chain =
         Registry::new(chain.registry, &chain.rpc).slasher().call().await.map_err(|e| {
             CliError::Unreachable { url: "evm.rpc_urls".into(), message: e.to_string() }
         })?;
-    if slasher_on_chain != order_signer.address() {
-        return Err(bad(
-            "slashing.signer",
-            format!(
-                "the order signer's address {} is not the registry's slasher {slasher_on_chain}",
-                order_signer.address()
-            ),
-        ));
-    }
+    crate::signing::expect_on_chain(
+        "slashing.signer",
+        "slasher",
+        order_signer.address(),
+        slasher_on_chain,
+    )?;
     let receipt_secret = cairn_signer::read_key_file(&settlement_key_path(config))?;
     let receipt_signer = Arc::new(cairn_signer::LocalSigner::from_bytes(&receipt_secret)?);
     let sender_path =

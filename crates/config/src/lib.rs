@@ -10,8 +10,8 @@ pub use load::{CONFIG_FILE_VAR, DATABASE_URL_VAR, ENV_PREFIX, Origin, load, load
 pub use model::{
     ArweaveConfig, AuthConfig, AuthDomain, ClientConfig, Config, EvmConfig, GatewayConfig,
     HedgingConfig, IndexerConfig, LogConfig, LogFormat, MeteringConfig, PricingConfig,
-    ProberConfig, QuorumConfig, RateLimitConfig, ServiceConfig, SettlementConfig, SlashSigner,
-    SlashingConfig, StoreConfig,
+    ProberConfig, QuorumConfig, RateLimitConfig, ServiceConfig, SettlementConfig, SignerKind,
+    SlashingConfig, StoreConfig, ThresholdConfig,
 };
 
 /// Why a configuration could not be loaded. Every variant names where the

@@ -27,6 +27,7 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub prober: ProberConfig,
     pub slashing: SlashingConfig,
+    pub threshold: ThresholdConfig,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             prober: ProberConfig::default(),
             slashing: SlashingConfig::default(),
+            threshold: ThresholdConfig::default(),
         }
     }
 }
@@ -322,9 +324,13 @@ pub struct SettlementConfig {
     pub max_deltas: usize,
     /// Send `settleBatch`; off, batches stop once their receipt is stored.
     pub onchain: bool,
-    /// Key that signs receipts and commitments (hex, mode 600); it must be
-    /// the contract's settlement signer. Unset: `settlement.key` in
-    /// `data_dir`.
+    /// Who signs batch commitments: `local` (`signer_key_file`) or
+    /// `threshold` (the `cairn signer party` processes of `[threshold]`).
+    /// It must be the contract's settlement signer.
+    pub signer: SignerKind,
+    /// Key that signs receipts (their ANS-104 owner), sends `settleBatch`
+    /// and, with `signer = "local"`, signs commitments (hex, mode 600).
+    /// Unset: `settlement.key` in `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer_key_file: Option<PathBuf>,
     /// Pause between batcher steps when there is nothing to do.
@@ -348,6 +354,7 @@ impl Default for SettlementConfig {
             window_seconds: 60,
             max_deltas: 1_000,
             onchain: true,
+            signer: SignerKind::Local,
             signer_key_file: None,
             tick_ms: 1_000,
             bump_after_secs: 60,
@@ -367,18 +374,12 @@ pub struct SlashingConfig {
     /// chain; other replicas wait).
     pub enabled: bool,
     /// Who signs orders: `local` (one key, `key_file`) or `threshold` (the
-    /// `cairn signer party` processes of `group_file`). It must be the
+    /// `cairn signer party` processes of `[threshold]`). It must be the
     /// registry's slasher.
-    pub signer: SlashSigner,
+    pub signer: SignerKind,
     /// Local slasher key (hex, mode 600). Unset: the settlement signer key.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
-    /// The threshold group (`group.toml` from `cairn signer init`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_file: Option<PathBuf>,
-    /// The group key `cairn signer keygen` wrote.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_key_file: Option<PathBuf>,
     /// Account that sends `Registry.slash` and pays its gas (hex key, mode
     /// 600). Unset: the settlement signer key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -398,22 +399,36 @@ pub struct SlashingConfig {
     pub tick_ms: u64,
 }
 
-/// Who signs slash orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Who signs slash orders or batch commitments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SlashSigner {
+pub enum SignerKind {
+    /// One key in this process.
+    #[default]
     Local,
+    /// A t-of-n group of `cairn signer party` processes (`[threshold]`).
     Threshold,
+}
+
+/// The threshold signer group the service asks to sign, when
+/// `slashing.signer` or `settlement.signer` is `threshold`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdConfig {
+    /// The group (`group.toml` from `cairn signer init`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_file: Option<PathBuf>,
+    /// The group key `cairn signer keygen` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_key_file: Option<PathBuf>,
 }
 
 impl Default for SlashingConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            signer: SlashSigner::Local,
+            signer: SignerKind::Local,
             key_file: None,
-            group_file: None,
-            group_key_file: None,
             sender_key_file: None,
             conflicting_answers_amount: "10000000000000000000".into(),
             quorum_mismatch_amount: "5000000000000000000".into(),

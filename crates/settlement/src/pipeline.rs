@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use alloy_sol_types::Eip712Domain;
 use cairn_core::netting::BatchPolicy;
-use cairn_signer::Signer;
+use cairn_signer::{RequestSigner, Signer};
 use cairn_store::{CloseOutcome, Store, StoreError};
 
 use crate::{ReceiptError, SubmitError, Submitted, Submitter, Uploader, write_receipt};
@@ -57,8 +57,10 @@ pub struct Pipeline {
     pub chain: String,
     pub domain: Eip712Domain,
     pub policy: BatchPolicy,
+    /// Signs receipts (ANS-104 items); its key is the receipts' owner.
     pub receipt_signer: Arc<dyn Signer>,
-    pub settlement_signer: Arc<dyn Signer>,
+    /// Signs commitments: it must be the contract's settlement signer.
+    pub settlement_signer: Arc<dyn RequestSigner>,
     /// A receipt larger than this carries its intents in a second item.
     pub max_receipt_bytes: usize,
     /// Sends `settleBatch`; `None` turns on-chain settlement off (batches

@@ -1,6 +1,7 @@
 //! A closed batch's receipt: an ANS-104 data item carrying everything the
 //! batch commits to, signed through a `Signer`, and the commitment that
-//! names it.
+//! names it, signed as a typed request (`RequestSigner`) so that threshold
+//! parties can check the batch before they sign.
 
 use alloy_primitives::B256;
 use alloy_sol_types::{Eip712Domain, SolStruct};
@@ -10,7 +11,7 @@ use cairn_core::{
     intent::SignedIntent,
     netting::ClosedBatch,
 };
-use cairn_signer::{Signer, sign_typed};
+use cairn_signer::{RequestSigner, SignedCommitment, Signer, SigningRequest};
 use cairn_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,10 @@ pub enum ReceiptError {
     Encode(#[from] serde_json::Error),
     #[error("batch {batch_id} holds {closed} intents but the store has {stored} for it")]
     IntentsMissing { batch_id: u64, closed: usize, stored: usize },
+    #[error("the settlement domain names no {0}")]
+    Domain(&'static str),
+    #[error("batch {batch_id}'s recorded commitment does not parse: {reason}")]
+    CorruptCommitment { batch_id: u64, reason: String },
 }
 
 /// What a receipt's data holds (JSON).
@@ -107,17 +112,24 @@ fn common_tags(kind: &str, chain: &str, domain: &Eip712Domain, batch: &ClosedBat
 /// Builds and signs the receipt of `batch` and the commitment naming it.
 /// A receipt whose data would exceed `max_receipt_bytes` carries its
 /// intents in a second item instead, named by id and content hash. The same
-/// inputs always give the same bytes.
+/// inputs always give the same bytes. `previous` is the signed commitment of
+/// the batch before, which a threshold party that missed it needs.
+#[allow(clippy::too_many_arguments)]
 pub async fn build_receipt(
     chain: &str,
     domain: &Eip712Domain,
     batch: &ClosedBatch,
     signed_intents: &[SignedIntent],
     receipt_signer: &dyn Signer,
-    settlement_signer: &dyn Signer,
+    settlement_signer: &dyn RequestSigner,
+    previous: Option<SignedCommitment>,
     max_receipt_bytes: usize,
 ) -> Result<WrittenReceipt, ReceiptError> {
-    let settlement = domain.verifying_contract.unwrap_or_default();
+    let settlement = domain.verifying_contract.ok_or(ReceiptError::Domain("verifying contract"))?;
+    let chain_id = domain
+        .chain_id
+        .and_then(|id| u64::try_from(id).ok())
+        .ok_or(ReceiptError::Domain("chain id that fits 64 bits"))?;
     let mut body = ReceiptBody {
         version: RECEIPT_VERSION.to_owned(),
         chain: chain.to_owned(),
@@ -163,7 +175,15 @@ pub async fn build_receipt(
         .await?;
     let commitment = batch.body.commit(B256::from(item.id()));
     let commitment_hash = commitment.eip712_signing_hash(domain);
-    let commitment_signature = sign_typed(settlement_signer, &commitment, domain).await?.to_bytes();
+    let request = SigningRequest::BatchCommitment {
+        chain_id,
+        settlement,
+        commitment,
+        batch: batch.clone(),
+        previous: previous.map(Box::new),
+    };
+    let commitment_signature = settlement_signer.sign_request(&request).await?.to_bytes();
+    let SigningRequest::BatchCommitment { commitment, .. } = request else { unreachable!() };
     Ok(WrittenReceipt { item, commitment, commitment_hash, commitment_signature, intents_item })
 }
 
@@ -201,7 +221,7 @@ pub async fn write_receipt(
     domain: &Eip712Domain,
     batch_id: u64,
     receipt_signer: &dyn Signer,
-    settlement_signer: &dyn Signer,
+    settlement_signer: &dyn RequestSigner,
     max_receipt_bytes: usize,
 ) -> Result<Option<WrittenReceipt>, ReceiptError> {
     let Some((batch, _stage)) = store.closed_batch(chain, batch_id).await? else {
@@ -215,6 +235,7 @@ pub async fn write_receipt(
             stored: signed.len(),
         });
     }
+    let previous = previous_commitment(store, chain, batch_id).await?;
     let written = build_receipt(
         chain,
         domain,
@@ -222,11 +243,34 @@ pub async fn write_receipt(
         &signed,
         receipt_signer,
         settlement_signer,
+        previous,
         max_receipt_bytes,
     )
     .await?;
     record_written(store, chain, batch_id, &written).await?;
     Ok(Some(written))
+}
+
+/// The recorded commitment and signature of the batch before `batch_id`,
+/// if this store wrote it.
+async fn previous_commitment(
+    store: &Store,
+    chain: &str,
+    batch_id: u64,
+) -> Result<Option<SignedCommitment>, ReceiptError> {
+    let Some(previous_id) = batch_id.checked_sub(1).filter(|id| *id > 0) else {
+        return Ok(None);
+    };
+    let Some((json, signature)) = store.batch_commitment(chain, previous_id).await? else {
+        return Ok(None);
+    };
+    let corrupt =
+        |reason: String| ReceiptError::CorruptCommitment { batch_id: previous_id, reason };
+    Ok(Some(SignedCommitment {
+        commitment: serde_json::from_str(&json).map_err(|e| corrupt(e.to_string()))?,
+        signature: cairn_signer::Signature::from_bytes(&signature)
+            .map_err(|e| corrupt(e.to_string()))?,
+    }))
 }
 
 /// Records a built receipt (and its intents item, if any) in the outbox with

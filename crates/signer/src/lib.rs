@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod local;
+mod request;
 
 use std::{fmt, future::Future, pin::Pin};
 
@@ -8,6 +9,7 @@ use alloy_primitives::{Address, B256};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 
 pub use local::{LocalSigner, parse_key_hex, read_key_file};
+pub use request::{RequestSigner, SignedCommitment, SigningRequest};
 
 /// A secp256k1 signature in Ethereum's form: `r ‖ s ‖ v`, `s` in the lower
 /// half of the group order, `v` 27 or 28.
@@ -25,6 +27,67 @@ impl Signature {
         out[32..64].copy_from_slice(self.s.as_slice());
         out[64] = self.v;
         out
+    }
+
+    /// Reads `r ‖ s ‖ v` (`v` 27/28, or 0/1 as some tools write it).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
+        let bytes: &[u8; 65] = bytes.try_into().map_err(|_| SignatureError::Length(bytes.len()))?;
+        let v = match bytes[64] {
+            0 | 1 => bytes[64] + 27,
+            27 | 28 => bytes[64],
+            other => return Err(SignatureError::V(other)),
+        };
+        Ok(Self { r: B256::from_slice(&bytes[..32]), s: B256::from_slice(&bytes[32..64]), v })
+    }
+
+    /// The address whose key made this signature over `digest`. High-`s`
+    /// signatures are refused, as the contracts refuse them.
+    pub fn recover(&self, digest: B256) -> Result<Address, SignatureError> {
+        let signature = k256::ecdsa::Signature::from_scalars(self.r.0, self.s.0)
+            .map_err(|_| SignatureError::Invalid)?;
+        if signature.normalize_s().is_some() {
+            return Err(SignatureError::HighS);
+        }
+        let recovery =
+            k256::ecdsa::RecoveryId::from_byte(self.v - 27).ok_or(SignatureError::V(self.v))?;
+        let key = k256::ecdsa::VerifyingKey::recover_from_prehash(
+            digest.as_slice(),
+            &signature,
+            recovery,
+        )
+        .map_err(|_| SignatureError::Invalid)?;
+        let point = key.to_encoded_point(false);
+        let public_key: &[u8; 65] =
+            point.as_bytes().try_into().map_err(|_| SignatureError::Invalid)?;
+        Ok(address_of(public_key))
+    }
+}
+
+/// Why bytes are not a usable Ethereum signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("a signature is 65 bytes (r ‖ s ‖ v), not {0}")]
+    Length(usize),
+    #[error("recovery byte v = {0} is not 27 or 28")]
+    V(u8),
+    #[error("s is in the upper half of the group order")]
+    HighS,
+    #[error("not a valid secp256k1 signature")]
+    Invalid,
+}
+
+/// `0x`-prefixed hex of the 65 bytes, as wallets and `cast` print it.
+impl serde::Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("0x{}", hex::encode(self.to_bytes())))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let bytes = hex::decode(text.trim_start_matches("0x")).map_err(serde::de::Error::custom)?;
+        Self::from_bytes(&bytes).map_err(serde::de::Error::custom)
     }
 }
 

@@ -456,6 +456,25 @@ impl Store {
         row.map(|r| Ok((r.try_get::<i64, _>(0)? as u64, r.try_get(1)?))).transpose()
     }
 
+    /// A closed batch's recorded commitment (JSON) and its signature, once
+    /// its receipt is written.
+    pub async fn batch_commitment(
+        &self,
+        chain: &str,
+        batch_id: u64,
+    ) -> Result<Option<(String, [u8; 65])>, StoreError> {
+        let row = sqlx::query(
+            "SELECT commitment, commitment_signature FROM closed_batches \
+             WHERE chain = $1 AND batch_id = $2 AND commitment IS NOT NULL",
+        )
+        .bind(chain.to_owned())
+        .bind(batch_id as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, crate::parse_signature(&r.try_get::<String, _>(1)?)?)))
+            .transpose()
+    }
+
     pub async fn pending_submission(
         &self,
         chain: &str,

@@ -30,6 +30,7 @@ fn batch_request(id: u64, prev: B256) -> SigningRequest {
         settlement: Address::repeat_byte(0x33),
         commitment,
         batch,
+        previous: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use alloy_primitives::{Address, B256};
-use cairn_signer::{LocalSigner, SignFuture, Signature, Signer, SignerError};
+use cairn_signer::{RequestSigner, SignFuture, Signature, Signer, SignerError, SigningRequest};
 use futures_util::{StreamExt, future::join_all, stream::FuturesUnordered};
 use k256::ecdsa::{RecoveryId, VerifyingKey};
 use tokio::{
@@ -19,32 +19,14 @@ use crate::{
     ThresholdError,
     config::GroupConfig,
     net::{Frame, Reply, SessionKind, read_line, write_line},
-    request::SigningRequest,
     share::GroupKey,
 };
 
 /// How long a party may take to check its policy and answer `Start`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Signs typed requests with whichever backend holds the key. The
-/// `cairn_signer::Signer` trait takes a bare digest, which a threshold party
-/// must never sign blindly: this trait carries the request so that every
-/// backend (local key, threshold parties, later the ICP canister) can rebuild
-/// and check the digest itself.
-pub trait RequestSigner: Send + Sync + std::fmt::Debug {
-    fn address(&self) -> Address;
-    fn sign_request<'a>(&'a self, request: &'a SigningRequest) -> SignFuture<'a>;
-}
-
-impl RequestSigner for LocalSigner {
-    fn address(&self) -> Address {
-        Signer::address(self)
-    }
-
-    fn sign_request<'a>(&'a self, request: &'a SigningRequest) -> SignFuture<'a> {
-        self.sign_digest(request.digest())
-    }
-}
+/// How long the other parties of a signing session get to finish once one
+/// has returned the signature.
+const FINISH_GRACE: Duration = Duration::from_secs(1);
 
 /// A t-of-n group of party processes behind one Ethereum address.
 #[derive(Debug, Clone)]
@@ -358,6 +340,14 @@ async fn run_session_once(
             Ok(Ok(Some(reply))) => {
                 done.push((index, reply));
                 if first_wins {
+                    drop(joined);
+                    // The others finish the same last round about now; closing
+                    // their connections at once would make them record a
+                    // session that succeeded as aborted.
+                    let _ = tokio::time::timeout(FINISH_GRACE, async {
+                        while pending.next().await.is_some() {}
+                    })
+                    .await;
                     break;
                 }
             }

@@ -7,18 +7,17 @@ mod identity;
 mod net;
 mod party;
 mod policy;
-mod request;
 mod share;
 
+pub use cairn_signer::{RequestSigner, SignedCommitment, SigningRequest};
 pub use config::{GroupConfig, PartyConfig, PartyEntry};
-pub use coordinator::{KeygenOutcome, RequestSigner, ThresholdSigner, keygen};
+pub use coordinator::{KeygenOutcome, ThresholdSigner, keygen};
 pub use identity::{Identity, read_identity};
 pub use net::{
     Envelope, Frame, PartyStatus, Reply, SessionKind, SessionOutcome, request_reply, send_frame,
 };
 pub use party::{Party, RunningParty};
 pub use policy::{Policy, PolicyRecord, check_request};
-pub use request::SigningRequest;
 pub use share::{
     GroupKey, Primes, generate_primes, read_group_key, read_primes, read_share, write_group_key,
     write_private_file, write_share,

@@ -11,7 +11,9 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::{ThresholdError, identity::Identity, request::SigningRequest};
+use cairn_signer::SigningRequest;
+
+use crate::{ThresholdError, identity::Identity};
 
 /// The largest line a party reads: keygen messages carry Paillier proofs of
 /// some hundreds of kilobytes; anything far past that is refused unread.

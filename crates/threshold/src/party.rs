@@ -343,11 +343,12 @@ fn prepare(
                     group.threshold
                 ));
             }
-            if inner.share.lock().expect("share lock").is_none() {
-                return Err("this party holds no key share yet (run keygen)".into());
-            }
+            let group_address = match inner.share.lock().expect("share lock").as_ref() {
+                Some(share) => GroupKey::of(share).address,
+                None => return Err("this party holds no key share yet (run keygen)".into()),
+            };
             let mut record = inner.record.lock().expect("record lock");
-            check_request(request, &inner.config.policy, &mut record, crate::now())?;
+            check_request(request, &inner.config.policy, &mut record, group_address, crate::now())?;
         }
         SessionKind::Keygen { threshold } => {
             if *threshold != group.threshold || participants.len() != group.parties.len() {

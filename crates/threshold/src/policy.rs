@@ -10,7 +10,9 @@ use alloy_primitives::{Address, B256, I256, U256};
 use cairn_core::netting::ClosedBatch;
 use serde::{Deserialize, Serialize};
 
-use crate::{ThresholdError, request::SigningRequest, share::write_private_file};
+use cairn_signer::{SignedCommitment, SigningRequest};
+
+use crate::{ThresholdError, share::write_private_file};
 
 /// Limits a party applies before joining a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,11 +97,13 @@ impl PolicyRecord {
 
 /// Checks `request` against `policy` and the record; when it passes, the
 /// record is updated and saved *before* the party joins, so a crash between
-/// joining and finishing errs on the side of never signing twice.
+/// joining and finishing errs on the side of never signing twice. `group`
+/// is the group key's address: what a previous commitment must be signed by.
 pub fn check_request(
     request: &SigningRequest,
     policy: &Policy,
     record: &mut PolicyRecord,
+    group: Address,
     now: u64,
 ) -> Result<(), String> {
     match request {
@@ -164,30 +168,108 @@ pub fn check_request(
             times.retain(|t| now.saturating_sub(*t) < policy.rate_window_seconds);
             times.push(now);
         }
-        SigningRequest::BatchCommitment { chain_id, settlement, commitment, batch } => {
+        SigningRequest::BatchCommitment { chain_id, settlement, commitment, batch, previous } => {
             check_batch(batch)?;
             if *commitment != batch.body.commit(commitment.receiptId) {
                 return Err("the commitment does not match the batch it is given with".into());
             }
             let key = format!("{chain_id}:{settlement}");
-            if let Some((last_id, last_digest)) = record.batches.get(&key) {
-                if commitment.batchId != last_id + 1 {
+            let digest = request.digest();
+            match record.batches.get(&key) {
+                // The same commitment again: a coordinator that crashed
+                // before it kept the signature asks once more; signing it
+                // twice gives nothing a second batch could use.
+                Some((last_id, last_digest))
+                    if commitment.batchId == *last_id && digest == *last_digest =>
+                {
+                    return Ok(());
+                }
+                Some((last_id, last_digest)) if commitment.batchId == last_id + 1 => {
+                    if commitment.prevHash != *last_digest {
+                        return Err(format!(
+                            "prevHash {} is not the digest of batch {last_id} ({last_digest})",
+                            commitment.prevHash
+                        ));
+                    }
+                }
+                Some((last_id, _)) if commitment.batchId <= *last_id => {
                     return Err(format!(
                         "batch {} does not follow batch {last_id}, the last one this party signed",
                         commitment.batchId
                     ));
                 }
-                if commitment.prevHash != *last_digest {
-                    return Err(format!(
-                        "prevHash {} is not the digest of batch {last_id} ({last_digest})",
-                        commitment.prevHash
-                    ));
+                // Batches this party was left out of (or, for a new party,
+                // all before this one): the group's signature over the one
+                // this chains to stands for the parties that checked them.
+                _ if commitment.batchId > 1 => {
+                    check_previous(*chain_id, *settlement, commitment, previous.as_deref(), group)
+                        .map_err(|reason| match record.batches.get(&key) {
+                            Some((last_id, _)) => format!(
+                                "batch {} does not follow batch {last_id}, the last one this \
+                                 party signed, and {reason}",
+                                commitment.batchId
+                            ),
+                            None => reason,
+                        })?;
+                }
+                _ => {
+                    if commitment.prevHash != B256::ZERO {
+                        return Err(format!(
+                            "batch {} is the first but its prevHash is {}, not zero",
+                            commitment.batchId, commitment.prevHash
+                        ));
+                    }
                 }
             }
-            record.batches.insert(key, (commitment.batchId, request.digest()));
+            record.batches.insert(key, (commitment.batchId, digest));
         }
     }
     record.save().map_err(|e| format!("cannot save the party's record: {e}"))
+}
+
+/// `previous` is batch `commitment.batchId − 1`, signed by the group, and
+/// `commitment` chains to it.
+fn check_previous(
+    chain_id: u64,
+    settlement: Address,
+    commitment: &cairn_core::eip712::BatchCommitment,
+    previous: Option<&SignedCommitment>,
+    group: Address,
+) -> Result<(), String> {
+    let Some(previous) = previous else {
+        return Err(format!(
+            "the request does not carry batch {}'s signed commitment to chain to",
+            commitment.batchId - 1
+        ));
+    };
+    if previous.commitment.batchId + 1 != commitment.batchId {
+        return Err(format!(
+            "the commitment given as the previous one is batch {}, not {}",
+            previous.commitment.batchId,
+            commitment.batchId - 1
+        ));
+    }
+    let digest = cairn_core::eip712::signing_hash(
+        &previous.commitment,
+        &cairn_core::eip712::settlement_domain(chain_id, settlement),
+    );
+    if commitment.prevHash != digest {
+        return Err(format!(
+            "prevHash {} is not the digest of batch {} ({digest})",
+            commitment.prevHash, previous.commitment.batchId
+        ));
+    }
+    let signer = previous
+        .signature
+        .recover(digest)
+        .map_err(|e| format!("batch {}'s signature: {e}", previous.commitment.batchId))?;
+    if signer != group {
+        return Err(format!(
+            "batch {}'s commitment is signed by {signer}, not by this group's key {group}",
+            previous.commitment.batchId
+        ));
+    }
+    Ok(())
 }
 
 /// The batch's roots and deltas must be what its intents net to, and the

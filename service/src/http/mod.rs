@@ -49,7 +49,7 @@ pub use limits::ClientAddr;
 pub use ops::{Health, Readiness};
 pub use problem::{ApiError, Problem};
 pub use providers::MetadataUpdate;
-pub use signer::{PartyView, SessionView, SignerView, SlashSignerSetup};
+pub use signer::{PartyView, SessionView, SignerSetup, SignerView};
 pub use slashes::{SlashList, SlashView};
 pub use usage::{ClassUsage, ProviderUsage, SettlementDomainView, UsageResponse};
 
@@ -97,7 +97,9 @@ pub struct Inner {
     usage_pricing: PricingConfig,
     usage_asset: Option<Address>,
     /// The slash order signer, once `cairn serve` has built it.
-    slash_signer: std::sync::OnceLock<signer::SlashSignerSetup>,
+    slash_signer: std::sync::OnceLock<signer::SignerSetup>,
+    /// The batch commitment signer, likewise.
+    settlement_signer: std::sync::OnceLock<signer::SignerSetup>,
 }
 
 impl std::ops::Deref for AppState {
@@ -157,6 +159,7 @@ impl AppState {
                 usage_pricing,
                 usage_asset,
                 slash_signer: std::sync::OnceLock::new(),
+                settlement_signer: std::sync::OnceLock::new(),
             }
         }))
     }
@@ -167,8 +170,13 @@ impl AppState {
 
     /// Names the slash order signer for `GET /v1/signer` and the status
     /// page; the first call wins.
-    pub fn set_slash_signer(&self, setup: SlashSignerSetup) {
+    pub fn set_slash_signer(&self, setup: SignerSetup) {
         let _ = self.slash_signer.set(setup);
+    }
+
+    /// Names the batch commitment signer, likewise.
+    pub fn set_settlement_signer(&self, setup: SignerSetup) {
+        let _ = self.settlement_signer.set(setup);
     }
 
     /// Writes the gateway's metered usage still held in memory, as the

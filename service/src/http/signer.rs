@@ -14,9 +14,10 @@ use super::AppState;
 /// as down: the page must not hang on one dead process.
 const PARTY_TIMEOUT: Duration = Duration::from_millis(800);
 
-/// The order signer `cairn serve` set up, told to the state once known.
+/// A signer `cairn serve` set up (for slash orders or batch commitments),
+/// told to the state once known.
 #[derive(Debug, Clone)]
-pub struct SlashSignerSetup {
+pub struct SignerSetup {
     /// `local` or `threshold`.
     pub kind: &'static str,
     pub address: alloy::primitives::Address,
@@ -30,6 +31,11 @@ pub struct SignerView {
     pub signer: String,
     /// The address orders are signed by (the registry's slasher).
     pub address: Option<String>,
+    /// `none` (settlement off), `local` or `threshold`: who signs batch
+    /// commitments.
+    pub settlement_signer: String,
+    /// The address commitments are signed by (the contract's settlement signer).
+    pub settlement_address: Option<String>,
     /// Parties needed to sign, for `threshold`.
     pub threshold: Option<u16>,
     /// Every party of the group, in index order; empty unless `threshold`.
@@ -71,39 +77,34 @@ pub struct SessionView {
 /// Asks every party at once, so a page with dead parties waits one timeout,
 /// not one per party.
 pub(crate) async fn signer_status(state: &AppState) -> SignerView {
-    let Some(setup) = state.slash_signer.get() else {
-        return SignerView {
-            signer: "none".into(),
-            address: None,
-            threshold: None,
-            parties: vec![],
-        };
+    let slash = state.slash_signer.get();
+    let settlement = state.settlement_signer.get();
+    let kind = |setup: Option<&SignerSetup>| setup.map_or("none", |s| s.kind).to_owned();
+    let address = |setup: Option<&SignerSetup>| setup.map(|s| format!("{:#x}", s.address));
+    let mut view = SignerView {
+        signer: kind(slash),
+        address: address(slash),
+        settlement_signer: kind(settlement),
+        settlement_address: address(settlement),
+        threshold: None,
+        parties: vec![],
     };
-    let Some(group) = &setup.group else {
-        return SignerView {
-            signer: setup.kind.into(),
-            address: Some(format!("{:#x}", setup.address)),
-            threshold: None,
-            parties: vec![],
-        };
+    // Both roles read the one `[threshold]` group.
+    let Some(group) = slash.or(settlement).and_then(|s| s.group.as_ref()) else {
+        return view;
     };
     let mut asks = tokio::task::JoinSet::new();
     for entry in group.parties.clone() {
         asks.spawn(ask(entry));
     }
-    let mut parties = Vec::with_capacity(group.parties.len());
     while let Some(joined) = asks.join_next().await {
-        if let Ok(view) = joined {
-            parties.push(view);
+        if let Ok(party) = joined {
+            view.parties.push(party);
         }
     }
-    parties.sort_by_key(|p| p.index);
-    SignerView {
-        signer: setup.kind.into(),
-        address: Some(format!("{:#x}", setup.address)),
-        threshold: Some(group.threshold),
-        parties,
-    }
+    view.parties.sort_by_key(|p| p.index);
+    view.threshold = Some(group.threshold);
+    view
 }
 
 async fn ask(entry: cairn_threshold::PartyEntry) -> PartyView {
@@ -148,11 +149,12 @@ async fn ask(entry: cairn_threshold::PartyEntry) -> PartyView {
     view
 }
 
-/// The slash order signer, and for a threshold group each party's state
-/// and last session (a party that does not answer is `down`).
+/// The slash order and batch commitment signers, and for a threshold group
+/// each party's state and last session (a party that does not answer is
+/// `down`).
 #[utoipa::path(
     get, path = "/v1/signer", tag = "operations",
-    responses((status = 200, description = "The order signer and its parties", body = SignerView))
+    responses((status = 200, description = "The order and commitment signers and the parties", body = SignerView))
 )]
 pub(crate) async fn signer(State(state): State<AppState>) -> Json<SignerView> {
     Json(signer_status(&state).await)

@@ -481,22 +481,26 @@ fn slashes_section(html: &mut String, slashes: &SlashList) {
 }
 
 fn signer_section(html: &mut String, signer: &SignerView) {
-    section(html, "signer", "Slash order signer", "/v1/signer");
+    section(html, "signer", "Signers", "/v1/signer");
+    let address = |a: &Option<String>| {
+        a.as_deref()
+            .map(|a| format!(" · address <span class=\"mono\">{}</span>", esc(a)))
+            .unwrap_or_default()
+    };
     let _ = write!(
         html,
-        "<p id=\"signer-kind\">signer: <b>{}</b>{}{}</p>",
+        "<p id=\"signer-kind\">slash orders: <b>{}</b>{}</p>\
+         <p id=\"settlement-signer-kind\">batch commitments: <b>{}</b>{}</p>{}",
         esc(&signer.signer),
-        signer
-            .address
-            .as_deref()
-            .map(|a| format!(" · address <span class=\"mono\">{}</span>", esc(a)))
-            .unwrap_or_default(),
+        address(&signer.address),
+        esc(&signer.settlement_signer),
+        address(&signer.settlement_address),
         signer
             .threshold
-            .map(|t| format!(" · {t}-of-{} parties", signer.parties.len()))
+            .map(|t| format!("<p>threshold group: {t}-of-{} parties</p>", signer.parties.len()))
             .unwrap_or_default(),
     );
-    if signer.signer == "threshold" {
+    if signer.threshold.is_some() {
         let rows: Vec<Vec<String>> = signer
             .parties
             .iter()

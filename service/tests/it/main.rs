@@ -22,6 +22,7 @@ mod openapi_schemas;
 mod provider_serve;
 mod settlement_crashes;
 mod settlement_end_to_end;
+mod settlement_threshold;
 mod slashing_crashes;
 mod slashing_threshold;
 mod stack;
@@ -110,6 +111,11 @@ pub(crate) fn spawn_cairn(dir: &std::path::Path, args: &[&str], env: &[(&str, &s
 }
 
 /// Polls `check` every 100 ms for up to 30 s.
+/// Whether something accepts connections on loopback `port`.
+pub(crate) fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
 pub(crate) fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

@@ -224,6 +224,64 @@ impl Stack {
     pub(crate) fn rpc(&self) -> alloy::providers::DynProvider {
         wallet(&self.anvil.endpoint(), DEV_KEY_0)
     }
+
+    /// A 2-of-3 group of `cairn signer party` processes in `signer/` of the
+    /// stack's directory, made the registry's slasher (`slasher`) and the
+    /// contract's settlement signer (`settles`) by the owner.
+    pub(crate) fn threshold_group(&self, slasher: bool, settles: bool) -> Group {
+        let dir = self.dir.path().join("signer");
+        std::fs::create_dir(&dir).unwrap();
+        let (base, parties, key) = crate::threshold_processes::start_group(&dir);
+        let owner = self.rpc();
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            if slasher {
+                let registry = cairn_bindings::Registry::new(self.deployment.registry, &owner);
+                registry.setSlasher(key.address).send().await.unwrap().get_receipt().await.unwrap();
+                assert_eq!(registry.slasher().call().await.unwrap(), key.address);
+            }
+            if settles {
+                let vault = cairn_bindings::Settlement::new(self.deployment.settlement, &owner);
+                let sent = vault.setSettlementSigner(key.address).send().await.unwrap();
+                sent.get_receipt().await.unwrap();
+                assert_eq!(vault.settlementSigner().call().await.unwrap(), key.address);
+            }
+        });
+        let quoted = |name: &str| format!("\"{}\"", dir.join(name).display());
+        let env = vec![
+            ("CAIRN_THRESHOLD__GROUP_FILE".to_owned(), quoted("group.toml")),
+            ("CAIRN_THRESHOLD__GROUP_KEY_FILE".to_owned(), quoted("group-key.json")),
+        ];
+        Group { dir, base, parties, key, env }
+    }
+}
+
+/// A threshold group's party processes, killed and restarted at will.
+pub(crate) struct Group {
+    pub(crate) dir: std::path::PathBuf,
+    /// Party `i` listens on `base + i`.
+    pub(crate) base: u16,
+    pub(crate) parties: Vec<Option<Running>>,
+    pub(crate) key: cairn_threshold::GroupKey,
+    env: Vec<(String, String)>,
+}
+
+impl Group {
+    /// The `[threshold]` settings naming this group.
+    pub(crate) fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// SIGKILLs party `index`.
+    pub(crate) fn stop(&mut self, index: usize) {
+        drop(self.parties[index].take());
+    }
+
+    /// Starts party `index` again and waits until it listens.
+    pub(crate) fn start(&mut self, index: usize) {
+        self.parties[index] = Some(crate::threshold_processes::party(&self.dir, index as u16));
+        let port = self.base + index as u16;
+        crate::wait_for("a party to listen again", || crate::listening(port));
+    }
 }
 
 /// Signed intents as `POST /v1/intents` takes them, their digests, and what

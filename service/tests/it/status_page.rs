@@ -1,6 +1,6 @@
 //! The status page in a real browser: a whole local network (anvil,
 //! arlocal, the indexer, `cairn serve` with batcher, prober, gateway and a
-//! 2-of-3 threshold slasher, an honest provider behind `cairn provider
+//! 2-of-3 threshold group as slasher and settlement signer, an honest provider behind `cairn provider
 //! serve`, a liar), then headless Chromium renders `/`. Its tables must
 //! say what the JSON API says, the liar's slash must appear once caught,
 //! every link must resolve, a killed signer party must show as down and
@@ -14,8 +14,7 @@ use std::{
 };
 
 use alloy::primitives::U256;
-use cairn_bindings::Registry;
-use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, DEV_KEY_3, DEV_KEY_4, address_of, free_port, wallet};
+use cairn_test_utils::{DEV_KEY_1, DEV_KEY_3, DEV_KEY_4, address_of, free_port};
 use serde_json::{Value, json};
 
 use crate::{
@@ -23,7 +22,6 @@ use crate::{
     slashing_crashes::{liar, register_liar, slash_of},
     spawn_cairn,
     stack::{Stack, TOKEN, signed_intents},
-    threshold_processes::{listening, party, start_group},
 };
 
 /// Debian's `chromium`, or a failure that says how to get it: a browser
@@ -191,7 +189,7 @@ fn sidecar(stack: &Stack) -> (Running, String) {
         &[],
     );
     let port: u16 = listen.rsplit(':').next().unwrap().parse().unwrap();
-    stack.wait("the sidecar to listen", || listening(port));
+    stack.wait("the sidecar to listen", || crate::listening(port));
     (running, format!("http://{listen}"))
 }
 
@@ -202,15 +200,9 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
     let profile = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
-    // The slasher role goes to a 2-of-3 threshold group.
-    let group_dir = stack.dir.path().join("signer");
-    std::fs::create_dir(&group_dir).unwrap();
-    let (party_base, mut parties, key) = start_group(&group_dir);
-    let owner = wallet(&stack.anvil.endpoint(), DEV_KEY_0);
-    runtime.block_on(async {
-        let registry = Registry::new(stack.deployment.registry, &owner);
-        registry.setSlasher(key.address).send().await.unwrap().get_receipt().await.unwrap();
-    });
+    // The slasher and settlement signer roles go to a 2-of-3 threshold
+    // group, as in `scripts/dev`.
+    let mut group = stack.threshold_group(true, true);
 
     // An honest provider (DEV_KEY_3, operator DEV_KEY_1) behind its
     // sidecar, and the liar with no endpoint.
@@ -227,20 +219,19 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
         runtime.block_on(cairn_store::Store::open_configured(None, stack.dir.path())).unwrap();
     register_liar(&stack, &store);
 
-    let group_file = format!("\"{}\"", group_dir.join("group.toml").display());
-    let group_key_file = format!("\"{}\"", group_dir.join("group-key.json").display());
-    stack.serve(&[
+    let mut env = vec![
         ("CAIRN_SLASHING__ENABLED", "true"),
         ("CAIRN_SLASHING__TICK_MS", "100"),
         ("CAIRN_SLASHING__RETRY_SECS", "1"),
         ("CAIRN_SLASHING__SIGNER", "\"threshold\""),
-        ("CAIRN_SLASHING__GROUP_FILE", group_file.as_str()),
-        ("CAIRN_SLASHING__GROUP_KEY_FILE", group_key_file.as_str()),
+        ("CAIRN_SETTLEMENT__SIGNER", "\"threshold\""),
         ("CAIRN_SETTLEMENT__WINDOW_SECONDS", "1"),
         ("CAIRN_PROBER__INTERVAL_MS", "300"),
         ("CAIRN_PROBER__JITTER_MS", "0"),
         ("CAIRN_PROBER__TIMEOUT_MS", "1000"),
-    ]);
+    ];
+    env.extend(group.env());
+    stack.serve(&env);
     let page = format!("{}/", stack.base);
 
     // Before the liar is caught, the page has no slash.
@@ -361,6 +352,9 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
 
     // Signer: every party up, with the sessions it reports.
     assert_eq!(signer["signer"], "threshold");
+    assert_eq!(signer["settlement_signer"], "threshold");
+    assert_eq!(signer["settlement_address"], format!("{:#x}", group.key.address));
+    assert!(dom.contains("batch commitments: <b>threshold</b>"), "{dom}");
     for party in signer["parties"].as_array().unwrap() {
         let cells = row(&dom, "signer-parties", 0, &party["index"].to_string());
         assert_eq!(cells[2], "up", "{cells:?}");
@@ -375,6 +369,13 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
         })
         .count();
     assert!(signed_once >= 2, "two parties signed the slash: {signer}");
+    let sessions: u64 = signer["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["sessions_completed"].as_u64())
+        .sum();
+    assert!(sessions >= 4, "two parties signed the batch and two the slash: {signer}");
 
     // Every link resolves.
     let mut checked = BTreeMap::new();
@@ -394,12 +395,11 @@ fn the_status_page_shows_what_the_api_says_in_a_real_browser() {
     screenshot(profile.path(), &page, 1280, &artifacts().join("status-page.png"));
 
     // A killed party is down on the page, and up again once restarted.
-    drop(parties[2].take());
+    group.stop(2);
     let dom = rendered(profile.path(), &page);
     assert_eq!(row(&dom, "signer-parties", 0, "2")[2], "down");
     assert_eq!(row(&dom, "signer-parties", 0, "0")[2], "up");
-    parties[2] = Some(party(&group_dir, 2));
-    stack.wait("party 2 to listen again", || listening(party_base + 2));
+    group.start(2);
     let dom = rendered(profile.path(), &page);
     assert_eq!(row(&dom, "signer-parties", 0, "2")[2], "up");
 

@@ -12,7 +12,7 @@ use cairn_core::eip712::Slash;
 use cairn_test_utils::evidence::{agreeing_answers, conflicting_answers};
 use cairn_threshold::SigningRequest;
 
-use crate::{Running, cairn_with_dir, spawn_cairn, stderr, stdout, wait_for};
+use crate::{Running, cairn_with_dir, listening, spawn_cairn, stderr, stdout, wait_for};
 
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
@@ -48,10 +48,6 @@ fn slash_request(nonce: u64, good_evidence: bool) -> SigningRequest {
 
 pub(crate) fn party(dir: &Path, index: u16) -> Running {
     spawn_cairn(dir, &["signer", "party", &format!("party-{index}.toml")], &[("RUST_LOG", "info")])
-}
-
-pub(crate) fn listening(port: u16) -> bool {
-    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
 /// Runs `cairn signer sign` on `request`; returns the output.

@@ -97,6 +97,40 @@ pub(crate) fn stored_intent(
     cairn_store::NewIntent::new(hash, intent, signature)
 }
 
+/// Dev key 0 as a settlement signer that keeps every request it signs.
+#[derive(Debug)]
+pub(crate) struct RecordingSigner {
+    key: cairn_signer::LocalSigner,
+    requests: std::sync::Mutex<Vec<cairn_signer::SigningRequest>>,
+}
+
+impl RecordingSigner {
+    pub(crate) fn dev() -> Self {
+        Self {
+            key: cairn_signer::LocalSigner::from_hex(cairn_test_utils::DEV_KEY_0).expect("dev key"),
+            requests: std::sync::Mutex::default(),
+        }
+    }
+
+    pub(crate) fn requests(&self) -> Vec<cairn_signer::SigningRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl cairn_signer::RequestSigner for RecordingSigner {
+    fn address(&self) -> alloy_primitives::Address {
+        cairn_signer::RequestSigner::address(&self.key)
+    }
+
+    fn sign_request<'a>(
+        &'a self,
+        request: &'a cairn_signer::SigningRequest,
+    ) -> cairn_signer::SignFuture<'a> {
+        self.requests.lock().unwrap().push(request.clone());
+        self.key.sign_request(request)
+    }
+}
+
 /// The pipeline for the dev deployment on `anvil` (dev key 0 signs receipts
 /// and commitments and sends the transactions), closing under `policy`.
 pub(crate) fn pipeline(

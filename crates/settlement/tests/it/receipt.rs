@@ -151,6 +151,7 @@ async fn receipts_name_their_batch_and_are_written_once_on_both_backends() {
             &signed,
             &receipt_key,
             &settlement_key,
+            None,
             cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
         )
         .await

@@ -4,12 +4,14 @@
 
 use alloy::providers::Provider;
 use alloy_primitives::{Address, U256};
+use alloy_sol_types::SolStruct;
 use cairn_bindings::Settlement;
 use cairn_core::{
     eip712::{PaymentIntent, settlement_domain},
     netting::BatchPolicy,
 };
 use cairn_settlement::{Pipeline, Step, Submitted};
+use cairn_signer::SigningRequest;
 use cairn_store::{Acceptance, NewIntent};
 use cairn_test_utils::{DEV_KEY_1, DEV_KEY_2, address_of, arlocal, stores};
 
@@ -79,9 +81,24 @@ async fn restarted_steps_settle_contiguous_batches_once_on_both_backends() {
         assert!(matches!(step, Step::Submitted(1, Submitted::Mined { .. })), "{step:?}");
         index().await;
 
-        // Batch 2 follows, chained to batch 1.
+        // Batch 2 follows, chained to batch 1, and its signing request
+        // carries batch 1's recorded commitment and signature (what a
+        // threshold party that missed batch 1 checks instead).
         assert_eq!(pipeline().step(30).await.unwrap(), Step::Closed(2));
-        assert_eq!(pipeline().step(31).await.unwrap(), Step::ReceiptWritten(2));
+        let recorder = std::sync::Arc::new(crate::RecordingSigner::dev());
+        let mut recording = pipeline();
+        recording.settlement_signer = recorder.clone();
+        assert_eq!(recording.step(31).await.unwrap(), Step::ReceiptWritten(2));
+        let (json, signature) = store.batch_commitment(CHAIN, 1).await.unwrap().unwrap();
+        match recorder.requests().as_slice() {
+            [SigningRequest::BatchCommitment { commitment, previous: Some(previous), .. }] => {
+                assert_eq!(commitment.batchId, 2);
+                assert_eq!(previous.commitment, serde_json::from_str(&json).unwrap());
+                assert_eq!(previous.signature.to_bytes(), signature);
+                assert_eq!(commitment.prevHash, previous.commitment.eip712_signing_hash(&domain));
+            }
+            other => panic!("expected batch 2's request with batch 1 before it: {other:?}"),
+        }
         crate::store_receipts(store, &node).await;
         assert!(matches!(
             pipeline().step(32).await.unwrap(),

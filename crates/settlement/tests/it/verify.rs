@@ -88,7 +88,6 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
         [
             "receipt id",
             "receipt signature",
-            "receipt signer",
             "receipt body",
             "intent signatures",
             "netting",
@@ -99,7 +98,8 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
 
     // Batch 2: its receipt says one intent paid more than its payer signed,
     // and another key signed the receipt. The settlement signer still
-    // commits to it, so the chain accepts it; only the receipt shows it.
+    // commits to it, so the chain accepts it; only the receipt's intents
+    // show it (its owner is not evidence: the commitment binds the item).
     accept(12..18).await;
     assert_eq!(pipeline.step(30).await.unwrap(), Step::Closed(2));
     let (batch, _) = store.closed_batch(CHAIN, 2).await.unwrap().unwrap();
@@ -113,6 +113,7 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
         &signed,
         &stranger,
         pipeline.settlement_signer.as_ref(),
+        None,
         cairn_settlement::receipt::DEFAULT_MAX_RECEIPT_BYTES,
     )
     .await
@@ -121,7 +122,7 @@ async fn honest_batches_verify_and_forged_receipts_do_not() {
     settle(2).await;
     let report = verify(2).await.unwrap();
     let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name).collect();
-    assert_eq!(failed, ["receipt signer", "intent signatures"], "{report:#?}");
+    assert_eq!(failed, ["intent signatures"], "{report:#?}");
     assert!(report.checks.iter().any(|c| c.name == "chained" && c.passed), "{report:#?}");
 
     // Batch 3 is too large for its receipt (here: over 1,000 bytes): its

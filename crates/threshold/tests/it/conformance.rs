@@ -140,6 +140,7 @@ async fn threshold_signatures_are_accepted_on_chain_and_only_for_the_message_sig
         settlement: deployment.settlement,
         commitment: commitment.clone(),
         batch: batch.clone(),
+        previous: None,
     };
     let signature = signer.sign_request(&request).await.unwrap();
     let vault = Settlement::new(deployment.settlement, &deployer);

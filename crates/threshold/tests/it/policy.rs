@@ -3,13 +3,27 @@
 
 use alloy_primitives::{Address, B256, I256, U256};
 use cairn_core::netting::{BatchIntent, ClosedBatch};
+use cairn_signer::{LocalSigner, Signer};
 use cairn_test_utils::evidence::agreeing_answers;
-use cairn_threshold::{Policy, PolicyRecord, SigningRequest, ThresholdError, check_request};
+use cairn_test_utils::{DEV_KEY_3, DEV_KEY_4};
+use cairn_threshold::{
+    Policy, PolicyRecord, SignedCommitment, SigningRequest, ThresholdError, check_request,
+};
 
 use crate::support::{REGISTRY, group, now, operator, slash};
 
+/// Stands in for the group key in checks that need only its address: what
+/// previous commitments must be signed by.
+fn group_key() -> LocalSigner {
+    LocalSigner::from_hex(DEV_KEY_3).unwrap()
+}
+
+fn accept(request: &SigningRequest, policy: &Policy, record: &mut PolicyRecord) {
+    check_request(request, policy, record, group_key().address(), now()).unwrap()
+}
+
 fn refusal(request: &SigningRequest, policy: &Policy, record: &mut PolicyRecord) -> String {
-    check_request(request, policy, record, now()).unwrap_err()
+    check_request(request, policy, record, group_key().address(), now()).unwrap_err()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,10 +108,10 @@ fn slash_limits() {
 
     // Nothing refused was recorded: the good order passes once.
     let good = slash(1, provider, 1, REGISTRY);
-    check_request(&good, &policy, &mut record, now()).unwrap();
+    accept(&good, &policy, &mut record);
     // The very same order asked for again (its coordinator lost the
     // signature) is signed again and counted once.
-    check_request(&good, &policy, &mut record, now()).unwrap();
+    accept(&good, &policy, &mut record);
     assert_eq!(record.slashes[&format!("1:{REGISTRY}:{provider}")].len(), 1);
     assert!(
         refusal(&slash(1, Address::repeat_byte(2), 1, REGISTRY), &policy, &mut record)
@@ -107,8 +121,14 @@ fn slash_limits() {
         refusal(&slash(2, provider, 1, REGISTRY), &policy, &mut record).contains("slashed 1 time")
     );
     // Another provider is within its own limit.
-    check_request(&slash(3, Address::repeat_byte(3), 1, REGISTRY), &policy, &mut record, now())
-        .unwrap();
+    check_request(
+        &slash(3, Address::repeat_byte(3), 1, REGISTRY),
+        &policy,
+        &mut record,
+        group_key().address(),
+        now(),
+    )
+    .unwrap();
 }
 
 fn batch(id: u64, prev: B256) -> ClosedBatch {
@@ -133,11 +153,25 @@ fn batch(id: u64, prev: B256) -> ClosedBatch {
 }
 
 fn batch_request(batch: ClosedBatch) -> SigningRequest {
+    batch_request_after(batch, None)
+}
+
+fn batch_request_after(batch: ClosedBatch, previous: Option<SignedCommitment>) -> SigningRequest {
     SigningRequest::BatchCommitment {
         chain_id: 31337,
         settlement: Address::repeat_byte(0x33),
         commitment: batch.body.commit(B256::repeat_byte(0xcc)),
         batch,
+        previous: previous.map(Box::new),
+    }
+}
+
+/// `request`'s commitment signed by `key`, as the contract accepted it.
+async fn signed_by(key: &LocalSigner, request: &SigningRequest) -> SignedCommitment {
+    let SigningRequest::BatchCommitment { commitment, .. } = request else { unreachable!() };
+    SignedCommitment {
+        commitment: commitment.clone(),
+        signature: key.sign_digest(request.digest()).await.unwrap(),
     }
 }
 
@@ -162,8 +196,14 @@ fn batch_commitments_must_net_to_zero_and_follow_the_last_one() {
     }
     assert!(refusal(&recount, &policy, &mut record).contains("does not match"));
 
+    assert!(
+        refusal(&batch_request(batch(1, B256::repeat_byte(7))), &policy, &mut record)
+            .contains("prevHash")
+    );
     let first = batch_request(batch(1, B256::ZERO));
-    check_request(&first, &policy, &mut record, now()).unwrap();
+    accept(&first, &policy, &mut record);
+    // A coordinator that crashed before it kept the signature asks again.
+    accept(&first, &policy, &mut record);
     assert!(
         refusal(&batch_request(batch(3, first.digest())), &policy, &mut record)
             .contains("does not follow batch 1")
@@ -172,11 +212,73 @@ fn batch_commitments_must_net_to_zero_and_follow_the_last_one() {
         refusal(&batch_request(batch(2, B256::repeat_byte(1))), &policy, &mut record)
             .contains("prevHash")
     );
+    let mut other_first = batch_request(batch(1, B256::ZERO));
+    if let SigningRequest::BatchCommitment { commitment, .. } = &mut other_first {
+        commitment.receiptId = B256::repeat_byte(0xdd);
+    }
+    assert!(refusal(&other_first, &policy, &mut record).contains("does not follow"));
+    accept(&batch_request(batch(2, first.digest())), &policy, &mut record);
+}
+
+#[tokio::test]
+async fn a_party_left_out_of_batches_follows_the_group_signed_one_before() {
+    let policy = Policy::default();
+    let mut record = PolicyRecord::default();
+    let first = batch_request(batch(1, B256::ZERO));
+    accept(&first, &policy, &mut record);
+    // Batch 2 was signed by the other parties; this one is asked for 3.
+    let second = batch_request(batch(2, first.digest()));
+    let third = |previous| batch_request_after(batch(3, second.digest()), previous);
+
     assert!(
-        refusal(&batch_request(batch(1, B256::ZERO)), &policy, &mut record)
-            .contains("does not follow")
+        refusal(&third(None), &policy, &mut record).contains("does not carry batch 2"),
+        "no previous commitment"
     );
-    check_request(&batch_request(batch(2, first.digest())), &policy, &mut record, now()).unwrap();
+    let stranger = LocalSigner::from_hex(DEV_KEY_4).unwrap();
+    assert!(
+        refusal(&third(Some(signed_by(&stranger, &second).await)), &policy, &mut record)
+            .contains("not by this group's key"),
+        "previous signed by another key"
+    );
+    assert!(
+        refusal(&third(Some(signed_by(&group_key(), &first).await)), &policy, &mut record)
+            .contains("is batch 1, not 2"),
+        "previous is not the batch before"
+    );
+    let mut tampered = signed_by(&group_key(), &second).await;
+    tampered.commitment.windowEnd += 1;
+    assert!(
+        refusal(&third(Some(tampered)), &policy, &mut record).contains("prevHash"),
+        "previous changed after signing"
+    );
+    let off_chain = batch_request_after(
+        batch(3, B256::repeat_byte(9)),
+        Some(signed_by(&group_key(), &second).await),
+    );
+    assert!(refusal(&off_chain, &policy, &mut record).contains("prevHash"), "does not chain");
+    let mut high_s = third(Some(signed_by(&group_key(), &second).await));
+    if let SigningRequest::BatchCommitment { previous, .. } = &mut high_s {
+        previous.as_mut().unwrap().signature.s = B256::repeat_byte(0xff);
+    }
+    assert!(
+        refusal(&high_s, &policy, &mut record).contains("batch 2's signature"),
+        "bad signature"
+    );
+
+    accept(&third(Some(signed_by(&group_key(), &second).await)), &policy, &mut record);
+    // …and from there on it follows its own record again.
+    accept(&batch_request(batch(4, third(None).digest())), &policy, &mut record);
+
+    // A party that has signed nothing yet joins at batch 4 the same way.
+    let mut fresh = PolicyRecord::default();
+    let fourth = batch_request(batch(4, third(None).digest()));
+    assert!(refusal(&fourth, &policy, &mut fresh).contains("does not carry batch 3"));
+    let third_signed = signed_by(&group_key(), &third(None)).await;
+    accept(
+        &batch_request_after(batch(4, third(None).digest()), Some(third_signed)),
+        &policy,
+        &mut fresh,
+    );
 }
 
 #[test]
