@@ -5,6 +5,7 @@ mod cli_pay;
 mod client_resolve;
 mod config_errors;
 mod deploy_evm;
+mod gateway_acceptance;
 mod help;
 mod http_discovery;
 mod http_discovery_evidence;

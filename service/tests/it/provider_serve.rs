@@ -8,15 +8,10 @@ use cairn_service::exit;
 use cairn_test_utils::{DEV_KEY_0, DEV_KEY_1, address_of, anvil, free_port, repo_root};
 use serde_json::{Value, json};
 
-use crate::{cairn, spawn_cairn, stderr, wait_for};
+use crate::{cairn, spawn_cairn, stderr, support::write_key_file, wait_for};
 
 fn write_key(dir: &Path, key: &str) -> String {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let path = dir.join("operator.key");
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).unwrap();
-    file.write_all(key.as_bytes()).unwrap();
-    path.display().to_string()
+    write_key_file(&dir.join("operator.key"), key).display().to_string()
 }
 
 /// `cast <args> --rpc-url <url>`: its trimmed stdout.

@@ -3,7 +3,10 @@
 //! payers, `cairn index`, and `cairn serve` with the batcher, started and
 //! SIGKILLed at will.
 
-use std::time::{Duration, Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use alloy::{
     primitives::{Address, B256, U256},
@@ -17,7 +20,10 @@ use cairn_test_utils::{
 };
 use serde_json::Value;
 
-use crate::{Running, cairn_with_dir, spawn_cairn, stderr, support::signed_intent};
+use crate::{
+    Running, cairn_with_dir, spawn_cairn, stderr,
+    support::{signed_intent, write_key_file},
+};
 
 pub(crate) const TOKEN: u128 = 1_000_000_000_000_000_000;
 /// The keys that deposit into the vault and sign intents.
@@ -44,49 +50,30 @@ impl Stack {
         let anvil = RestartableAnvil::start();
         let node = arlocal();
         std::fs::write(dir.path().join("arweave-wallet.json"), ARWEAVE_WALLET).unwrap();
-        let key_file = dir.path().join("settlement.key");
-        {
-            use std::{io::Write, os::unix::fs::OpenOptionsExt};
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&key_file)
-                .unwrap();
-            file.write_all(DEV_KEY_0.as_bytes()).unwrap();
-        }
+        let key_file = write_key_file(&dir.path().join("settlement.key"), DEV_KEY_0);
         let port = free_port();
-        let mut env: Vec<(String, String)> = [
-            ("CAIRN_DATA_DIR", dir.path().display().to_string()),
-            ("CAIRN_EVM__RPC_URLS", format!("[\"{}\"]", anvil.endpoint())),
-            ("CAIRN_EVM__FINALITY_DEPTH", "2".into()),
-            ("CAIRN_INDEXER__POLL_INTERVAL_MS", "100".into()),
-            ("CAIRN_INDEXER__METRICS_LISTEN", format!("\"127.0.0.1:{}\"", free_port())),
-            ("CAIRN_SERVICE__LISTEN", format!("\"127.0.0.1:{port}\"")),
-            ("CAIRN_SERVICE__RATE_LIMIT__ANONYMOUS_PER_SECOND", "0".into()),
-            ("CAIRN_SETTLEMENT__ENABLED", "true".into()),
-            ("CAIRN_SETTLEMENT__TICK_MS", "100".into()),
-            ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", format!("\"{}\"", key_file.display())),
-            ("CAIRN_ARWEAVE__GATEWAYS", format!("[\"{}\"]", node.url())),
-            ("CAIRN_ARWEAVE__MAX_BACKOFF_SECS", "1".into()),
-            // arlocal sometimes mines a large bundle's transaction before it
-            // has unbundled it, and then never serves its items: post again
-            // soon rather than after the default 30 read-backs.
-            ("CAIRN_ARWEAVE__CONFIRM_ATTEMPTS", "5".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let mut env = chain_env(dir.path(), &anvil.endpoint(), port);
+        env.extend(
+            [
+                ("CAIRN_SETTLEMENT__ENABLED", "true".to_owned()),
+                ("CAIRN_SETTLEMENT__TICK_MS", "100".into()),
+                ("CAIRN_SETTLEMENT__SIGNER_KEY_FILE", format!("\"{}\"", key_file.display())),
+                ("CAIRN_ARWEAVE__GATEWAYS", format!("[\"{}\"]", node.url())),
+                ("CAIRN_ARWEAVE__MAX_BACKOFF_SECS", "1".into()),
+                // arlocal sometimes mines a large bundle's transaction before it
+                // has unbundled it, and then never serves its items: post again
+                // soon rather than after the default 30 read-backs.
+                ("CAIRN_ARWEAVE__CONFIRM_ATTEMPTS", "5".into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
         if let Some(url) = &store_url {
             env.push(("CAIRN_STORE__URL".into(), format!("\"{url}\"")));
         }
         let borrowed: Vec<(&str, &str)> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut deploy_env = borrowed.clone();
-        deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
-        let deployed = cairn_with_dir(dir.path(), &["deploy", "evm", "--dev-token"], &deploy_env);
-        assert!(deployed.status.success(), "{}", stderr(&deployed));
-        let deployment = Deployment::read(&dir.path().join("deployment.json")).unwrap();
+        let deployment = deploy(dir.path(), &borrowed);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         for key in PAYERS {
             runtime.block_on(deposit_dev(
@@ -282,6 +269,34 @@ impl Group {
         let port = self.base + index as u16;
         crate::wait_for("a party to listen again", || crate::listening(port));
     }
+}
+
+/// What `cairn index` and `cairn serve` need to run against the chain at
+/// `rpc` with their data in `dir`: the service on `port` without rate
+/// limits, the indexer polling every 100 ms with its metrics on a free port.
+pub(crate) fn chain_env(dir: &Path, rpc: &str, port: u16) -> Vec<(String, String)> {
+    [
+        ("CAIRN_DATA_DIR", dir.display().to_string()),
+        ("CAIRN_EVM__RPC_URLS", format!("[\"{rpc}\"]")),
+        ("CAIRN_EVM__FINALITY_DEPTH", "2".into()),
+        ("CAIRN_INDEXER__POLL_INTERVAL_MS", "100".into()),
+        ("CAIRN_INDEXER__METRICS_LISTEN", format!("\"127.0.0.1:{}\"", free_port())),
+        ("CAIRN_SERVICE__LISTEN", format!("\"127.0.0.1:{port}\"")),
+        ("CAIRN_SERVICE__RATE_LIMIT__ANONYMOUS_PER_SECOND", "0".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Deploys Cairn with a dev token as an operator does (`cairn deploy evm`,
+/// deployer dev key 0) with `env`; the deployment it wrote into `dir`.
+pub(crate) fn deploy(dir: &Path, env: &[(&str, &str)]) -> Deployment {
+    let mut deploy_env = env.to_vec();
+    deploy_env.push(("CAIRN_DEPLOYER_KEY", DEV_KEY_0));
+    let deployed = cairn_with_dir(dir, &["deploy", "evm", "--dev-token"], &deploy_env);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    Deployment::read(&dir.join("deployment.json")).unwrap()
 }
 
 /// Signed intents as `POST /v1/intents` takes them, their digests, and what

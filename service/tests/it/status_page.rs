@@ -22,6 +22,7 @@ use crate::{
     slashing_crashes::{liar, register_liar, slash_of},
     spawn_cairn,
     stack::{Stack, TOKEN, signed_intents},
+    support::write_key_file,
 };
 
 /// Debian's `chromium`, or a failure that says how to get it: a browser
@@ -158,17 +159,7 @@ fn screenshot(profile: &Path, url: &str, width: u32, png: &Path) {
 
 /// `cairn provider serve` in front of anvil, signing with `DEV_KEY_1`.
 fn sidecar(stack: &Stack) -> (Running, String) {
-    let key = stack.dir.path().join("operator.key");
-    {
-        use std::{io::Write, os::unix::fs::OpenOptionsExt};
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&key)
-            .unwrap();
-        file.write_all(DEV_KEY_1.as_bytes()).unwrap();
-    }
+    let key = write_key_file(&stack.dir.path().join("operator.key"), DEV_KEY_1);
     let listen = format!("127.0.0.1:{}", free_port());
     let running = spawn_cairn(
         stack.dir.path(),

@@ -323,6 +323,16 @@ pub(crate) async fn sign_digest_hex(key: &str, digest: B256) -> Vec<u8> {
     signer.sign_digest(digest).await.unwrap().to_bytes().to_vec()
 }
 
+/// Writes the hex key `key` to `path` with mode 600, as `cairn` demands of
+/// key files; returns `path`.
+pub(crate) fn write_key_file(path: &std::path::Path, key: &str) -> std::path::PathBuf {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
+    file.write_all(key.as_bytes()).unwrap();
+    path.to_owned()
+}
+
 pub(crate) fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", alloy::hex::encode(bytes))
 }
