@@ -51,6 +51,9 @@ pub enum Command {
     /// Inspect the configuration this command line resolves to.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Look after the store: back up the embedded SQLite file.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Threshold ECDSA: set up a t-of-n group, run a party, generate the key, sign typed requests.
     #[command(subcommand)]
     Signer(SignerCommand),
@@ -483,6 +486,19 @@ pub enum ConfigCommand {
     Check,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Write a consistent copy of the embedded SQLite store while the service and indexer run.
+    Backup(StoreBackupArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StoreBackupArgs {
+    /// File to write the copy to; it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+}
+
 impl Command {
     /// The command as a user typed it, for messages.
     pub fn display_name(&self) -> &'static str {
@@ -513,6 +529,7 @@ impl Command {
             Self::Slash(SlashCommand::Status(_)) => "cairn slash status",
             Self::Config(ConfigCommand::Show) => "cairn config show",
             Self::Config(ConfigCommand::Check) => "cairn config check",
+            Self::Store(StoreCommand::Backup(_)) => "cairn store backup",
             Self::Signer(s) => match s {
                 SignerCommand::Init(_) => "cairn signer init",
                 SignerCommand::Party(_) => "cairn signer party",

@@ -179,8 +179,29 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             block_on(slashing::status(&config, &args))?
         }
         Command::Signer(command) => block_on(signer::signer(&command))?,
+        Command::Store(cli::StoreCommand::Backup(args)) => block_on(store_backup(&config, &args))?,
         other => Err(CliError::NotYetAvailable { command: other.display_name() }),
     }
+}
+
+/// `cairn store backup`: the embedded store, copied as of one instant.
+async fn store_backup(config: &Config, args: &cli::StoreBackupArgs) -> Result<(), CliError> {
+    if config.store.url.is_some() {
+        return Err(CliError::BadArgument {
+            flag: "store.url",
+            message: "the store is PostgreSQL: back it up with pg_dump (docs/operations.md)".into(),
+        });
+    }
+    let store = cairn_store::Store::open_configured(None, &config.data_dir).await?;
+    let copied = store.backup_to(&args.out).await;
+    store.close().await;
+    copied?;
+    println!(
+        "backed up {} to {}",
+        config.data_dir.join(cairn_store::SQLITE_FILE).display(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 /// A signing key from `key_file` (mode 600 enforced) or, without one, from

@@ -111,6 +111,8 @@ pub enum StoreError {
     Netting(String),
     #[error("internal error in the store: {0}")]
     Internal(&'static str),
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// The SQL texts of a bulk write of `rows` rows in statements of up to
@@ -495,6 +497,31 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Writes a consistent copy of the embedded store to `path` while
+    /// readers and the writer go on (SQLite's `VACUUM INTO`: one read
+    /// transaction, so the copy is the store as of one instant, with the
+    /// write-ahead log folded in). The file must not exist yet. PostgreSQL
+    /// is backed up with its own tools (`pg_dump`), which this refuses to
+    /// stand in for.
+    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Backup(
+                "a PostgreSQL store is backed up with pg_dump (see docs/operations.md)".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(StoreError::Backup(format!(
+                "{} exists; a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Backup(format!("{} is not a UTF-8 path", path.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(target.to_owned()).execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn close(&self) {

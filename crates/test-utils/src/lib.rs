@@ -166,6 +166,21 @@ pub async fn fund_dev_token(
 }
 
 /// The repository root, found from this crate's manifest.
+/// The metric names a Prometheus text (`# HELP name …` lines) declares
+/// that `docs/operations.md` does not list in backticks.
+pub fn undocumented_metrics(text: &str) -> Vec<String> {
+    let docs = std::fs::read_to_string(repo_root().join("docs/operations.md"))
+        .expect("docs/operations.md");
+    let declared: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# HELP "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert!(!declared.is_empty(), "no `# HELP` line in:\n{text}");
+    declared.into_iter().filter(|name| !docs.contains(&format!("`{name}`"))).collect()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }

@@ -216,7 +216,10 @@ async fn indexed_state_equals_the_reference_model() {
             parse_amount(dump["slashes"][0]["amount"].as_str().unwrap()).unwrap(),
             U256::from(30)
         );
-        assert!(indexer.metrics().render(CHAIN).contains("cairn_indexer_events_total"));
+        let text = indexer.metrics().render(CHAIN);
+        assert!(text.contains("cairn_indexer_events_total"));
+        let undocumented = cairn_test_utils::undocumented_metrics(&text);
+        assert!(undocumented.is_empty(), "not in docs/operations.md: {undocumented:?}");
     }
     assert_eq!(
         stores.sqlite.dump(CHAIN).await.unwrap(),

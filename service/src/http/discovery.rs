@@ -182,6 +182,12 @@ pub struct RegistrySummary {
     pub registry: String,
     /// Last block the indexer has applied, if any.
     pub indexed_block: Option<u64>,
+    /// The chain's newest block as its RPC reports it now; unset when the
+    /// RPC does not answer within a second.
+    pub head_block: Option<u64>,
+    /// `head_block − indexed_block`: a stopped indexer shows as a number
+    /// that grows with the chain.
+    pub behind_blocks: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -589,7 +595,29 @@ pub(crate) async fn chains(
     State(state): State<AppState>,
 ) -> Result<Json<ChainsResponse>, ApiError> {
     let snapshot = state.snapshot().await?;
-    Ok(Json(chains_response(&snapshot)))
+    let mut response = chains_response(&snapshot);
+    with_heads(&state, &mut response).await;
+    Ok(Json(response))
+}
+
+/// Asks each registry chain's RPC for its head, so the indexer's lag shows.
+pub(crate) async fn with_heads(state: &AppState, response: &mut ChainsResponse) {
+    const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+    for registry in &mut response.registries {
+        let Some(chain) = state.chains.iter().find(|c| c.caip2() == registry.chain) else {
+            continue;
+        };
+        let head = tokio::time::timeout(
+            HEAD_TIMEOUT,
+            alloy::providers::Provider::get_block_number(&chain.rpc),
+        )
+        .await;
+        registry.head_block = head.ok().and_then(Result::ok);
+        registry.behind_blocks = registry
+            .head_block
+            .zip(registry.indexed_block)
+            .map(|(head, indexed)| head.saturating_sub(indexed));
+    }
 }
 
 /// The served chains of `snapshot`, as `GET /v1/chains` and the status page
@@ -625,6 +653,8 @@ pub(crate) fn chains_response(snapshot: &Snapshot) -> ChainsResponse {
                 chain: r.chain.clone(),
                 registry: format!("{:#x}", r.registry),
                 indexed_block: r.indexed_block,
+                head_block: None,
+                behind_blocks: None,
             })
             .collect(),
     }

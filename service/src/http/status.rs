@@ -16,7 +16,7 @@ use cairn_store::SlashOrderFilter;
 use super::{
     AppState,
     batches::{self, BatchList},
-    discovery::{ProviderView, RankedService, RegistrySummary, chains_response},
+    discovery::{ProviderView, RankedService, RegistrySummary, chains_response, with_heads},
     gateway::{GatewayStatsView, gateway_stats},
     problem::ApiError,
     signer::{SignerView, signer_status},
@@ -33,7 +33,8 @@ const REFRESH_SECS: u32 = 10;
 )]
 pub(crate) async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let snapshot = state.snapshot().await?;
-    let chains = chains_response(&snapshot);
+    let mut chains = chains_response(&snapshot);
+    with_heads(&state, &mut chains).await;
     let providers = snapshot.all_providers();
     let ranked: Vec<(String, Vec<RankedService>)> =
         chains.chains.iter().map(|c| (c.chain.clone(), snapshot.ranked(&c.chain, None))).collect();
@@ -183,6 +184,10 @@ fn table(html: &mut String, id: &str, headers: &[&str], rows: &[Vec<String>], em
     html.push_str("</tbody></table></div>");
 }
 
+/// Blocks the indexer may trail the chain head before the page marks it:
+/// above the finality depths in use and a poll interval's worth of blocks.
+const LAG_SHOWN_AS_DOWN: u64 = 8;
+
 fn class(value: &str) -> String {
     let name: String = value.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     format!("<span class=\"{name}\">{}</span>", esc(value))
@@ -259,13 +264,22 @@ fn endpoints_section(
                 esc(&r.chain),
                 format!("<span class=\"mono\">{}</span>", esc(&r.registry)),
                 or_dash(r.indexed_block.map(|b| b.to_string())),
+                or_dash(r.head_block.map(|b| b.to_string())),
+                match r.behind_blocks {
+                    // More than a few blocks: the indexer is stopped or
+                    // cannot keep up, and discovery serves stale state.
+                    Some(behind) if behind > LAG_SHOWN_AS_DOWN => {
+                        format!("<span class=\"down\">{behind}</span>")
+                    }
+                    behind => or_dash(behind.map(|b| b.to_string())),
+                },
             ]
         })
         .collect();
     table(
         html,
         "registries-table",
-        &["registry chain", "registry", "indexed block"],
+        &["registry chain", "registry", "indexed block", "chain head", "behind"],
         &rows,
         "no registry is indexed",
     );

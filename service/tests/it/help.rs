@@ -17,6 +17,7 @@ fn help_lists_every_subcommand() {
         "evidence",
         "slash",
         "config",
+        "store",
         "signer",
     ] {
         assert!(

@@ -85,6 +85,8 @@ async fn json_rpc_reaches_registered_endpoints_and_evidence_is_served_and_verifi
         text.contains("cairn_gateway_calls_total"),
         "the service's /metrics has the gateway's: {text}"
     );
+    let undocumented = cairn_test_utils::undocumented_metrics(&text);
+    assert!(undocumented.is_empty(), "not in docs/operations.md: {undocumented:?}");
     let unknown = send(&app, rpc("/v1/rpc/eip155:999", &call)).await;
     assert_eq!((unknown.status, unknown.code()), (StatusCode::NOT_FOUND, "unknown_chain"));
     let refused = send(

@@ -118,6 +118,8 @@ async fn probes_metrics_cors_and_timeouts() {
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    let undocumented = cairn_test_utils::undocumented_metrics(text);
+    assert!(undocumented.is_empty(), "not in docs/operations.md: {undocumented:?}");
     assert!(text.contains("cairn_http_request_duration_seconds_bucket"), "{text}");
 
     let preflight = |origin: &str| {

@@ -21,7 +21,6 @@ const INTENTS_PER_BATCH: u64 = 4;
 fn a_threshold_group_signs_every_batch_whichever_two_parties_are_up() {
     let mut stack = Stack::start(None);
     let mut group = stack.threshold_group(false, true);
-    stack.start_indexer();
     let mut env = vec![
         ("CAIRN_SETTLEMENT__SIGNER", "\"threshold\""),
         ("CAIRN_SETTLEMENT__WINDOW_SECONDS", "0"),

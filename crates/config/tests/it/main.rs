@@ -3,6 +3,7 @@
 mod defaults;
 mod errors;
 mod layering;
+mod reference;
 
 use std::path::PathBuf;
 

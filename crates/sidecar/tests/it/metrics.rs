@@ -39,4 +39,6 @@ async fn metrics_count_calls_by_method_and_outcome() {
     }
     assert!(text.contains("# TYPE cairn_sidecar_upstream_duration_seconds histogram"));
     assert!(!text.contains("bad{"), "a client's method name became a label:\n{text}");
+    let undocumented = cairn_test_utils::undocumented_metrics(&text);
+    assert!(undocumented.is_empty(), "not in docs/operations.md: {undocumented:?}");
 }

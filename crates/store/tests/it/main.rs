@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database at 127.0.0.1:5432 (`cairn_test_utils::stores`).
 
 mod apply_and_rollback;
+mod backup;
 mod batches;
 mod bulk;
 mod concurrent_open;
