@@ -1,0 +1,8 @@
+//! Integration tests of the ICP client, one file per behaviour.
+
+mod conformance;
+mod follower;
+mod names;
+mod refusals;
+mod support;
+mod unavailable;
