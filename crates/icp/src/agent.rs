@@ -22,13 +22,71 @@ use crate::{CallFuture, IcpError, RegistryCanister};
 /// the threshold-ECDSA round, which takes seconds on mainnet.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Carries candid-encoded calls to a canister and brings back the reply
+/// bytes. [`AgentTransport`] is `ic-agent`; tests put a loopback replica
+/// here that checks every call against `registry.did`.
+pub trait CandidTransport: Send + Sync {
+    /// A query call: answered by one replica, not certified.
+    fn query<'a>(&'a self, method: &'a str, arg: Vec<u8>) -> CallFuture<'a, Vec<u8>>;
+    /// An update call: goes through consensus, the reply certified.
+    fn update<'a>(&'a self, method: &'a str, arg: Vec<u8>) -> CallFuture<'a, Vec<u8>>;
+}
+
+/// `ic-agent` calling one canister as one identity, each call bounded by a
+/// timeout.
+#[derive(Clone)]
+pub struct AgentTransport {
+    agent: Agent,
+    canister_id: Principal,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for AgentTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentTransport")
+            .field("canister_id", &self.canister_id.to_text())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentTransport {
+    /// Fetches the replica's root key. Only for a local replica or PocketIC,
+    /// whose key is not the mainnet key compiled into the agent; never on
+    /// mainnet, where it would trust whatever the network path answers.
+    pub async fn fetch_root_key(&self) -> Result<(), IcpError> {
+        bounded(self.timeout, self.agent.fetch_root_key()).await
+    }
+
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+}
+
+impl CandidTransport for AgentTransport {
+    fn query<'a>(&'a self, method: &'a str, arg: Vec<u8>) -> CallFuture<'a, Vec<u8>> {
+        Box::pin(bounded(
+            self.timeout,
+            self.agent.query(&self.canister_id, method).with_arg(arg).call(),
+        ))
+    }
+
+    fn update<'a>(&'a self, method: &'a str, arg: Vec<u8>) -> CallFuture<'a, Vec<u8>> {
+        Box::pin(bounded(
+            self.timeout,
+            self.agent.update(&self.canister_id, method).with_arg(arg).call_and_wait(),
+        ))
+    }
+}
+
 /// A registry canister reached through a replica or boundary node.
 #[derive(Clone)]
 pub struct AgentCanister {
-    agent: Agent,
+    transport: Arc<dyn CandidTransport>,
+    /// The agent behind `transport` when it is one (for `fetch_root_key`).
+    agent: Option<AgentTransport>,
     canister_id: Principal,
     caller: Principal,
-    timeout: Duration,
 }
 
 impl std::fmt::Debug for AgentCanister {
@@ -36,7 +94,7 @@ impl std::fmt::Debug for AgentCanister {
         f.debug_struct("AgentCanister")
             .field("canister_id", &self.canister_id.to_text())
             .field("caller", &self.caller.to_text())
-            .field("timeout", &self.timeout)
+            .field("agent", &self.agent)
             .finish_non_exhaustive()
     }
 }
@@ -66,18 +124,27 @@ impl AgentCanister {
             .with_max_polling_time(timeout)
             .build()
             .map_err(|e| IcpError::Config(e.to_string()))?;
-        Ok(Self { agent, canister_id, caller, timeout })
+        let agent = AgentTransport { agent, canister_id, timeout };
+        Ok(Self { transport: Arc::new(agent.clone()), agent: Some(agent), canister_id, caller })
     }
 
-    /// Fetches the replica's root key. Only for a local replica or PocketIC,
-    /// whose key is not the mainnet key compiled into the agent; never on
-    /// mainnet, where it would trust whatever the network path answers.
+    /// A client over any transport, calling as `caller`: tests use a
+    /// loopback replica.
+    pub fn with_transport(
+        transport: Arc<dyn CandidTransport>,
+        canister_id: Principal,
+        caller: Principal,
+    ) -> Self {
+        Self { transport, agent: None, canister_id, caller }
+    }
+
+    /// Fetches the replica's root key (see [`AgentTransport::fetch_root_key`]):
+    /// for a local replica or PocketIC only. Nothing to do on another transport.
     pub async fn fetch_root_key(&self) -> Result<(), IcpError> {
-        bounded(self.timeout, self.agent.fetch_root_key()).await
-    }
-
-    pub fn agent(&self) -> &Agent {
-        &self.agent
+        match &self.agent {
+            Some(agent) => agent.fetch_root_key().await,
+            None => Ok(()),
+        }
     }
 
     async fn query<A, R>(&self, method: &'static str, args: A) -> Result<R, IcpError>
@@ -87,9 +154,7 @@ impl AgentCanister {
     {
         let arg = candid::encode_args(args)
             .map_err(|e| IcpError::Candid { method, reason: e.to_string() })?;
-        let reply =
-            bounded(self.timeout, self.agent.query(&self.canister_id, method).with_arg(arg).call())
-                .await?;
+        let reply = self.transport.query(method, arg).await?;
         decode(method, &reply)
     }
 
@@ -100,11 +165,7 @@ impl AgentCanister {
     {
         let arg = candid::encode_args(args)
             .map_err(|e| IcpError::Candid { method, reason: e.to_string() })?;
-        let reply = bounded(
-            self.timeout,
-            self.agent.update(&self.canister_id, method).with_arg(arg).call_and_wait(),
-        )
-        .await?;
+        let reply = self.transport.update(method, arg).await?;
         decode(method, &reply)
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the ICP client, one file per behaviour.
 
+mod candid_wire;
 mod conformance;
 mod follower;
 mod names;
