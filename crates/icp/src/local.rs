@@ -16,7 +16,7 @@ use std::{
     pin::Pin,
     rc::Rc,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
@@ -111,7 +111,7 @@ impl Caller for MessageEnv {
 
 #[derive(Debug)]
 struct Shared {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     canister_id: Principal,
     controllers: Arc<Vec<Principal>>,
     /// Unix seconds; 0 follows the wall clock.
@@ -158,7 +158,7 @@ impl InProcessCanister {
             .map_err(|e| IcpError::Config(format!("cannot start the in-process canister: {e}")))?;
         Ok(Self {
             shared: Arc::new(Shared {
-                jobs: Mutex::new(jobs),
+                jobs,
                 canister_id,
                 controllers: Arc::new(vec![controller]),
                 time: AtomicU64::new(0),
@@ -212,10 +212,9 @@ impl InProcessCanister {
                 let _ = reply.send(call(replica, env).await);
             })
         });
-        let sent = match self.shared.jobs.lock() {
-            Ok(jobs) => jobs.send(job).is_ok(),
-            Err(_) => false,
-        };
+        // Fails only once the canister's thread has ended: a message that
+        // panicked takes the thread down, like a canister that traps for good.
+        let sent = self.shared.jobs.send(job).is_ok();
         Box::pin(async move {
             if !sent {
                 return Err(IcpError::Transport("the in-process canister has stopped".into()));

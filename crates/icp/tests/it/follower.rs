@@ -106,3 +106,42 @@ async fn signed_slashes_and_batches_appear_in_the_log() {
         other => panic!("expected one event, got {other:?}"),
     }
 }
+
+/// Answers `get_events` with a log that skips id 1.
+struct GappedLog;
+
+impl cairn_icp::CandidTransport for GappedLog {
+    fn query<'a>(&'a self, method: &'a str, arg: Vec<u8>) -> cairn_icp::CallFuture<'a, Vec<u8>> {
+        Box::pin(async move {
+            assert_eq!(method, "get_events");
+            let (from, _limit): (u64, u64) = candid::decode_args(&arg).unwrap();
+            let entry = |id| cairn_icp::types::EventEntry {
+                id,
+                time: 1,
+                event: Event::NameRenewed { name: "a.cairn".into(), expires_at: 2 },
+            };
+            let events: Vec<_> = [0, 2].into_iter().filter(|id| *id >= from).map(entry).collect();
+            Ok(candid::encode_one(events).unwrap())
+        })
+    }
+
+    fn update<'a>(&'a self, method: &'a str, _arg: Vec<u8>) -> cairn_icp::CallFuture<'a, Vec<u8>> {
+        Box::pin(async move { panic!("the follower makes no update call ({method})") })
+    }
+}
+
+#[tokio::test]
+async fn a_log_with_a_gap_stops_the_follower_where_it_was() {
+    let client = cairn_icp::AgentCanister::with_transport(
+        Arc::new(GappedLog),
+        crate::support::canister_id(),
+        crate::support::service(),
+    );
+    let mut follower = EventFollower::new(Arc::new(client), 0);
+    match follower.next_page().await {
+        Err(cairn_icp::IcpError::EventGap { expected: 1, got: 2 }) => {}
+        other => panic!("expected a gap after event 0, got {other:?}"),
+    }
+    // Nothing of the bad page was taken: the cursor did not move.
+    assert_eq!(follower.cursor(), 0);
+}
