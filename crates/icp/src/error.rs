@@ -59,7 +59,7 @@ pub fn describe(error: &RegistryError) -> String {
         RegistryError::InvalidArgument(why) => format!("InvalidArgument: {why}"),
         RegistryError::DigestMismatch { rebuilt } => format!(
             "DigestMismatch: the canister rebuilt 0x{} from the request's fields",
-            hex(rebuilt)
+            hex::encode(rebuilt)
         ),
         RegistryError::NonceUsed => "NonceUsed: this slash nonce was already signed".into(),
         RegistryError::AmountOverPolicy { max } => {
@@ -79,7 +79,7 @@ pub fn describe(error: &RegistryError) -> String {
         }
         RegistryError::BatchOutOfOrder { expected_batch_id, expected_prev_hash } => format!(
             "BatchOutOfOrder: expected batch {expected_batch_id} after 0x{}",
-            hex(expected_prev_hash)
+            hex::encode(expected_prev_hash)
         ),
         RegistryError::InvalidName(why) => format!("InvalidName: {why}"),
         RegistryError::NameTaken => "NameTaken: the name is claimed and not expired".into(),
@@ -98,8 +98,4 @@ pub fn describe(error: &RegistryError) -> String {
         RegistryError::Ledger(why) => format!("Ledger: {why}"),
         RegistryError::Signing(why) => format!("Signing: {why}"),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -46,7 +46,7 @@ impl IcpSigner {
                 method: "ethereum_address",
                 reason: format!(
                     "canister names address 0x{} but its public key is {address}",
-                    hex(&claimed)
+                    hex::encode(&claimed)
                 ),
             });
         }
@@ -85,7 +85,7 @@ impl IcpSigner {
         if signed.digest.as_slice() != digest.as_slice() {
             return Err(SignerError::Unavailable(format!(
                 "canister signed 0x{} instead of {digest}",
-                hex(&signed.digest)
+                hex::encode(&signed.digest)
             )));
         }
         let signature = Signature::from_bytes(&signed.signature).map_err(|e| {
@@ -155,10 +155,6 @@ fn narrow(field: &str, value: U256) -> Result<u128, SignerError> {
     u128::try_from(value).map_err(|_| {
         SignerError::Refused(format!("{field} {value} exceeds the canister's 128-bit limit"))
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Signer for IcpSigner {
