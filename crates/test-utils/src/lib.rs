@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 
+pub mod conformance;
 pub mod evidence;
 mod faulty_rpc;
 pub mod history;

@@ -1,13 +1,11 @@
 use std::sync::Arc;
 
-use alloy_primitives::{Address, B256, U256};
-use cairn_core::eip712::Slash;
+use alloy_primitives::Address;
 use cairn_icp::{
     InProcessCanister, RegistryCanister,
     types::{InitArgs, SignPolicy},
 };
 use cairn_signer::SigningRequest;
-use cairn_test_utils::evidence::conflicting_answers;
 use candid::Principal;
 use k256::ecdsa::SigningKey;
 
@@ -57,15 +55,11 @@ pub(crate) fn install() -> (InProcessCanister, Arc<dyn RegistryCanister>) {
     (canister, as_service)
 }
 
-pub(crate) fn operator() -> alloy::signers::local::PrivateKeySigner {
-    alloy::signers::local::PrivateKeySigner::from_slice(&[0x42; 32]).unwrap()
-}
-
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
-/// A slash of `provider` backed by conflicting answers of `operator()`.
+/// A slash of `amount` of `provider`, backed by conflicting answers of `operator()`.
 pub(crate) fn slash(
     nonce: u64,
     amount: u128,
@@ -73,22 +67,7 @@ pub(crate) fn slash(
     chain_id: u64,
     registry: Address,
 ) -> SigningRequest {
-    let evidence = conflicting_answers(&operator());
-    SigningRequest::Slash {
-        chain_id,
-        registry,
-        order: Slash {
-            provider,
-            amount: U256::from(amount),
-            reason: 1,
-            evidenceHash: evidence.hash(),
-            receiptId: B256::repeat_byte(0xab),
-            nonce: U256::from(nonce),
-            deadline: now() + 600,
-        },
-        operator: operator().address(),
-        evidence,
-    }
+    cairn_test_utils::conformance::slash_request(nonce, amount, provider, chain_id, registry)
 }
 
 pub(crate) const REGISTRY: Address = Address::repeat_byte(0x11);

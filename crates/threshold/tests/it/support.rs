@@ -1,8 +1,6 @@
 use std::{os::unix::fs::PermissionsExt, path::PathBuf};
 
-use alloy_primitives::{Address, U256};
-use cairn_core::eip712::Slash;
-use cairn_test_utils::evidence::conflicting_answers;
+use alloy_primitives::Address;
 use cairn_threshold::{
     Policy, SigningRequest, ThresholdSigner, harness::LocalGroup, read_group_key,
 };
@@ -49,36 +47,27 @@ pub(crate) async fn group_with_timeout(
 }
 
 pub(crate) fn operator() -> alloy::signers::local::PrivateKeySigner {
-    alloy::signers::local::PrivateKeySigner::from_slice(&[0x42; 32]).unwrap()
+    cairn_test_utils::conformance::evidence_operator()
 }
 
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
-/// A slash of `provider` backed by conflicting answers of `operator()`.
+/// A slash of 1 token of `provider`, backed by conflicting answers of `operator()`.
 pub(crate) fn slash(
     nonce: u64,
     provider: Address,
     chain_id: u64,
     registry: Address,
 ) -> SigningRequest {
-    let evidence = conflicting_answers(&operator());
-    SigningRequest::Slash {
+    cairn_test_utils::conformance::slash_request(
+        nonce,
+        10u128.pow(18),
+        provider,
         chain_id,
         registry,
-        order: Slash {
-            provider,
-            amount: U256::from(10u128.pow(18)),
-            reason: 1,
-            evidenceHash: evidence.hash(),
-            receiptId: alloy_primitives::B256::repeat_byte(0xab),
-            nonce: U256::from(nonce),
-            deadline: now() + 600,
-        },
-        operator: operator().address(),
-        evidence,
-    }
+    )
 }
 
 pub(crate) const REGISTRY: Address = Address::repeat_byte(0x11);
