@@ -316,7 +316,8 @@ async fn batcher(
         config.settlement.signer,
         &key_path,
         "settlement.signer",
-    )?;
+    )
+    .await?;
     state.set_settlement_signer(setup);
     if config.settlement.onchain {
         let on_chain = cairn_bindings::Settlement::new(chain.settlement, &chain.rpc)

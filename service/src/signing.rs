@@ -1,6 +1,7 @@
 //! The signers `cairn serve` asks for slash orders and batch commitments:
-//! one local key, or the threshold group of `[threshold]`, checked against
-//! the address the contract expects before anything runs.
+//! one local key, the threshold group of `[threshold]`, or the ICP registry
+//! canister of `[icp]`, checked against the address the contract expects
+//! before anything runs.
 
 use std::{path::Path, sync::Arc};
 
@@ -15,9 +16,9 @@ fn bad(flag: &'static str, message: impl Into<String>) -> CliError {
 }
 
 /// A typed-request signer of `kind`: the key at `local_key` for `local`,
-/// the `[threshold]` group for `threshold`. `role` names the config key
-/// that chose it, for errors.
-pub(crate) fn request_signer(
+/// the `[threshold]` group for `threshold`, the `[icp]` canister for `icp`.
+/// `role` names the config key that chose it, for errors.
+pub(crate) async fn request_signer(
     config: &Config,
     kind: SignerKind,
     local_key: &Path,
@@ -57,6 +58,41 @@ pub(crate) fn request_signer(
                 address: RequestSigner::address(&signer),
                 group: Some(group),
             };
+            Ok((Arc::new(signer), setup))
+        }
+        SignerKind::Icp => {
+            let icp = &config.icp;
+            let needs = |flag: &'static str, what: &str| {
+                bad(flag, format!("{role} = \"icp\" needs {what}"))
+            };
+            let url = icp
+                .replica_url
+                .as_ref()
+                .ok_or_else(|| needs("icp.replica_url", "the replica or boundary node to call"))?;
+            let canister_id = icp
+                .canister_id
+                .as_deref()
+                .ok_or_else(|| needs("icp.canister_id", "the registry canister's principal"))?;
+            let identity_file = icp.identity_file.as_deref().ok_or_else(|| {
+                needs("icp.identity_file", "the service's secp256k1 identity (PEM)")
+            })?;
+            let settings = cairn_icp::AgentSettings {
+                replica_url: url.as_str(),
+                canister_id,
+                identity_file,
+                timeout: std::time::Duration::from_millis(icp.timeout_ms),
+                fetch_root_key: icp.fetch_root_key,
+            };
+            let unreachable = |e: cairn_icp::IcpError| match e {
+                cairn_icp::IcpError::Config(message) => bad("icp", message),
+                other => CliError::Unreachable { url: url.to_string(), message: other.to_string() },
+            };
+            let canister =
+                cairn_icp::AgentCanister::connect(&settings).await.map_err(unreachable)?;
+            let signer =
+                cairn_icp::IcpSigner::connect(Arc::new(canister)).await.map_err(unreachable)?;
+            let setup =
+                SignerSetup { kind: "icp", address: RequestSigner::address(&signer), group: None };
             Ok((Arc::new(signer), setup))
         }
     }

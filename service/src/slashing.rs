@@ -55,7 +55,8 @@ pub(crate) async fn slasher(
     };
     let local_key = settings.key_file.clone().unwrap_or_else(|| settlement_key_path(config));
     let (order_signer, setup) =
-        crate::signing::request_signer(config, settings.signer, &local_key, "slashing.signer")?;
+        crate::signing::request_signer(config, settings.signer, &local_key, "slashing.signer")
+            .await?;
     state.set_slash_signer(setup);
     let slasher_on_chain =
         Registry::new(chain.registry, &chain.rpc).slasher().call().await.map_err(|e| {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub use load::{CONFIG_FILE_VAR, DATABASE_URL_VAR, ENV_PREFIX, Origin, load, load_from_env};
 pub use model::{
     ArweaveConfig, AuthConfig, AuthDomain, ClientConfig, Config, EvmConfig, GatewayConfig,
-    HedgingConfig, IndexerConfig, LogConfig, LogFormat, MeteringConfig, PricingConfig,
+    HedgingConfig, IcpConfig, IndexerConfig, LogConfig, LogFormat, MeteringConfig, PricingConfig,
     ProberConfig, QuorumConfig, RateLimitConfig, ServiceConfig, SettlementConfig, SignerKind,
     SlashingConfig, StoreConfig, ThresholdConfig,
 };

@@ -28,6 +28,7 @@ pub struct Config {
     pub prober: ProberConfig,
     pub slashing: SlashingConfig,
     pub threshold: ThresholdConfig,
+    pub icp: IcpConfig,
 }
 
 impl Default for Config {
@@ -47,6 +48,7 @@ impl Default for Config {
             prober: ProberConfig::default(),
             slashing: SlashingConfig::default(),
             threshold: ThresholdConfig::default(),
+            icp: IcpConfig::default(),
         }
     }
 }
@@ -324,8 +326,9 @@ pub struct SettlementConfig {
     pub max_deltas: usize,
     /// Send `settleBatch`; off, batches stop once their receipt is stored.
     pub onchain: bool,
-    /// Who signs batch commitments: `local` (`signer_key_file`) or
-    /// `threshold` (the `cairn signer party` processes of `[threshold]`).
+    /// Who signs batch commitments: `local` (`signer_key_file`),
+    /// `threshold` (the `cairn signer party` processes of `[threshold]`) or
+    /// `icp` (the registry canister of `[icp]`).
     /// It must be the contract's settlement signer.
     pub signer: SignerKind,
     /// Key that signs receipts (their ANS-104 owner), sends `settleBatch`
@@ -373,9 +376,9 @@ pub struct SlashingConfig {
     /// Run the pipeline in this process (it takes the slasher role for the
     /// chain; other replicas wait).
     pub enabled: bool,
-    /// Who signs orders: `local` (one key, `key_file`) or `threshold` (the
-    /// `cairn signer party` processes of `[threshold]`). It must be the
-    /// registry's slasher.
+    /// Who signs orders: `local` (one key, `key_file`), `threshold` (the
+    /// `cairn signer party` processes of `[threshold]`) or `icp` (the
+    /// registry canister of `[icp]`). It must be the registry's slasher.
     pub signer: SignerKind,
     /// Local slasher key (hex, mode 600). Unset: the settlement signer key.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -408,6 +411,44 @@ pub enum SignerKind {
     Local,
     /// A t-of-n group of `cairn signer party` processes (`[threshold]`).
     Threshold,
+    /// The ICP registry canister's policy signer (`[icp]`), which signs with
+    /// the subnet's threshold ECDSA key.
+    Icp,
+}
+
+/// The ICP registry canister the service asks to sign, when
+/// `slashing.signer` or `settlement.signer` is `icp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IcpConfig {
+    /// The replica or boundary node (`http://127.0.0.1:4943` for a local
+    /// replica, `https://icp-api.io` for mainnet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_url: Option<Url>,
+    /// The registry canister's principal, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canister_id: Option<String>,
+    /// The service's secp256k1 identity (PEM, mode 600): the canister must
+    /// list its principal among its signers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_file: Option<PathBuf>,
+    /// Fetch the replica's root key at start: for a local replica only (on
+    /// mainnet the key is built in, and fetching it would trust the network).
+    pub fetch_root_key: bool,
+    /// Upper bound on one canister call, an update's polling included.
+    pub timeout_ms: u64,
+}
+
+impl Default for IcpConfig {
+    fn default() -> Self {
+        Self {
+            replica_url: None,
+            canister_id: None,
+            identity_file: None,
+            fetch_root_key: false,
+            timeout_ms: 30_000,
+        }
+    }
 }
 
 /// The threshold signer group the service asks to sign, when

@@ -307,3 +307,49 @@ impl RegistryCanister for AgentCanister {
         Box::pin(self.query("get_provider", (provider,)))
     }
 }
+
+/// What `cairn serve` needs to reach the registry canister as a signer.
+#[derive(Debug, Clone)]
+pub struct AgentSettings<'a> {
+    pub replica_url: &'a str,
+    /// The canister's principal, as text.
+    pub canister_id: &'a str,
+    /// The caller's secp256k1 identity (PEM); refused when others can read it.
+    pub identity_file: &'a std::path::Path,
+    pub timeout: Duration,
+    /// Fetch the replica's root key first (a local replica only).
+    pub fetch_root_key: bool,
+}
+
+impl AgentCanister {
+    /// The client `settings` describe, its root key fetched when asked.
+    pub async fn connect(settings: &AgentSettings<'_>) -> Result<Self, IcpError> {
+        let canister_id = Principal::from_text(settings.canister_id).map_err(|e| {
+            IcpError::Config(format!("canister id {:?}: {e}", settings.canister_id))
+        })?;
+        let path = settings.identity_file;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|e| IcpError::Config(format!("{}: {e}", path.display())))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(IcpError::Config(format!(
+                    "{} is readable by other users (mode {:o}); restrict it to the owner (chmod 600)",
+                    path.display(),
+                    mode & 0o777
+                )));
+            }
+        }
+        let identity = crate::identity::Secp256k1Identity::from_pem_file(path)
+            .map_err(|e| IcpError::Config(format!("{}: {e}", path.display())))?;
+        let canister =
+            Self::new(settings.replica_url, canister_id, Arc::new(identity), settings.timeout)?;
+        if settings.fetch_root_key {
+            canister.fetch_root_key().await?;
+        }
+        Ok(canister)
+    }
+}

@@ -7,7 +7,7 @@ pub mod follower;
 pub mod local;
 pub mod signer;
 
-pub use agent::{AgentCanister, AgentTransport, CandidTransport, DEFAULT_TIMEOUT};
+pub use agent::{AgentCanister, AgentSettings, AgentTransport, CandidTransport, DEFAULT_TIMEOUT};
 pub use cairn_registry_types as types;
 pub use canister::{CallFuture, RegistryCanister};
 pub use error::{IcpError, describe};

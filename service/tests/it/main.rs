@@ -16,6 +16,7 @@ mod http_intents_junk;
 mod http_negative;
 mod http_operations;
 mod http_signin;
+mod icp_signer;
 mod index_crash;
 mod index_metrics;
 mod index_once;
