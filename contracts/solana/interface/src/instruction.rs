@@ -10,7 +10,8 @@ use solana_program::{
 use solana_system_interface::program as system_program;
 
 use crate::{
-    CairnError, config_address, endpoint_address, nonce_address, provider_address,
+    CairnError, balance_address, config_address, endpoint_address, nonce_address, provider_address,
+    settlement_address, settlement_vault_address,
     state::{MAX_CHAIN_LEN, MAX_KIND_LEN, MAX_URL_LEN, Reader},
     vault_address,
 };
@@ -26,6 +27,26 @@ pub struct SlashOrder {
     pub nonce: [u8; 32],
     pub deadline: u64,
 }
+
+/// `cairn_core::eip712::BatchCommitment` with fixed-size fields, as the
+/// settlement signer signs it (see [`crate::digest::batch_digest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchCommitment {
+    pub batch_id: u64,
+    pub prev_hash: [u8; 32],
+    pub window_start: u64,
+    pub window_end: u64,
+    pub intents_root: [u8; 32],
+    pub deltas_root: [u8; 32],
+    pub intent_count: u32,
+    pub delta_count: u32,
+    pub receipt_id: [u8; 32],
+}
+
+/// Most deltas one `settle_batch` can carry: each costs 8 bytes of data and
+/// one 32-byte account key of a 1232-byte transaction (see the program README
+/// for larger batches).
+pub const MAX_DELTAS_PER_TX: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryInstruction {
@@ -48,6 +69,31 @@ pub enum RegistryInstruction {
     /// Accounts: payer (s, w), config (w), provider PDA (w), vault (w),
     /// treasury (w), nonce PDA (w), token program, system program.
     Slash { provider: Pubkey, order: SlashOrder, signature: [u8; 64], recovery_id: u8 },
+    /// Accounts: payer (s, w), authority (s), settlement (w), mint,
+    /// settlement vault (w), system program, token program, `ProgramData`.
+    InitializeVault { signer: [u8; 20], withdrawal_delay: u64 },
+    /// Accounts: payer (s, w), settlement, balance PDA of (owner, mint) (w),
+    /// system program. Opens an empty balance so a batch can credit an
+    /// owner who never deposited.
+    OpenBalance { owner: Pubkey },
+    /// Accounts: owner (s, w), settlement (w), balance PDA (w), owner's token
+    /// account (w), settlement vault (w), token program, system program.
+    /// Opens the balance PDA if it does not exist.
+    Deposit { amount: u64 },
+    /// Accounts: owner (s), settlement, balance PDA (w).
+    RequestWithdrawal { amount: u64 },
+    /// Accounts: owner (s), settlement (w), balance PDA (w), settlement vault
+    /// (w), owner's token account (w), token program.
+    WithdrawBalance,
+    /// Accounts: settlement (w), then one balance PDA (w) per delta, in the
+    /// deltas' order. The i-th delta applies to the i-th balance; its owner
+    /// and mint (for ordering and the leaf) are read from that account.
+    SettleBatch {
+        commitment: BatchCommitment,
+        signature: [u8; 64],
+        recovery_id: u8,
+        deltas: Vec<i64>,
+    },
 }
 
 impl RegistryInstruction {
@@ -94,6 +140,41 @@ impl RegistryInstruction {
                 out.extend_from_slice(signature);
                 out.push(*recovery_id);
             }
+            Self::InitializeVault { signer, withdrawal_delay } => {
+                out.push(7);
+                out.extend_from_slice(signer);
+                out.extend_from_slice(&withdrawal_delay.to_le_bytes());
+            }
+            Self::OpenBalance { owner } => {
+                out.push(8);
+                out.extend_from_slice(owner.as_ref());
+            }
+            Self::Deposit { amount } => {
+                out.push(9);
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
+            Self::RequestWithdrawal { amount } => {
+                out.push(10);
+                out.extend_from_slice(&amount.to_le_bytes());
+            }
+            Self::WithdrawBalance => out.push(11),
+            Self::SettleBatch { commitment: c, signature, recovery_id, deltas } => {
+                out.push(12);
+                out.extend_from_slice(&c.batch_id.to_le_bytes());
+                out.extend_from_slice(&c.prev_hash);
+                out.extend_from_slice(&c.window_start.to_le_bytes());
+                out.extend_from_slice(&c.window_end.to_le_bytes());
+                out.extend_from_slice(&c.intents_root);
+                out.extend_from_slice(&c.deltas_root);
+                out.extend_from_slice(&c.intent_count.to_le_bytes());
+                out.extend_from_slice(&c.delta_count.to_le_bytes());
+                out.extend_from_slice(&c.receipt_id);
+                out.extend_from_slice(signature);
+                out.push(*recovery_id);
+                for d in deltas {
+                    out.extend_from_slice(&d.to_le_bytes());
+                }
+            }
         }
         out
     }
@@ -132,6 +213,32 @@ impl RegistryInstruction {
                 signature: r.array()?,
                 recovery_id: r.u8()?,
             },
+            7 => Self::InitializeVault { signer: r.array()?, withdrawal_delay: r.u64()? },
+            8 => Self::OpenBalance { owner: r.pubkey()? },
+            9 => Self::Deposit { amount: r.u64()? },
+            10 => Self::RequestWithdrawal { amount: r.u64()? },
+            11 => Self::WithdrawBalance,
+            12 => {
+                let commitment = BatchCommitment {
+                    batch_id: r.u64()?,
+                    prev_hash: r.array()?,
+                    window_start: r.u64()?,
+                    window_end: r.u64()?,
+                    intents_root: r.array()?,
+                    deltas_root: r.array()?,
+                    intent_count: r.u32()?,
+                    delta_count: r.u32()?,
+                    receipt_id: r.array()?,
+                };
+                let signature = r.array()?;
+                let recovery_id = r.u8()?;
+                // The rest is whole i64s: a partial one is malformed data.
+                let mut deltas = Vec::new();
+                while !r.is_empty() {
+                    deltas.push(i64::from_le_bytes(r.array()?));
+                }
+                Self::SettleBatch { commitment, signature, recovery_id, deltas }
+            }
             _ => return Err(CairnError::InvalidInstruction.into()),
         };
         if !r.is_empty() {
@@ -289,6 +396,133 @@ pub fn slash(
             AccountMeta::new_readonly(spl_token_id(), false),
             AccountMeta::new_readonly(system_program::ID, false),
         ],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn initialize_vault(
+    program_id: &Pubkey,
+    payer: &Pubkey,
+    authority: &Pubkey,
+    mint: &Pubkey,
+    signer: [u8; 20],
+    withdrawal_delay: u64,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::InitializeVault { signer, withdrawal_delay },
+        vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new_readonly(*authority, true),
+            AccountMeta::new(settlement_address(program_id).0, false),
+            AccountMeta::new_readonly(*mint, false),
+            AccountMeta::new(settlement_vault_address(program_id, mint).0, false),
+            AccountMeta::new_readonly(system_program::ID, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(crate::program_data_address(program_id), false),
+        ],
+    )
+}
+
+pub fn open_balance(
+    program_id: &Pubkey,
+    payer: &Pubkey,
+    owner: &Pubkey,
+    mint: &Pubkey,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::OpenBalance { owner: *owner },
+        vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new_readonly(settlement_address(program_id).0, false),
+            AccountMeta::new(balance_address(program_id, owner, mint).0, false),
+            AccountMeta::new_readonly(system_program::ID, false),
+        ],
+    )
+}
+
+pub fn deposit(
+    program_id: &Pubkey,
+    owner: &Pubkey,
+    owner_token: &Pubkey,
+    mint: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::Deposit { amount },
+        vec![
+            AccountMeta::new(*owner, true),
+            AccountMeta::new(settlement_address(program_id).0, false),
+            AccountMeta::new(balance_address(program_id, owner, mint).0, false),
+            AccountMeta::new(*owner_token, false),
+            AccountMeta::new(settlement_vault_address(program_id, mint).0, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+            AccountMeta::new_readonly(system_program::ID, false),
+        ],
+    )
+}
+
+pub fn request_withdrawal(
+    program_id: &Pubkey,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::RequestWithdrawal { amount },
+        vec![
+            AccountMeta::new_readonly(*owner, true),
+            AccountMeta::new_readonly(settlement_address(program_id).0, false),
+            AccountMeta::new(balance_address(program_id, owner, mint).0, false),
+        ],
+    )
+}
+
+pub fn withdraw_balance(
+    program_id: &Pubkey,
+    owner: &Pubkey,
+    owner_token: &Pubkey,
+    mint: &Pubkey,
+) -> Instruction {
+    ix(
+        program_id,
+        RegistryInstruction::WithdrawBalance,
+        vec![
+            AccountMeta::new_readonly(*owner, true),
+            AccountMeta::new(settlement_address(program_id).0, false),
+            AccountMeta::new(balance_address(program_id, owner, mint).0, false),
+            AccountMeta::new(settlement_vault_address(program_id, mint).0, false),
+            AccountMeta::new(*owner_token, false),
+            AccountMeta::new_readonly(spl_token_id(), false),
+        ],
+    )
+}
+
+/// `deltas` as (owner, mint, amount), in the batch's order; the balance PDA
+/// of each is passed in the same order.
+pub fn settle_batch(
+    program_id: &Pubkey,
+    commitment: BatchCommitment,
+    signature: [u8; 64],
+    recovery_id: u8,
+    deltas: &[(Pubkey, Pubkey, i64)],
+) -> Instruction {
+    let mut accounts = vec![AccountMeta::new(settlement_address(program_id).0, false)];
+    accounts.extend(deltas.iter().map(|(owner, mint, _)| {
+        AccountMeta::new(balance_address(program_id, owner, mint).0, false)
+    }));
+    ix(
+        program_id,
+        RegistryInstruction::SettleBatch {
+            commitment,
+            signature,
+            recovery_id,
+            deltas: deltas.iter().map(|d| d.2).collect(),
+        },
+        accounts,
     )
 }
 

@@ -10,6 +10,8 @@ pub const KIND_CONFIG: u8 = 1;
 pub const KIND_PROVIDER: u8 = 2;
 pub const KIND_ENDPOINT: u8 = 3;
 pub const KIND_NONCE: u8 = 4;
+pub const KIND_SETTLEMENT: u8 = 5;
+pub const KIND_BALANCE: u8 = 6;
 
 pub const MAX_CHAIN_LEN: usize = 41;
 pub const MAX_KIND_LEN: usize = 32;
@@ -161,6 +163,105 @@ impl Endpoint {
             chain: r.string(MAX_CHAIN_LEN)?,
             kind: r.string(MAX_KIND_LEN)?,
             url: r.string(MAX_URL_LEN)?,
+        })
+    }
+}
+
+/// The settlement vault, at the `settlement` PDA. One mint per program: the
+/// vault's token account is still a per-mint PDA (`["settlement_vault",
+/// mint]`) and deltas carry their mint, so allowing more mints later adds
+/// accounts without changing any layout or the leaf encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub authority: Pubkey,
+    /// The settlement signer's Ethereum address (the threshold key that signs
+    /// `BatchCommitment`).
+    pub signer: [u8; 20],
+    /// The one mint payers deposit and batches move.
+    pub mint: Pubkey,
+    /// Seconds between `request_withdrawal` and the earliest `withdraw_balance`.
+    pub withdrawal_delay: u64,
+    pub last_batch_id: u64,
+    /// EIP-712 digest of the last settled commitment (zero before the first).
+    pub last_commitment_hash: [u8; 32],
+    /// Σ balances: what the vault owes, equal to what its token account holds.
+    pub total_balance: u64,
+}
+
+impl Settlement {
+    /// kind, bump, vault_bump, authority, signer, mint, 3 u64, hash.
+    pub const LEN: usize = 3 + 32 + 20 + 32 + 8 * 3 + 32;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_SETTLEMENT);
+        w.u8(self.bump);
+        w.u8(self.vault_bump);
+        w.bytes(self.authority.as_ref());
+        w.bytes(&self.signer);
+        w.bytes(self.mint.as_ref());
+        w.u64(self.withdrawal_delay);
+        w.u64(self.last_batch_id);
+        w.bytes(&self.last_commitment_hash);
+        w.u64(self.total_balance);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_SETTLEMENT, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            vault_bump: r.u8()?,
+            authority: r.pubkey()?,
+            signer: r.array()?,
+            mint: r.pubkey()?,
+            withdrawal_delay: r.u64()?,
+            last_batch_id: r.u64()?,
+            last_commitment_hash: r.array()?,
+            total_balance: r.u64()?,
+        })
+    }
+}
+
+/// One owner's balance of one mint, at `["balance", owner, mint]`, with its
+/// pending withdrawal. Batches debit and credit `amount`; a pending
+/// withdrawal stays debitable (as `Settlement.sol`) and is paid capped at
+/// what is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    pub bump: u8,
+    pub owner: Pubkey,
+    pub mint: Pubkey,
+    pub amount: u64,
+    pub pending: u64,
+    /// Unix seconds from which the pending withdrawal can be taken.
+    pub ready_at: u64,
+}
+
+impl Balance {
+    pub const LEN: usize = 2 + 32 * 2 + 8 * 3;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_BALANCE);
+        w.u8(self.bump);
+        w.bytes(self.owner.as_ref());
+        w.bytes(self.mint.as_ref());
+        w.u64(self.amount);
+        w.u64(self.pending);
+        w.u64(self.ready_at);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_BALANCE, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            owner: r.pubkey()?,
+            mint: r.pubkey()?,
+            amount: r.u64()?,
+            pending: r.u64()?,
+            ready_at: r.u64()?,
         })
     }
 }

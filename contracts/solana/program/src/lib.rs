@@ -62,5 +62,30 @@ pub fn process_instruction(
                 recovery_id,
             )
         }
+        RegistryInstruction::InitializeVault { signer, withdrawal_delay } => {
+            instructions::initialize_vault::process(program_id, accounts, signer, withdrawal_delay)
+        }
+        RegistryInstruction::OpenBalance { owner } => {
+            instructions::open_balance::process(program_id, accounts, &owner)
+        }
+        RegistryInstruction::Deposit { amount } => {
+            instructions::deposit::process(program_id, accounts, amount)
+        }
+        RegistryInstruction::RequestWithdrawal { amount } => {
+            instructions::request_withdrawal::process(program_id, accounts, amount)
+        }
+        RegistryInstruction::WithdrawBalance => {
+            instructions::withdraw_balance::process(program_id, accounts)
+        }
+        RegistryInstruction::SettleBatch { commitment, signature, recovery_id, deltas } => {
+            instructions::settle_batch::process(
+                program_id,
+                accounts,
+                &commitment,
+                &signature,
+                recovery_id,
+                &deltas,
+            )
+        }
     }
 }
