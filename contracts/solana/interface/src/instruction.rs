@@ -46,7 +46,7 @@ pub struct BatchCommitment {
 /// Most deltas one `settle_batch` can carry: each costs 8 bytes of data and
 /// one 32-byte account key of a 1232-byte transaction (see the program README
 /// for larger batches).
-pub const MAX_DELTAS_PER_TX: usize = 24;
+pub const MAX_DELTAS_PER_TX: usize = 19;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryInstruction {

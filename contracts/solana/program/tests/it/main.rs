@@ -6,6 +6,7 @@ mod common;
 mod add_endpoint;
 mod compute_units;
 mod conformance;
+mod conformance_settlement;
 mod deposit;
 mod initialize;
 mod initialize_vault;
