@@ -77,7 +77,7 @@ async fn the_local_signer_settles_on_anvil_and_on_the_program_with_one_code_path
     let evm_payee = Address::repeat_byte(0x42);
     deposit_dev(&rpc, &deployment, DEV_KEY_1, U256::from(1_000)).await;
     let asset = deployment.stake_token;
-    let mut evm_deltas = vec![
+    let mut evm_deltas = [
         Delta { account: evm_payer, asset, amount: I256::try_from(-400i64).unwrap() },
         Delta { account: evm_payee, asset, amount: I256::try_from(400i64).unwrap() },
     ];
