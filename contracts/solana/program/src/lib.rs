@@ -1,7 +1,9 @@
 //! Cairn's registry as a Solana program: providers stake SPL tokens into a
 //! program-owned vault, list endpoints, unbond and withdraw after a delay,
 //! and are slashed by orders the slasher's Ethereum key signs over the same
-//! EIP-712 `Slash` as the EVM registry. Layouts, seeds, events and errors
+//! EIP-712 `Slash` as the EVM registry; payers deposit into a settlement
+//! vault whose balances move by netted batches the settlement key signs over
+//! the EVM `BatchCommitment`. Layouts, seeds, events and errors
 //! live in `cairn-solana-interface`; this crate is only the processor.
 //!
 //! Only `core`/`alloc` APIs are used, so `cargo build-sbf --features
