@@ -183,3 +183,57 @@ pub fn deltas_root(deltas: &[(Pubkey, Pubkey, i64)]) -> [u8; 32] {
         deltas.iter().map(|(owner, mint, amount)| delta_leaf(owner, mint, *amount)).collect();
     merkle_root(&mut leaves)
 }
+
+/// Levels a [`MerkleFrontier`] keeps: enough for 2³² leaves (a batch's
+/// `delta_count` is a `u32`).
+pub const FRONTIER_LEVELS: usize = 33;
+
+/// The deltas root built one leaf at a time, for a batch staged over several
+/// transactions: it keeps one peak per level (the root of a full subtree of
+/// 2^level leaves), like a binary counter, so its size does not grow with the
+/// batch. Folding the peaks right to left gives the same root as
+/// [`merkle_root`]'s left-to-right pairing with the odd node carried up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerkleFrontier {
+    pub count: u64,
+    pub peaks: [[u8; 32]; FRONTIER_LEVELS],
+}
+
+impl Default for MerkleFrontier {
+    fn default() -> Self {
+        Self { count: 0, peaks: [[0u8; 32]; FRONTIER_LEVELS] }
+    }
+}
+
+impl MerkleFrontier {
+    /// Adds the next leaf hash; `None` past 2³² leaves.
+    pub fn push(&mut self, leaf: [u8; 32]) -> Option<()> {
+        if self.count >= 1u64 << (FRONTIER_LEVELS - 1) {
+            return None;
+        }
+        let mut node = leaf;
+        let mut level = 0;
+        // Each trailing one bit of the count is a full subtree to merge with.
+        while (self.count >> level) & 1 == 1 {
+            node = node_hash(&self.peaks[level], &node);
+            level += 1;
+        }
+        self.peaks[level] = node;
+        self.count += 1;
+        Some(())
+    }
+
+    /// The root over every leaf pushed so far.
+    pub fn root(&self) -> [u8; 32] {
+        let mut acc: Option<[u8; 32]> = None;
+        for level in 0..FRONTIER_LEVELS {
+            if (self.count >> level) & 1 == 1 {
+                acc = Some(match acc {
+                    None => self.peaks[level],
+                    Some(right) => node_hash(&self.peaks[level], &right),
+                });
+            }
+        }
+        acc.unwrap_or([0u8; 32])
+    }
+}

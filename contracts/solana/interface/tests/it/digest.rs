@@ -190,3 +190,18 @@ fn a_changed_delta_changes_the_root() {
     assert_ne!(root, deltas_root(&[(b, m, -5), (a, m, 5)]));
     assert_ne!(root, deltas_root(&[(a, m, -5)]));
 }
+
+#[test]
+fn the_incremental_frontier_gives_cores_root_for_every_size() {
+    use cairn_core::merkle;
+    use cairn_solana_interface::digest::MerkleFrontier;
+    let mut frontier = MerkleFrontier::default();
+    let mut leaves: Vec<B256> = Vec::new();
+    assert_eq!(frontier.root(), merkle::root(&leaves).0);
+    for i in 0..300u32 {
+        let leaf = merkle::leaf_hash(&i.to_be_bytes());
+        frontier.push(leaf.0).unwrap();
+        leaves.push(leaf);
+        assert_eq!(frontier.root(), merkle::root(&leaves).0, "{} leaves", leaves.len());
+    }
+}
