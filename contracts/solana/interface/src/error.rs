@@ -84,6 +84,12 @@ pub enum CairnError {
     BadWindow = 37,
     #[error("the batch is signed by another key than the settlement signer")]
     NotSettlementSigner = 38,
+    #[error("a staged batch is open")]
+    StagedBatchOpen = 39,
+    #[error("the staged batch is not in the phase this instruction needs")]
+    WrongStage = 40,
+    #[error("the signer is not the vault's authority")]
+    NotAuthority = 41,
 }
 
 impl From<CairnError> for ProgramError {

@@ -98,6 +98,17 @@ pub enum Event {
         delta: i64,
         balance: u64,
     },
+    /// A batch opened in staged form; its `BalanceChanged` events follow
+    /// chunk by chunk, `BatchSettled` at finalisation.
+    BatchStaged {
+        batch_id: u64,
+        commitment_hash: [u8; 32],
+    },
+    /// A staged batch was cancelled; its debits were refunded (each a
+    /// positive `BalanceChanged`).
+    BatchCancelled {
+        batch_id: u64,
+    },
 }
 
 fn string(out: &mut Vec<u8>, s: &str) {
@@ -122,6 +133,8 @@ impl Event {
             Self::BalanceWithdrawn { .. } => b"BalanceWithdrawn",
             Self::BatchSettled { .. } => b"BatchSettled",
             Self::BalanceChanged { .. } => b"BalanceChanged",
+            Self::BatchStaged { .. } => b"BatchStaged",
+            Self::BatchCancelled { .. } => b"BatchCancelled",
         }
     }
 
@@ -228,6 +241,11 @@ impl Event {
                 o.extend_from_slice(&delta.to_le_bytes());
                 o.extend_from_slice(&balance.to_le_bytes());
             }
+            Self::BatchStaged { batch_id, commitment_hash } => {
+                o.extend_from_slice(&batch_id.to_le_bytes());
+                o.extend_from_slice(commitment_hash);
+            }
+            Self::BatchCancelled { batch_id } => o.extend_from_slice(&batch_id.to_le_bytes()),
         }
         o
     }
@@ -323,6 +341,10 @@ impl Event {
                 delta: i64::from_le_bytes(r.array().ok()?),
                 balance: r.u64().ok()?,
             },
+            b"BatchStaged" => {
+                Self::BatchStaged { batch_id: r.u64().ok()?, commitment_hash: r.array().ok()? }
+            }
+            b"BatchCancelled" => Self::BatchCancelled { batch_id: r.u64().ok()? },
             _ => return None,
         };
         r.is_empty().then_some(ev)

@@ -31,6 +31,8 @@ pub mod seeds {
     pub const BALANCE: &[u8] = b"balance";
     /// The settlement vault's token account of one mint: `["settlement_vault", mint]`.
     pub const SETTLEMENT_VAULT: &[u8] = b"settlement_vault";
+    /// The one batch being staged over several transactions.
+    pub const STAGED_BATCH: &[u8] = b"staged_batch";
 }
 
 use solana_program::pubkey::Pubkey;
@@ -80,4 +82,8 @@ pub fn balance_address(program_id: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> (P
 
 pub fn settlement_vault_address(program_id: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[seeds::SETTLEMENT_VAULT, mint.as_ref()], program_id)
+}
+
+pub fn staged_batch_address(program_id: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[seeds::STAGED_BATCH], program_id)
 }

@@ -260,3 +260,17 @@ pub(crate) fn transfer_from_settlement_vault<'a>(
         &[&[seeds::SETTLEMENT, &[s.bump]]],
     )
 }
+
+/// Reads the staged batch, which must be this program's at its PDA.
+pub(crate) fn staged_batch(
+    program_id: &Pubkey,
+    a: &AccountInfo<'_>,
+) -> Result<cairn_solana_interface::state::StagedBatch, ProgramError> {
+    owned_by(a, program_id)?;
+    writable(a)?;
+    let b = cairn_solana_interface::state::StagedBatch::unpack(&a.try_borrow_data()?)?;
+    let expected = Pubkey::create_program_address(&[seeds::STAGED_BATCH, &[b.bump]], program_id)
+        .map_err(|_| CairnError::WrongAddress)?;
+    address(a, &expected)?;
+    Ok(b)
+}

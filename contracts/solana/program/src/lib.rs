@@ -89,5 +89,26 @@ pub fn process_instruction(
                 &deltas,
             )
         }
+        RegistryInstruction::BeginBatch { commitment, signature, recovery_id } => {
+            instructions::begin_batch::process(
+                program_id,
+                accounts,
+                &commitment,
+                &signature,
+                recovery_id,
+            )
+        }
+        RegistryInstruction::StageDeltas { deltas } => {
+            instructions::stage_deltas::process(program_id, accounts, &deltas)
+        }
+        RegistryInstruction::FinalizeBatch => {
+            instructions::finalize_batch::process(program_id, accounts)
+        }
+        RegistryInstruction::ApplyStaged => {
+            instructions::apply_staged::process(program_id, accounts)
+        }
+        RegistryInstruction::CancelBatch => {
+            instructions::cancel_batch::process(program_id, accounts)
+        }
     }
 }

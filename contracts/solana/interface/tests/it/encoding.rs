@@ -146,6 +146,15 @@ fn vault_instructions_round_trip_and_reject_trailing_or_short_data() {
             recovery_id: 0,
             deltas: vec![],
         },
+        RegistryInstruction::BeginBatch {
+            commitment: commitment(),
+            signature: [10; 64],
+            recovery_id: 28,
+        },
+        RegistryInstruction::StageDeltas { deltas: vec![1, -1, 7] },
+        RegistryInstruction::FinalizeBatch,
+        RegistryInstruction::ApplyStaged,
+        RegistryInstruction::CancelBatch,
     ];
     let invalid = ProgramError::from(CairnError::InvalidInstruction);
     for ix in all {
@@ -172,6 +181,7 @@ fn vault_accounts_round_trip_and_are_not_read_as_another_kind() {
         last_batch_id: 5,
         last_commitment_hash: [6; 32],
         total_balance: 7,
+        staging: true,
     };
     let mut buf = vec![0; Settlement::LEN];
     s.pack(&mut buf);
@@ -221,6 +231,8 @@ fn vault_events_round_trip_and_padded_records_are_none() {
             delta_count: 17,
         },
         Event::BalanceChanged { batch_id: 18, owner, mint, delta: -19, balance: 20 },
+        Event::BatchStaged { batch_id: 21, commitment_hash: [22; 32] },
+        Event::BatchCancelled { batch_id: 23 },
     ];
     for e in all {
         assert_eq!(Event::decode(e.name(), &e.payload()), Some(e.clone()));
@@ -228,4 +240,36 @@ fn vault_events_round_trip_and_padded_records_are_none() {
         padded.push(0);
         assert_eq!(Event::decode(e.name(), &padded), None);
     }
+}
+
+#[test]
+fn a_staged_batch_round_trips_with_its_entries() {
+    use cairn_solana_interface::{digest::MerkleFrontier, state::StagedBatch};
+    let mut frontier = MerkleFrontier::default();
+    for i in 0..5u8 {
+        frontier.push([i; 32]).unwrap();
+    }
+    let b = StagedBatch {
+        bump: 1,
+        stage: 2,
+        payer: Pubkey::new_unique(),
+        commitment: commitment(),
+        digest: [3; 32],
+        seen: 2,
+        last_mint: Pubkey::new_unique(),
+        last_owner: Pubkey::new_unique(),
+        sum: -4,
+        frontier,
+        cursor: 1,
+    };
+    let mut buf = vec![0; StagedBatch::HEADER_LEN + 2 * StagedBatch::ENTRY_LEN];
+    b.pack(&mut buf);
+    let (k0, k1) = (Pubkey::new_unique(), Pubkey::new_unique());
+    StagedBatch::write_entry(&mut buf, 0, &k0, -9);
+    StagedBatch::write_entry(&mut buf, 1, &k1, i64::MAX);
+    assert_eq!(StagedBatch::unpack(&buf).unwrap(), b);
+    assert_eq!(StagedBatch::entry(&buf, 0).unwrap(), (k0, -9));
+    assert_eq!(StagedBatch::entry(&buf, 1).unwrap(), (k1, i64::MAX));
+    assert!(StagedBatch::entry(&buf, 2).is_err());
+    assert!(Config::unpack(&buf).is_err());
 }

@@ -84,6 +84,7 @@ pub(crate) fn process(
         last_batch_id: 0,
         last_commitment_hash: [0; 32],
         total_balance: 0,
+        staging: false,
     };
     s.pack(&mut settlement_account.try_borrow_mut_data()?);
     checks::emit(&Event::VaultInitialized {

@@ -3,9 +3,12 @@ use cairn_solana_interface::{
     digest::{batch_digest, delta_leaf, merkle_root},
     event::Event,
     instruction::BatchCommitment,
-    state::Balance,
+    state::{Balance, Settlement},
 };
-use solana_program::{account_info::AccountInfo, entrypoint::ProgramResult, pubkey::Pubkey};
+use solana_program::{
+    account_info::AccountInfo, entrypoint::ProgramResult, program_error::ProgramError,
+    pubkey::Pubkey,
+};
 
 use super::{next, slash::recover_signer};
 use crate::checks;
@@ -17,6 +20,33 @@ use crate::checks;
 /// non-zero, Σδ = 0 per mint, the deltas root, and no balance below zero.
 /// Anyone may submit it; the transaction is all-or-nothing, so a batch is
 /// applied whole or not at all.
+/// The checks on the commitment alone, shared with `begin_batch`: batch id =
+/// last + 1, the previous commitment's hash, a well-formed window, and the
+/// settlement signer's low-s signature. Returns the commitment's digest.
+pub(crate) fn commitment_checks(
+    program_id: &Pubkey,
+    s: &Settlement,
+    c: &BatchCommitment,
+    signature: &[u8; 64],
+    recovery_id: u8,
+) -> Result<[u8; 32], ProgramError> {
+    let expected = s.last_batch_id.checked_add(1).ok_or(CairnError::Overflow)?;
+    if c.batch_id != expected {
+        return Err(CairnError::WrongBatchId.into());
+    }
+    if c.prev_hash != s.last_commitment_hash {
+        return Err(CairnError::WrongPrevHash.into());
+    }
+    if c.window_end < c.window_start {
+        return Err(CairnError::BadWindow.into());
+    }
+    let digest = batch_digest(program_id, c);
+    if recover_signer(&digest, signature, recovery_id)? != s.signer {
+        return Err(CairnError::NotSettlementSigner.into());
+    }
+    Ok(digest)
+}
+
 pub(crate) fn process(
     program_id: &Pubkey,
     accounts: &[AccountInfo<'_>],
@@ -31,24 +61,14 @@ pub(crate) fn process(
 
     let mut s = checks::settlement(program_id, settlement_account)?;
     checks::writable(settlement_account)?;
-    let expected = s.last_batch_id.checked_add(1).ok_or(CairnError::Overflow)?;
-    if c.batch_id != expected {
-        return Err(CairnError::WrongBatchId.into());
+    if s.staging {
+        return Err(CairnError::StagedBatchOpen.into());
     }
-    if c.prev_hash != s.last_commitment_hash {
-        return Err(CairnError::WrongPrevHash.into());
-    }
-    if c.window_end < c.window_start {
-        return Err(CairnError::BadWindow.into());
-    }
+    let digest = commitment_checks(program_id, &s, c, signature, recovery_id)?;
     // One balance account per delta and nothing else: an extra account
     // would be a balance the signer never saw.
     if deltas.len() != c.delta_count as usize || balance_accounts.len() != deltas.len() {
         return Err(CairnError::WrongDeltaCount.into());
-    }
-    let digest = batch_digest(program_id, c);
-    if recover_signer(&digest, signature, recovery_id)? != s.signer {
-        return Err(CairnError::NotSettlementSigner.into());
     }
 
     // Pass 1: read and check every balance and build the leaves; nothing is

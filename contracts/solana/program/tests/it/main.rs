@@ -17,6 +17,7 @@ mod remove_endpoint;
 mod request_withdrawal;
 mod settle_batch;
 mod slash;
+mod staged_batch;
 mod unbond;
 mod withdraw;
 mod withdraw_balance;
