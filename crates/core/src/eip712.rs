@@ -93,6 +93,19 @@ pub fn solana_provider_address(pubkey: &[u8; 32]) -> Address {
     Address::from_slice(&alloy_primitives::keccak256(pubkey)[12..])
 }
 
+/// Domain of `BatchCommitment` messages for Cairn's Solana settlement vault,
+/// part of the program `program_id`: the settlement name and version, with
+/// the program id as salt in place of a chain id and a contract address (as
+/// `solana_registry_domain` does for `Slash`). The program rebuilds the same
+/// separator from bytes (`cairn_solana_interface::digest`).
+pub fn solana_settlement_domain(program_id: [u8; 32]) -> Eip712Domain {
+    eip712_domain! {
+        name: SETTLEMENT_DOMAIN_NAME,
+        version: DOMAIN_VERSION,
+        salt: B256::from(program_id),
+    }
+}
+
 /// Domain of `PaymentIntent` and `BatchCommitment` messages.
 pub fn settlement_domain(chain_id: u64, settlement: Address) -> Eip712Domain {
     eip712_domain! {

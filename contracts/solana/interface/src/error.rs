@@ -56,6 +56,40 @@ pub enum CairnError {
     NotWritable = 23,
     #[error("the authority is not the program's upgrade authority")]
     NotUpgradeAuthority = 24,
+    #[error("the mint is not the settlement vault's")]
+    MintNotAllowed = 25,
+    #[error("the amount exceeds the available balance")]
+    InsufficientBalance = 26,
+    #[error("no withdrawal is pending")]
+    NoPendingWithdrawal = 27,
+    #[error("the withdrawal delay has not passed")]
+    WithdrawalNotReady = 28,
+    #[error("the batch id is not the last settled id plus one")]
+    WrongBatchId = 29,
+    #[error("the batch does not name the last settled commitment")]
+    WrongPrevHash = 30,
+    #[error("the number of deltas or balance accounts is not the declared delta count")]
+    WrongDeltaCount = 31,
+    #[error("deltas are not strictly ordered by (mint, owner)")]
+    DeltasNotSorted = 32,
+    #[error("a delta is zero")]
+    ZeroDelta = 33,
+    #[error("the deltas of a mint do not sum to zero")]
+    UnbalancedMint = 34,
+    #[error("the deltas root is not the commitment's")]
+    WrongDeltasRoot = 35,
+    #[error("a delta would take a balance below zero")]
+    Overdraft = 36,
+    #[error("the batch window ends before it starts")]
+    BadWindow = 37,
+    #[error("the batch is signed by another key than the settlement signer")]
+    NotSettlementSigner = 38,
+    #[error("a staged batch is open")]
+    StagedBatchOpen = 39,
+    #[error("the staged batch is not in the phase this instruction needs")]
+    WrongStage = 40,
+    #[error("the signer is not the vault's authority")]
+    NotAuthority = 41,
 }
 
 impl From<CairnError> for ProgramError {

@@ -52,6 +52,63 @@ pub enum Event {
         reason: u8,
         receipt_id: [u8; 32],
     },
+    VaultInitialized {
+        authority: Pubkey,
+        mint: Pubkey,
+        signer: [u8; 20],
+        withdrawal_delay: u64,
+    },
+    BalanceOpened {
+        owner: Pubkey,
+        mint: Pubkey,
+    },
+    Deposited {
+        owner: Pubkey,
+        mint: Pubkey,
+        amount: u64,
+        balance: u64,
+    },
+    WithdrawalRequested {
+        owner: Pubkey,
+        mint: Pubkey,
+        amount: u64,
+        ready_at: u64,
+    },
+    BalanceWithdrawn {
+        owner: Pubkey,
+        mint: Pubkey,
+        amount: u64,
+        balance: u64,
+    },
+    BatchSettled {
+        batch_id: u64,
+        commitment_hash: [u8; 32],
+        intents_root: [u8; 32],
+        deltas_root: [u8; 32],
+        receipt_id: [u8; 32],
+        window_start: u64,
+        window_end: u64,
+        intent_count: u32,
+        delta_count: u32,
+    },
+    BalanceChanged {
+        batch_id: u64,
+        owner: Pubkey,
+        mint: Pubkey,
+        delta: i64,
+        balance: u64,
+    },
+    /// A batch opened in staged form; its `BalanceChanged` events follow
+    /// chunk by chunk, `BatchSettled` at finalisation.
+    BatchStaged {
+        batch_id: u64,
+        commitment_hash: [u8; 32],
+    },
+    /// A staged batch was cancelled; its debits were refunded (each a
+    /// positive `BalanceChanged`).
+    BatchCancelled {
+        batch_id: u64,
+    },
 }
 
 fn string(out: &mut Vec<u8>, s: &str) {
@@ -69,6 +126,15 @@ impl Event {
             Self::UnbondStarted { .. } => b"UnbondStarted",
             Self::Withdrawn { .. } => b"Withdrawn",
             Self::Slashed { .. } => b"Slashed",
+            Self::VaultInitialized { .. } => b"VaultInitialized",
+            Self::BalanceOpened { .. } => b"BalanceOpened",
+            Self::Deposited { .. } => b"Deposited",
+            Self::WithdrawalRequested { .. } => b"WithdrawalRequested",
+            Self::BalanceWithdrawn { .. } => b"BalanceWithdrawn",
+            Self::BatchSettled { .. } => b"BatchSettled",
+            Self::BalanceChanged { .. } => b"BalanceChanged",
+            Self::BatchStaged { .. } => b"BatchStaged",
+            Self::BatchCancelled { .. } => b"BatchCancelled",
         }
     }
 
@@ -124,6 +190,62 @@ impl Event {
                 o.push(*reason);
                 o.extend_from_slice(receipt_id);
             }
+            Self::VaultInitialized { authority, mint, signer, withdrawal_delay } => {
+                o.extend_from_slice(authority.as_ref());
+                o.extend_from_slice(mint.as_ref());
+                o.extend_from_slice(signer);
+                o.extend_from_slice(&withdrawal_delay.to_le_bytes());
+            }
+            Self::BalanceOpened { owner, mint } => {
+                o.extend_from_slice(owner.as_ref());
+                o.extend_from_slice(mint.as_ref());
+            }
+            Self::Deposited { owner, mint, amount, balance }
+            | Self::BalanceWithdrawn { owner, mint, amount, balance } => {
+                o.extend_from_slice(owner.as_ref());
+                o.extend_from_slice(mint.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+                o.extend_from_slice(&balance.to_le_bytes());
+            }
+            Self::WithdrawalRequested { owner, mint, amount, ready_at } => {
+                o.extend_from_slice(owner.as_ref());
+                o.extend_from_slice(mint.as_ref());
+                o.extend_from_slice(&amount.to_le_bytes());
+                o.extend_from_slice(&ready_at.to_le_bytes());
+            }
+            Self::BatchSettled {
+                batch_id,
+                commitment_hash,
+                intents_root,
+                deltas_root,
+                receipt_id,
+                window_start,
+                window_end,
+                intent_count,
+                delta_count,
+            } => {
+                o.extend_from_slice(&batch_id.to_le_bytes());
+                o.extend_from_slice(commitment_hash);
+                o.extend_from_slice(intents_root);
+                o.extend_from_slice(deltas_root);
+                o.extend_from_slice(receipt_id);
+                o.extend_from_slice(&window_start.to_le_bytes());
+                o.extend_from_slice(&window_end.to_le_bytes());
+                o.extend_from_slice(&intent_count.to_le_bytes());
+                o.extend_from_slice(&delta_count.to_le_bytes());
+            }
+            Self::BalanceChanged { batch_id, owner, mint, delta, balance } => {
+                o.extend_from_slice(&batch_id.to_le_bytes());
+                o.extend_from_slice(owner.as_ref());
+                o.extend_from_slice(mint.as_ref());
+                o.extend_from_slice(&delta.to_le_bytes());
+                o.extend_from_slice(&balance.to_le_bytes());
+            }
+            Self::BatchStaged { batch_id, commitment_hash } => {
+                o.extend_from_slice(&batch_id.to_le_bytes());
+                o.extend_from_slice(commitment_hash);
+            }
+            Self::BatchCancelled { batch_id } => o.extend_from_slice(&batch_id.to_le_bytes()),
         }
         o
     }
@@ -174,6 +296,55 @@ impl Event {
                 reason: r.u8().ok()?,
                 receipt_id: r.array().ok()?,
             },
+            b"VaultInitialized" => Self::VaultInitialized {
+                authority: r.pubkey().ok()?,
+                mint: r.pubkey().ok()?,
+                signer: r.array().ok()?,
+                withdrawal_delay: r.u64().ok()?,
+            },
+            b"BalanceOpened" => {
+                Self::BalanceOpened { owner: r.pubkey().ok()?, mint: r.pubkey().ok()? }
+            }
+            b"Deposited" => Self::Deposited {
+                owner: r.pubkey().ok()?,
+                mint: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                balance: r.u64().ok()?,
+            },
+            b"WithdrawalRequested" => Self::WithdrawalRequested {
+                owner: r.pubkey().ok()?,
+                mint: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                ready_at: r.u64().ok()?,
+            },
+            b"BalanceWithdrawn" => Self::BalanceWithdrawn {
+                owner: r.pubkey().ok()?,
+                mint: r.pubkey().ok()?,
+                amount: r.u64().ok()?,
+                balance: r.u64().ok()?,
+            },
+            b"BatchSettled" => Self::BatchSettled {
+                batch_id: r.u64().ok()?,
+                commitment_hash: r.array().ok()?,
+                intents_root: r.array().ok()?,
+                deltas_root: r.array().ok()?,
+                receipt_id: r.array().ok()?,
+                window_start: r.u64().ok()?,
+                window_end: r.u64().ok()?,
+                intent_count: r.u32().ok()?,
+                delta_count: r.u32().ok()?,
+            },
+            b"BalanceChanged" => Self::BalanceChanged {
+                batch_id: r.u64().ok()?,
+                owner: r.pubkey().ok()?,
+                mint: r.pubkey().ok()?,
+                delta: i64::from_le_bytes(r.array().ok()?),
+                balance: r.u64().ok()?,
+            },
+            b"BatchStaged" => {
+                Self::BatchStaged { batch_id: r.u64().ok()?, commitment_hash: r.array().ok()? }
+            }
+            b"BatchCancelled" => Self::BatchCancelled { batch_id: r.u64().ok()? },
             _ => return None,
         };
         r.is_empty().then_some(ev)

@@ -25,6 +25,14 @@ pub mod seeds {
     pub const PROVIDER: &[u8] = b"provider";
     pub const ENDPOINT: &[u8] = b"endpoint";
     pub const NONCE: &[u8] = b"nonce";
+    /// The settlement vault's config (one per program).
+    pub const SETTLEMENT: &[u8] = b"settlement";
+    /// One payer's balance of one mint: `["balance", owner, mint]`.
+    pub const BALANCE: &[u8] = b"balance";
+    /// The settlement vault's token account of one mint: `["settlement_vault", mint]`.
+    pub const SETTLEMENT_VAULT: &[u8] = b"settlement_vault";
+    /// The one batch being staged over several transactions.
+    pub const STAGED_BATCH: &[u8] = b"staged_batch";
 }
 
 use solana_program::pubkey::Pubkey;
@@ -62,4 +70,20 @@ pub fn endpoint_address(
 
 pub fn nonce_address(program_id: &Pubkey, nonce: &[u8; 32]) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[seeds::NONCE, nonce], program_id)
+}
+
+pub fn settlement_address(program_id: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[seeds::SETTLEMENT], program_id)
+}
+
+pub fn balance_address(program_id: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[seeds::BALANCE, owner.as_ref(), mint.as_ref()], program_id)
+}
+
+pub fn settlement_vault_address(program_id: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[seeds::SETTLEMENT_VAULT, mint.as_ref()], program_id)
+}
+
+pub fn staged_batch_address(program_id: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[seeds::STAGED_BATCH], program_id)
 }

@@ -10,6 +10,9 @@ pub const KIND_CONFIG: u8 = 1;
 pub const KIND_PROVIDER: u8 = 2;
 pub const KIND_ENDPOINT: u8 = 3;
 pub const KIND_NONCE: u8 = 4;
+pub const KIND_SETTLEMENT: u8 = 5;
+pub const KIND_BALANCE: u8 = 6;
+pub const KIND_STAGED_BATCH: u8 = 7;
 
 pub const MAX_CHAIN_LEN: usize = 41;
 pub const MAX_KIND_LEN: usize = 32;
@@ -162,6 +165,216 @@ impl Endpoint {
             kind: r.string(MAX_KIND_LEN)?,
             url: r.string(MAX_URL_LEN)?,
         })
+    }
+}
+
+/// The settlement vault, at the `settlement` PDA. One mint per program: the
+/// vault's token account is still a per-mint PDA (`["settlement_vault",
+/// mint]`) and deltas carry their mint, so allowing more mints later adds
+/// accounts without changing any layout or the leaf encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub authority: Pubkey,
+    /// The settlement signer's Ethereum address (the threshold key that signs
+    /// `BatchCommitment`).
+    pub signer: [u8; 20],
+    /// The one mint payers deposit and batches move.
+    pub mint: Pubkey,
+    /// Seconds between `request_withdrawal` and the earliest `withdraw_balance`.
+    pub withdrawal_delay: u64,
+    pub last_batch_id: u64,
+    /// EIP-712 digest of the last settled commitment (zero before the first).
+    pub last_commitment_hash: [u8; 32],
+    /// Σ balances: what the vault owes, equal to what its token account holds.
+    pub total_balance: u64,
+    /// A staged batch is open: no other batch may begin or settle until it
+    /// is applied or cancelled.
+    pub staging: bool,
+}
+
+impl Settlement {
+    /// kind, bump, vault_bump, authority, signer, mint, 3 u64, hash, staging.
+    pub const LEN: usize = 3 + 32 + 20 + 32 + 8 * 3 + 32 + 1;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_SETTLEMENT);
+        w.u8(self.bump);
+        w.u8(self.vault_bump);
+        w.bytes(self.authority.as_ref());
+        w.bytes(&self.signer);
+        w.bytes(self.mint.as_ref());
+        w.u64(self.withdrawal_delay);
+        w.u64(self.last_batch_id);
+        w.bytes(&self.last_commitment_hash);
+        w.u64(self.total_balance);
+        w.u8(u8::from(self.staging));
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_SETTLEMENT, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            vault_bump: r.u8()?,
+            authority: r.pubkey()?,
+            signer: r.array()?,
+            mint: r.pubkey()?,
+            withdrawal_delay: r.u64()?,
+            last_batch_id: r.u64()?,
+            last_commitment_hash: r.array()?,
+            total_balance: r.u64()?,
+            staging: r.u8()? != 0,
+        })
+    }
+}
+
+/// One owner's balance of one mint, at `["balance", owner, mint]`, with its
+/// pending withdrawal. Batches debit and credit `amount`; a pending
+/// withdrawal stays debitable (as `Settlement.sol`) and is paid capped at
+/// what is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    pub bump: u8,
+    pub owner: Pubkey,
+    pub mint: Pubkey,
+    pub amount: u64,
+    pub pending: u64,
+    /// Unix seconds from which the pending withdrawal can be taken.
+    pub ready_at: u64,
+}
+
+impl Balance {
+    pub const LEN: usize = 2 + 32 * 2 + 8 * 3;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut w = Writer::new(out);
+        w.u8(KIND_BALANCE);
+        w.u8(self.bump);
+        w.bytes(self.owner.as_ref());
+        w.bytes(self.mint.as_ref());
+        w.u64(self.amount);
+        w.u64(self.pending);
+        w.u64(self.ready_at);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_BALANCE, Self::LEN)?;
+        Ok(Self {
+            bump: r.u8()?,
+            owner: r.pubkey()?,
+            mint: r.pubkey()?,
+            amount: r.u64()?,
+            pending: r.u64()?,
+            ready_at: r.u64()?,
+        })
+    }
+}
+
+pub const STAGE_STAGING: u8 = 0;
+pub const STAGE_FINALIZED: u8 = 1;
+pub const STAGE_CANCELLING: u8 = 2;
+
+/// A batch staged over several transactions, at `["staged_batch"]`: a fixed
+/// header ([`StagedBatch::HEADER_LEN`]) followed by one 40-byte entry per
+/// staged delta (balance account, `i64` delta), appended chunk by chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedBatch {
+    pub bump: u8,
+    pub stage: u8,
+    /// Who paid the rent; gets it back when the account closes.
+    pub payer: Pubkey,
+    pub commitment: crate::instruction::BatchCommitment,
+    pub digest: [u8; 32],
+    /// Deltas staged so far.
+    pub seen: u32,
+    pub last_mint: Pubkey,
+    pub last_owner: Pubkey,
+    /// Σδ of the current mint so far.
+    pub sum: i64,
+    pub frontier: crate::digest::MerkleFrontier,
+    /// Entries already credited (after finalisation) or refunded (when cancelling).
+    pub cursor: u32,
+}
+
+impl StagedBatch {
+    pub const HEADER_LEN: usize = 3
+        + 32
+        + crate::instruction::BatchCommitment::LEN
+        + 32
+        + 4
+        + 64
+        + 8
+        + 8
+        + 32 * crate::digest::FRONTIER_LEVELS
+        + 4;
+    pub const ENTRY_LEN: usize = 40;
+
+    pub fn pack(&self, out: &mut [u8]) {
+        let mut c = Vec::with_capacity(crate::instruction::BatchCommitment::LEN);
+        self.commitment.encode(&mut c);
+        let mut w = Writer::new(out);
+        w.u8(KIND_STAGED_BATCH);
+        w.u8(self.bump);
+        w.u8(self.stage);
+        w.bytes(self.payer.as_ref());
+        w.bytes(&c);
+        w.bytes(&self.digest);
+        w.u32(self.seen);
+        w.bytes(self.last_mint.as_ref());
+        w.bytes(self.last_owner.as_ref());
+        w.bytes(&self.sum.to_le_bytes());
+        w.u64(self.frontier.count);
+        for peak in &self.frontier.peaks {
+            w.bytes(peak);
+        }
+        w.u32(self.cursor);
+    }
+
+    pub fn unpack(data: &[u8]) -> Result<Self, ProgramError> {
+        let mut r = Reader::kind(data, KIND_STAGED_BATCH, Self::HEADER_LEN)?;
+        let bump = r.u8()?;
+        let stage = r.u8()?;
+        let payer = r.pubkey()?;
+        let commitment = crate::instruction::BatchCommitment::decode(&mut r)?;
+        let digest = r.array()?;
+        let seen = r.u32()?;
+        let last_mint = r.pubkey()?;
+        let last_owner = r.pubkey()?;
+        let sum = i64::from_le_bytes(r.array()?);
+        let mut frontier = crate::digest::MerkleFrontier { count: r.u64()?, ..Default::default() };
+        for peak in frontier.peaks.iter_mut() {
+            *peak = r.array()?;
+        }
+        let cursor = r.u32()?;
+        Ok(Self {
+            bump,
+            stage,
+            payer,
+            commitment,
+            digest,
+            seen,
+            last_mint,
+            last_owner,
+            sum,
+            frontier,
+            cursor,
+        })
+    }
+
+    /// Entry `i` of `data` (the whole account): balance account and delta.
+    pub fn entry(data: &[u8], i: u32) -> Result<(Pubkey, i64), ProgramError> {
+        let at = Self::HEADER_LEN + Self::ENTRY_LEN * i as usize;
+        let e = data.get(at..at + Self::ENTRY_LEN).ok_or(CairnError::NotInitialized)?;
+        let mut r = Reader::new(e);
+        Ok((r.pubkey()?, i64::from_le_bytes(r.array()?)))
+    }
+
+    pub fn write_entry(data: &mut [u8], i: u32, balance: &Pubkey, delta: i64) {
+        let at = Self::HEADER_LEN + Self::ENTRY_LEN * i as usize;
+        data[at..at + 32].copy_from_slice(balance.as_ref());
+        data[at + 32..at + 40].copy_from_slice(&delta.to_le_bytes());
     }
 }
 

@@ -3,7 +3,11 @@
 //! token account mint.
 
 use cairn_solana_interface::{
-    CairnError, event::Event, instruction::spl_token_id, seeds, state::Config,
+    CairnError,
+    event::Event,
+    instruction::spl_token_id,
+    seeds,
+    state::{Balance, Config, Settlement},
 };
 use solana_program::{
     account_info::AccountInfo,
@@ -173,4 +177,100 @@ pub(crate) fn now() -> Result<u64, ProgramError> {
 
 pub(crate) fn emit(event: &Event) {
     sol_log_data(&[event.name(), &event.payload()]);
+}
+
+/// Reads the settlement vault's config, which must be this program's, at its PDA.
+pub(crate) fn settlement(
+    program_id: &Pubkey,
+    a: &AccountInfo<'_>,
+) -> Result<Settlement, ProgramError> {
+    owned_by(a, program_id)?;
+    let s = Settlement::unpack(&a.try_borrow_data()?)?;
+    let expected = Pubkey::create_program_address(&[seeds::SETTLEMENT, &[s.bump]], program_id)
+        .map_err(|_| CairnError::WrongAddress)?;
+    address(a, &expected)?;
+    Ok(s)
+}
+
+/// The settlement vault's token account of its mint.
+pub(crate) fn settlement_vault(
+    program_id: &Pubkey,
+    s: &Settlement,
+    a: &AccountInfo<'_>,
+) -> ProgramResult {
+    let expected = Pubkey::create_program_address(
+        &[seeds::SETTLEMENT_VAULT, s.mint.as_ref(), &[s.vault_bump]],
+        program_id,
+    )
+    .map_err(|_| CairnError::WrongAddress)?;
+    address(a, &expected)?;
+    writable(a)
+}
+
+/// A token account of the settlement mint (owned by the token program).
+pub(crate) fn settlement_token_account(
+    s: &Settlement,
+    a: &AccountInfo<'_>,
+) -> Result<TokenAccount, ProgramError> {
+    owned_by(a, &spl_token_id())?;
+    let account =
+        TokenAccount::unpack(&a.try_borrow_data()?).map_err(|_| CairnError::WrongTokenAccount)?;
+    if account.mint != s.mint {
+        return Err(CairnError::WrongTokenAccount.into());
+    }
+    Ok(account)
+}
+
+/// Reads a balance account: this program's, writable, of the kind byte, at
+/// the PDA of the owner and mint it names (so another owner's balance
+/// cannot stand in for it).
+pub(crate) fn balance(program_id: &Pubkey, a: &AccountInfo<'_>) -> Result<Balance, ProgramError> {
+    owned_by(a, program_id)?;
+    writable(a)?;
+    let b = Balance::unpack(&a.try_borrow_data()?)?;
+    let expected = Pubkey::create_program_address(
+        &[seeds::BALANCE, b.owner.as_ref(), b.mint.as_ref(), &[b.bump]],
+        program_id,
+    )
+    .map_err(|_| CairnError::WrongAddress)?;
+    address(a, &expected)?;
+    Ok(b)
+}
+
+/// SPL transfer out of the settlement vault, signed by the settlement PDA (its owner).
+pub(crate) fn transfer_from_settlement_vault<'a>(
+    s: &Settlement,
+    vault: &AccountInfo<'a>,
+    to: &AccountInfo<'a>,
+    settlement_account: &AccountInfo<'a>,
+    token_program: &AccountInfo<'a>,
+    amount: u64,
+) -> ProgramResult {
+    let ix = spl_token_interface::instruction::transfer(
+        &spl_token_id(),
+        vault.key,
+        to.key,
+        settlement_account.key,
+        &[],
+        amount,
+    )?;
+    invoke_signed(
+        &ix,
+        &[vault.clone(), to.clone(), settlement_account.clone(), token_program.clone()],
+        &[&[seeds::SETTLEMENT, &[s.bump]]],
+    )
+}
+
+/// Reads the staged batch, which must be this program's at its PDA.
+pub(crate) fn staged_batch(
+    program_id: &Pubkey,
+    a: &AccountInfo<'_>,
+) -> Result<cairn_solana_interface::state::StagedBatch, ProgramError> {
+    owned_by(a, program_id)?;
+    writable(a)?;
+    let b = cairn_solana_interface::state::StagedBatch::unpack(&a.try_borrow_data()?)?;
+    let expected = Pubkey::create_program_address(&[seeds::STAGED_BATCH, &[b.bump]], program_id)
+        .map_err(|_| CairnError::WrongAddress)?;
+    address(a, &expected)?;
+    Ok(b)
 }

@@ -1,7 +1,9 @@
 //! Cairn's registry as a Solana program: providers stake SPL tokens into a
 //! program-owned vault, list endpoints, unbond and withdraw after a delay,
 //! and are slashed by orders the slasher's Ethereum key signs over the same
-//! EIP-712 `Slash` as the EVM registry. Layouts, seeds, events and errors
+//! EIP-712 `Slash` as the EVM registry; payers deposit into a settlement
+//! vault whose balances move by netted batches the settlement key signs over
+//! the EVM `BatchCommitment`. Layouts, seeds, events and errors
 //! live in `cairn-solana-interface`; this crate is only the processor.
 //!
 //! Only `core`/`alloc` APIs are used, so `cargo build-sbf --features
@@ -61,6 +63,52 @@ pub fn process_instruction(
                 &signature,
                 recovery_id,
             )
+        }
+        RegistryInstruction::InitializeVault { signer, withdrawal_delay } => {
+            instructions::initialize_vault::process(program_id, accounts, signer, withdrawal_delay)
+        }
+        RegistryInstruction::OpenBalance { owner } => {
+            instructions::open_balance::process(program_id, accounts, &owner)
+        }
+        RegistryInstruction::Deposit { amount } => {
+            instructions::deposit::process(program_id, accounts, amount)
+        }
+        RegistryInstruction::RequestWithdrawal { amount } => {
+            instructions::request_withdrawal::process(program_id, accounts, amount)
+        }
+        RegistryInstruction::WithdrawBalance => {
+            instructions::withdraw_balance::process(program_id, accounts)
+        }
+        RegistryInstruction::SettleBatch { commitment, signature, recovery_id, deltas } => {
+            instructions::settle_batch::process(
+                program_id,
+                accounts,
+                &commitment,
+                &signature,
+                recovery_id,
+                &deltas,
+            )
+        }
+        RegistryInstruction::BeginBatch { commitment, signature, recovery_id } => {
+            instructions::begin_batch::process(
+                program_id,
+                accounts,
+                &commitment,
+                &signature,
+                recovery_id,
+            )
+        }
+        RegistryInstruction::StageDeltas { deltas } => {
+            instructions::stage_deltas::process(program_id, accounts, &deltas)
+        }
+        RegistryInstruction::FinalizeBatch => {
+            instructions::finalize_batch::process(program_id, accounts)
+        }
+        RegistryInstruction::ApplyStaged => {
+            instructions::apply_staged::process(program_id, accounts)
+        }
+        RegistryInstruction::CancelBatch => {
+            instructions::cancel_batch::process(program_id, accounts)
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::checks;
 
 /// `UpgradeableLoaderState::ProgramData` as bincode writes it: a u32 tag
 /// (3), the deploy slot (u64), then `Option<Pubkey>` (a 1 byte tag, the key).
-fn upgrade_authority_is(
+pub(crate) fn upgrade_authority_is(
     program_id: &Pubkey,
     program_data: &AccountInfo<'_>,
     authority: &Pubkey,

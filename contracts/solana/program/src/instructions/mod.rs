@@ -3,12 +3,23 @@
 //! anything.
 
 pub(crate) mod add_endpoint;
+pub(crate) mod apply_staged;
+pub(crate) mod begin_batch;
+pub(crate) mod cancel_batch;
+pub(crate) mod deposit;
+pub(crate) mod finalize_batch;
 pub(crate) mod initialize;
+pub(crate) mod initialize_vault;
+pub(crate) mod open_balance;
 pub(crate) mod register;
 pub(crate) mod remove_endpoint;
+pub(crate) mod request_withdrawal;
+pub(crate) mod settle_batch;
 pub(crate) mod slash;
+pub(crate) mod stage_deltas;
 pub(crate) mod unbond;
 pub(crate) mod withdraw;
+pub(crate) mod withdraw_balance;
 
 use cairn_solana_interface::{CairnError, seeds, state::Provider};
 use solana_program::{account_info::AccountInfo, program_error::ProgramError, pubkey::Pubkey};

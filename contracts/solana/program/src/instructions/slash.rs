@@ -24,7 +24,7 @@ const HALF_ORDER: [u8; 32] = [
 
 /// Who signed `digest`, as an Ethereum address. `recovery_id` is 0 or 1, or
 /// 27 or 28 as Ethereum signers write `v`.
-fn recover_signer(
+pub(crate) fn recover_signer(
     digest: &[u8; 32],
     signature: &[u8; 64],
     recovery_id: u8,

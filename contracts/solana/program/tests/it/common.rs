@@ -6,7 +6,7 @@ use base64::{Engine, prelude::BASE64_STANDARD};
 use cairn_solana_interface::{
     CairnError, ID, config_address,
     event::Event,
-    instruction::{self as ix, SlashOrder},
+    instruction::{self as ix, BatchCommitment, SlashOrder},
     provider_address,
     state::{Config, Provider},
 };
@@ -432,4 +432,165 @@ pub(crate) struct Staker {
     pub(crate) key: Keypair,
     pub(crate) token: Pubkey,
     pub(crate) operator: Keypair,
+}
+
+pub(crate) const WITHDRAWAL_DELAY: u64 = 24 * 3600;
+
+/// A payer or payee of the settlement vault: its key and a token account of
+/// the vault's mint.
+pub(crate) struct Payer {
+    pub(crate) key: Keypair,
+    pub(crate) token: Pubkey,
+}
+
+impl Payer {
+    pub(crate) fn pubkey(&self) -> Pubkey {
+        self.key.pubkey()
+    }
+}
+
+impl Env {
+    /// `Env::new` plus `initialize_vault` for the stake mint, signed by the
+    /// slasher key (any Ethereum key will do for the settlement signer).
+    pub(crate) async fn vault() -> Self {
+        let mut env = Self::new().await;
+        let i = env.initialize_vault_ix(env.slasher_address());
+        let authority = env.authority.insecure_clone();
+        env.send(&[i], &[&authority]).await.ok();
+        env
+    }
+
+    pub(crate) fn initialize_vault_ix(&self, signer: [u8; 20]) -> Instruction {
+        ix::initialize_vault(
+            &ID,
+            &self.ctx.payer.pubkey(),
+            &self.authority.pubkey(),
+            &self.mint,
+            signer,
+            WITHDRAWAL_DELAY,
+        )
+    }
+
+    /// A key with lamports and `tokens` of the mint in its own token account.
+    pub(crate) async fn payer_with(&mut self, tokens: u64) -> Payer {
+        let key = Keypair::new();
+        let fund = solana_system_interface::instruction::transfer(
+            &self.ctx.payer.pubkey(),
+            &key.pubkey(),
+            1_000_000_000,
+        );
+        self.send(&[fund], &[]).await.ok();
+        let token = self.token_account(&key.pubkey()).await;
+        if tokens > 0 {
+            self.mint_to(&token, tokens).await;
+        }
+        Payer { key, token }
+    }
+
+    /// A payer that has deposited `amount` (or only opened its balance, for 0).
+    pub(crate) async fn depositor(&mut self, amount: u64) -> Payer {
+        let p = self.payer_with(amount).await;
+        if amount == 0 {
+            let i = ix::open_balance(&ID, &self.ctx.payer.pubkey(), &p.pubkey(), &self.mint);
+            self.send(&[i], &[]).await.ok();
+        } else {
+            let i = ix::deposit(&ID, &p.pubkey(), &p.token, &self.mint, amount);
+            self.send(&[i], &[&p.key]).await.ok();
+        }
+        p
+    }
+
+    pub(crate) async fn settlement(&mut self) -> cairn_solana_interface::state::Settlement {
+        let a = self
+            .ctx
+            .banks_client
+            .get_account(cairn_solana_interface::settlement_address(&ID).0)
+            .await
+            .unwrap()
+            .unwrap();
+        cairn_solana_interface::state::Settlement::unpack(&a.data).unwrap()
+    }
+
+    pub(crate) async fn vault_balance(
+        &mut self,
+        owner: &Pubkey,
+    ) -> Option<cairn_solana_interface::state::Balance> {
+        let mint = self.mint;
+        let a = self
+            .ctx
+            .banks_client
+            .get_account(cairn_solana_interface::balance_address(&ID, owner, &mint).0)
+            .await
+            .unwrap()?;
+        cairn_solana_interface::state::Balance::unpack(&a.data).ok()
+    }
+
+    /// The next commitment over `deltas` (sorted by the caller), naming the
+    /// vault's last batch.
+    pub(crate) async fn next_commitment(
+        &mut self,
+        deltas: &[(Pubkey, Pubkey, i64)],
+    ) -> BatchCommitment {
+        let s = self.settlement().await;
+        commitment(s.last_batch_id + 1, s.last_commitment_hash, deltas)
+    }
+
+    /// `settle_batch` for `c` and `deltas`, signed by `key`.
+    pub(crate) fn settle_ix(
+        key: &SigningKey,
+        c: &BatchCommitment,
+        deltas: &[(Pubkey, Pubkey, i64)],
+    ) -> Instruction {
+        let (sig, rid) = sign_batch(key, c);
+        ix::settle_batch(&ID, c.clone(), sig, rid, deltas)
+    }
+}
+
+/// A commitment over `deltas` with their root, in the order given.
+pub(crate) fn commitment(
+    batch_id: u64,
+    prev_hash: [u8; 32],
+    deltas: &[(Pubkey, Pubkey, i64)],
+) -> BatchCommitment {
+    BatchCommitment {
+        batch_id,
+        prev_hash,
+        window_start: 1_000,
+        window_end: 2_000,
+        intents_root: [0x11; 32],
+        deltas_root: cairn_solana_interface::digest::deltas_root(deltas),
+        intent_count: 3,
+        delta_count: deltas.len() as u32,
+        receipt_id: [0x22; 32],
+    }
+}
+
+/// `cairn_core`'s `BatchCommitment` for `c`: what the settlement signer signs.
+pub(crate) fn core_commitment(c: &BatchCommitment) -> cairn_core::eip712::BatchCommitment {
+    cairn_core::eip712::BatchCommitment {
+        batchId: c.batch_id,
+        prevHash: B256::from(c.prev_hash),
+        windowStart: c.window_start,
+        windowEnd: c.window_end,
+        intentsRoot: B256::from(c.intents_root),
+        deltasRoot: B256::from(c.deltas_root),
+        intentCount: c.intent_count,
+        deltaCount: c.delta_count,
+        receiptId: B256::from(c.receipt_id),
+    }
+}
+
+/// `c` signed with `key` over the digest `cairn_core` builds (alloy's
+/// EIP-712 under the Solana settlement domain), not the program's own.
+pub(crate) fn sign_batch(key: &SigningKey, c: &BatchCommitment) -> ([u8; 64], u8) {
+    let digest = core_commitment(c)
+        .eip712_signing_hash(&cairn_core::eip712::solana_settlement_domain(ID.to_bytes()));
+    let (sig, rid) = key.sign_prehash_recoverable(digest.as_slice()).unwrap();
+    (sig.to_bytes().into(), rid.to_byte())
+}
+
+/// Sorts deltas the way a valid batch orders them: by (mint, owner).
+pub(crate) fn sorted(mut deltas: Vec<(Pubkey, Pubkey, i64)>) -> Vec<(Pubkey, Pubkey, i64)> {
+    deltas.sort_by_key(|d| (d.1, d.0));
+    deltas
 }
