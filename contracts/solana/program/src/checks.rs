@@ -77,10 +77,15 @@ pub(crate) fn stake_token_account(
     config: &Config,
     a: &AccountInfo<'_>,
 ) -> Result<TokenAccount, ProgramError> {
+    token_account_of(&config.stake_mint, a)
+}
+
+/// A token account (owned by the token program) of `mint`.
+fn token_account_of(mint: &Pubkey, a: &AccountInfo<'_>) -> Result<TokenAccount, ProgramError> {
     owned_by(a, &spl_token_id())?;
     let account =
         TokenAccount::unpack(&a.try_borrow_data()?).map_err(|_| CairnError::WrongTokenAccount)?;
-    if account.mint != config.stake_mint {
+    if account.mint != *mint {
         return Err(CairnError::WrongTokenAccount.into());
     }
     Ok(account)
@@ -212,13 +217,7 @@ pub(crate) fn settlement_token_account(
     s: &Settlement,
     a: &AccountInfo<'_>,
 ) -> Result<TokenAccount, ProgramError> {
-    owned_by(a, &spl_token_id())?;
-    let account =
-        TokenAccount::unpack(&a.try_borrow_data()?).map_err(|_| CairnError::WrongTokenAccount)?;
-    if account.mint != s.mint {
-        return Err(CairnError::WrongTokenAccount.into());
-    }
-    Ok(account)
+    token_account_of(&s.mint, a)
 }
 
 /// Reads a balance account: this program's, writable, of the kind byte, at
