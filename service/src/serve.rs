@@ -323,11 +323,7 @@ async fn batcher(
         let on_chain = cairn_bindings::Settlement::new(chain.settlement, &chain.rpc)
             .settlementSigner()
             .call()
-            .await
-            .map_err(|e| CliError::Unreachable {
-                url: "evm.rpc_urls".into(),
-                message: e.to_string(),
-            })?;
+            .await;
         crate::signing::expect_on_chain(
             "settlement.signer",
             "settlement signer",

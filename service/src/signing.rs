@@ -99,13 +99,18 @@ pub(crate) async fn request_signer(
 }
 
 /// Refuses a signer whose address is not the one the contract checks
-/// signatures against: every order or batch it signed would revert.
+/// signatures against (`on_chain`, as the contract's getter answered):
+/// every order or batch it signed would revert.
 pub(crate) fn expect_on_chain(
     role: &'static str,
     what: &str,
     signer: Address,
-    on_chain: Address,
+    on_chain: Result<Address, alloy::contract::Error>,
 ) -> Result<(), CliError> {
+    let on_chain = on_chain.map_err(|e| CliError::Unreachable {
+        url: "evm.rpc_urls".into(),
+        message: e.to_string(),
+    })?;
     if signer == on_chain {
         return Ok(());
     }

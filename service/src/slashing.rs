@@ -58,10 +58,7 @@ pub(crate) async fn slasher(
         crate::signing::request_signer(config, settings.signer, &local_key, "slashing.signer")
             .await?;
     state.set_slash_signer(setup);
-    let slasher_on_chain =
-        Registry::new(chain.registry, &chain.rpc).slasher().call().await.map_err(|e| {
-            CliError::Unreachable { url: "evm.rpc_urls".into(), message: e.to_string() }
-        })?;
+    let slasher_on_chain = Registry::new(chain.registry, &chain.rpc).slasher().call().await;
     crate::signing::expect_on_chain(
         "slashing.signer",
         "slasher",

@@ -8,6 +8,7 @@ use std::{fmt, future::Future, pin::Pin};
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{Eip712Domain, SolStruct};
 
+pub use cairn_core::signature::SignatureError;
 pub use local::{LocalSigner, parse_key_hex, read_key_file};
 pub use request::{RequestSigner, SignedCommitment, SigningRequest};
 
@@ -35,7 +36,7 @@ impl Signature {
         let v = match bytes[64] {
             0 | 1 => bytes[64] + 27,
             27 | 28 => bytes[64],
-            other => return Err(SignatureError::V(other)),
+            other => return Err(SignatureError::RecoveryId(other)),
         };
         Ok(Self { r: B256::from_slice(&bytes[..32]), s: B256::from_slice(&bytes[32..64]), v })
     }
@@ -43,37 +44,8 @@ impl Signature {
     /// The address whose key made this signature over `digest`. High-`s`
     /// signatures are refused, as the contracts refuse them.
     pub fn recover(&self, digest: B256) -> Result<Address, SignatureError> {
-        let signature = k256::ecdsa::Signature::from_scalars(self.r.0, self.s.0)
-            .map_err(|_| SignatureError::Invalid)?;
-        if signature.normalize_s().is_some() {
-            return Err(SignatureError::HighS);
-        }
-        let recovery =
-            k256::ecdsa::RecoveryId::from_byte(self.v - 27).ok_or(SignatureError::V(self.v))?;
-        let key = k256::ecdsa::VerifyingKey::recover_from_prehash(
-            digest.as_slice(),
-            &signature,
-            recovery,
-        )
-        .map_err(|_| SignatureError::Invalid)?;
-        let point = key.to_encoded_point(false);
-        let public_key: &[u8; 65] =
-            point.as_bytes().try_into().map_err(|_| SignatureError::Invalid)?;
-        Ok(address_of(public_key))
+        cairn_core::signature::recover_address(&digest, &self.to_bytes())
     }
-}
-
-/// Why bytes are not a usable Ethereum signature.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    #[error("a signature is 65 bytes (r ‖ s ‖ v), not {0}")]
-    Length(usize),
-    #[error("recovery byte v = {0} is not 27 or 28")]
-    V(u8),
-    #[error("s is in the upper half of the group order")]
-    HighS,
-    #[error("not a valid secp256k1 signature")]
-    Invalid,
 }
 
 /// `0x`-prefixed hex of the 65 bytes, as wallets and `cast` print it.

@@ -27,7 +27,8 @@ pub fn evidence_operator() -> PrivateKeySigner {
     PrivateKeySigner::from_slice(&[0x42; 32]).expect("a valid key")
 }
 
-fn now() -> u64 {
+/// Unix seconds now.
+pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -18,7 +18,7 @@ const PARTY_TIMEOUT: Duration = Duration::from_millis(800);
 /// told to the state once known.
 #[derive(Debug, Clone)]
 pub struct SignerSetup {
-    /// `local` or `threshold`.
+    /// `local`, `threshold` or `icp`.
     pub kind: &'static str,
     pub address: alloy::primitives::Address,
     /// The threshold group, for `threshold`.
@@ -27,11 +27,11 @@ pub struct SignerSetup {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignerView {
-    /// `none` (slashing off), `local` or `threshold`.
+    /// `none` (slashing off), `local`, `threshold` or `icp`.
     pub signer: String,
     /// The address orders are signed by (the registry's slasher).
     pub address: Option<String>,
-    /// `none` (settlement off), `local` or `threshold`: who signs batch
+    /// `none` (settlement off), `local`, `threshold` or `icp`: who signs batch
     /// commitments.
     pub settlement_signer: String,
     /// The address commitments are signed by (the contract's settlement signer).

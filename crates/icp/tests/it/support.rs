@@ -55,9 +55,7 @@ pub(crate) fn install() -> (InProcessCanister, Arc<dyn RegistryCanister>) {
     (canister, as_service)
 }
 
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
+pub(crate) use cairn_test_utils::conformance::now;
 
 /// A slash of `amount` of `provider`, backed by conflicting answers of `operator()`.
 pub(crate) fn slash(

@@ -50,9 +50,7 @@ pub(crate) fn operator() -> alloy::signers::local::PrivateKeySigner {
     cairn_test_utils::conformance::evidence_operator()
 }
 
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
+pub(crate) use cairn_test_utils::conformance::now;
 
 /// A slash of 1 token of `provider`, backed by conflicting answers of `operator()`.
 pub(crate) fn slash(
