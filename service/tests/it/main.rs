@@ -114,12 +114,12 @@ pub(crate) fn spawn_cairn(dir: &std::path::Path, args: &[&str], env: &[(&str, &s
     Running { child, log, log_start }
 }
 
-/// Polls `check` every 100 ms for up to 30 s.
 /// Whether something accepts connections on loopback `port`.
 pub(crate) fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
+/// Polls `check` every 100 ms for up to 30 s.
 pub(crate) fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

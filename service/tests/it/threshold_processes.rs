@@ -96,8 +96,12 @@ pub(crate) fn start_group(dir: &Path) -> (u16, Vec<Option<Running>>, cairn_thres
     );
     assert!(init.status.success(), "{}", stderr(&init));
     let parties: Vec<Option<Running>> = (0..3).map(|i| Some(party(dir, i))).collect();
-    for i in 0..3 {
-        wait_for("a party to listen", || listening(base + i));
+    for (i, running) in (0..3).zip(&parties) {
+        let log = || running.as_ref().map(Running::log).unwrap_or_default();
+        let what = format!("party {i} to listen on port {}", base + i);
+        if std::panic::catch_unwind(|| wait_for(&what, || listening(base + i))).is_err() {
+            panic!("party {i} did not listen on port {}; its log:\n{}", base + i, log());
+        }
     }
     let keygen = cairn_with_dir(
         dir,
