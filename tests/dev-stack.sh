@@ -22,8 +22,19 @@ arweave_port=$((port + 3))
 signer_port=$((port + 4))
 provider_port=$((port + 7))
 log=$work/dev.log
+# On a failure the stack is still up: stop everything scripts/dev started
+# (its process group, or the children it leaves behind) before the
+# directory they write to goes.
 cleanup() {
-    [[ -n ${dev_pid:-} ]] && kill -9 "$dev_pid" 2>/dev/null
+    if [[ -n ${dev_pid:-} ]]; then
+        kill -TERM -- "-$dev_pid" "$dev_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$dev_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 -- "-$dev_pid" "$dev_pid" 2>/dev/null || true
+    fi
+    pkill -f -- "$work" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,9 +51,10 @@ fail() {
 run_case() {
     local signal=$1 target=$2 launch=${3:-terminal} args=${4:-}
     : >"$log"
-    # A job started with & has SIGINT ignored, which no trap can undo; the
-    # launcher restores the default and gives scripts/dev its own process
-    # group, as a terminal would.
+    # A job started with & has SIGINT ignored, which no trap can undo, and a
+    # run under nohup has SIGHUP ignored too; the launcher restores both
+    # defaults and gives scripts/dev its own process group, as a terminal
+    # would.
     export CAIRN_DEV_DIR=$work CAIRN_DEV_ANVIL_PORT=$port CAIRN_DEV_METRICS_PORT=$metrics_port CAIRN_DEV_SERVICE_PORT=$service_port CAIRN_DEV_ARWEAVE_PORT=$arweave_port
     export CAIRN_DEV_SIGNER_PORT=$signer_port CAIRN_DEV_PROVIDER_PORT=$provider_port
     if [[ $launch == background ]]; then
@@ -52,6 +64,7 @@ run_case() {
         python3 -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 os.setsid()
 os.execv(sys.argv[1], sys.argv[1:])' "$root/scripts/dev" $args >"$log" 2>&1 </dev/null &
     fi
